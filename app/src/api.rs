@@ -1,0 +1,13 @@
+//! Server functions: thin adapters from the portal to `server::…`. Each reads the session,
+//! parses its input into domain types, calls the rules and maps the error.
+
+mod actions;
+mod context;
+mod incidents;
+mod investigations;
+mod session;
+
+pub use actions::{list_actions, ActionQuery};
+pub use incidents::{list_incidents, IncidentQuery};
+pub use investigations::{list_investigations, InvestigationQuery};
+pub use session::{current_user, login, logout, Login, Logout};

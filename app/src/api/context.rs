@@ -1,0 +1,33 @@
+//! What a server function needs from the request: the state and the signed-in user.
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use crate::model::{AppError, CurrentUser};
+    use crate::server::{session, AppState};
+
+    pub fn state() -> Result<AppState, AppError> {
+        leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+            tracing::error!("AppState missing from the Leptos context");
+            AppError::Internal
+        })
+    }
+
+    pub async fn session() -> Result<tower_sessions::Session, AppError> {
+        leptos_axum::extract::<tower_sessions::Session>().await.map_err(|e| {
+            tracing::error!(error = %e, "no session layer in front of server functions");
+            AppError::Internal
+        })
+    }
+
+    /// The signed-in user, or Unauthenticated.
+    pub async fn user() -> Result<(AppState, CurrentUser), AppError> {
+        let state = state()?;
+        let user = session::current_user(&session().await?, &state.pool)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        Ok((state, user))
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use ssr::*;

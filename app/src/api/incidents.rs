@@ -1,0 +1,22 @@
+//! The incidents queue for the portal.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{AppError, IncidentSummary, InvestigationStatus, Page};
+
+/// One page request of the incidents queue.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncidentQuery {
+    pub investigation_state: Option<InvestigationStatus>,
+    pub cursor: Option<String>,
+}
+
+#[server(name = ListIncidents, prefix = "/rpc", endpoint = "list_incidents")]
+pub async fn list_incidents(query: IncidentQuery) -> Result<Page<IncidentSummary>, AppError> {
+    use crate::model::{IncidentFilter, PageRequest};
+    let (state, _user) = super::context::user().await?;
+    let page = PageRequest::parse(None, query.cursor.as_deref())?;
+    let filter = IncidentFilter { investigation_state: query.investigation_state };
+    crate::server::incidents::list(&state.pool, &filter, &page).await
+}

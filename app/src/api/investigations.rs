@@ -1,0 +1,21 @@
+//! The investigations queue for the portal.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{AppError, InvestigationStatus, InvestigationSummary, Page};
+
+/// One page request of the investigations queue.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InvestigationQuery {
+    pub status: Option<InvestigationStatus>,
+    pub cursor: Option<String>,
+}
+
+#[server(name = ListInvestigations, prefix = "/rpc", endpoint = "list_investigations")]
+pub async fn list_investigations(query: InvestigationQuery) -> Result<Page<InvestigationSummary>, AppError> {
+    use crate::model::PageRequest;
+    let (state, _user) = super::context::user().await?;
+    let page = PageRequest::parse(None, query.cursor.as_deref())?;
+    crate::server::investigations::list(&state.pool, query.status, &page).await
+}

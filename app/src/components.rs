@@ -1,0 +1,5 @@
+//! Pieces the pages share.
+
+pub mod error_view;
+pub mod layout;
+pub mod pager;

@@ -1,0 +1,38 @@
+//! The frame around every signed-in page: the product name, the navigation and the user.
+
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, A};
+
+use crate::api::{current_user, Logout};
+
+#[component]
+pub fn Layout() -> impl IntoView {
+    let user = Resource::new_blocking(|| (), |_| current_user());
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <a class="skip" href="#content">"Skip to content"</a>
+        <header class="top">
+            <span class="brand">"airdesk"</span>
+            <nav aria-label="Main">
+                <A href="/incidents">"Incidents"</A>
+                <A href="/action-center">"Action center"</A>
+                <A href="/investigations">"Investigations"</A>
+            </nav>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    user.await.ok().flatten().map(|u| view! {
+                        <div class="who">
+                            <span>{u.username}" · "{u.role.label()}</span>
+                            <ActionForm action=logout>
+                                <button type="submit" class="link">"Sign out"</button>
+                            </ActionForm>
+                        </div>
+                    })
+                })}
+            </Suspense>
+        </header>
+        <main id="content">
+            <Outlet/>
+        </main>
+    }
+}

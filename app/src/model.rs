@@ -1,0 +1,30 @@
+//! Types shared by the browser and the server: what an action, an investigation or a user is.
+
+mod action;
+mod enums;
+mod error;
+mod incident;
+mod ingest;
+mod investigation;
+mod page;
+mod time;
+mod user;
+
+pub use action::{Action, ActionResult, ActionTarget};
+pub use enums::{
+    ActionSource, ActionStatus, ActionType, ClusterBy, IncidentStatus, InvestigationStatus,
+    InvestigationType, MessageLocation, MessageResult, Role, Severity, Verdict,
+};
+pub use error::AppError;
+pub use incident::{IncidentFilter, IncidentSummary};
+pub use ingest::{
+    EmailAddress, IngestAlert, IngestCluster, IngestForwarding, IngestInvestigation,
+    IngestMessage, InternetMessageId,
+};
+pub use investigation::{
+    ClusterMessage, ClusterView, ForwardingView, Investigation, InvestigationCreated,
+    InvestigationSummary, LogEntry,
+};
+pub use page::{Cursor, Page, PageRequest};
+pub use time::display_time;
+pub use user::{CurrentUser, Username};

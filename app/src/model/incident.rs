@@ -1,0 +1,29 @@
+//! Incidents: the queue an analyst starts from.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{IncidentStatus, InvestigationStatus, Severity};
+
+/// One row of the incidents queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IncidentSummary {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub status: IncidentStatus,
+    /// The Automated investigation state: the most urgent status among its investigations.
+    pub investigation_state: InvestigationStatus,
+    pub alert_count: i64,
+    pub investigation_count: i64,
+    pub pending_action_count: i64,
+    pub first_activity_at: DateTime<Utc>,
+    pub last_activity_at: DateTime<Utc>,
+}
+
+/// The incidents queue's filter, as it appears in the URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentFilter {
+    pub investigation_state: Option<InvestigationStatus>,
+}

@@ -1,0 +1,52 @@
+//! Who is signed in, and what a username may look like.
+
+use serde::{Deserialize, Serialize};
+
+use super::{AppError, Role};
+
+/// The signed-in user as the portal and the rules see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+}
+
+/// A username: 1–64 characters of letters, digits, `.`, `_`, `-` or `@`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(text: &str) -> Result<Self, AppError> {
+        let text = text.trim();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "._-@".contains(c);
+        if text.is_empty() || text.len() > 64 || !text.chars().all(allowed) {
+            return Err(AppError::Invalid(
+                "a username is 1 to 64 letters, digits, '.', '_', '-' or '@'".into(),
+            ));
+        }
+        Ok(Username(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_names_are_accepted() {
+        assert_eq!(Username::parse(" analyst ").unwrap().as_str(), "analyst");
+    }
+
+    #[test]
+    fn names_with_spaces_or_markup_are_rejected() {
+        assert!(Username::parse("a b").is_err());
+        assert!(Username::parse("<script>").is_err());
+        assert!(Username::parse("").is_err());
+        assert!(Username::parse(&"x".repeat(65)).is_err());
+    }
+}

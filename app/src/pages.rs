@@ -1,0 +1,7 @@
+//! One module per page of the portal.
+
+pub mod action_center_page;
+pub mod incidents_page;
+pub mod investigations_page;
+pub mod login_page;
+pub mod not_found_page;

@@ -1,0 +1,72 @@
+//! Investigations: the queue, filterable by Status.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{list_investigations, InvestigationQuery};
+use crate::components::{error_view::ErrorView, pager::Pager};
+use crate::model::{display_time, InvestigationStatus};
+
+#[component]
+pub fn InvestigationsPage() -> impl IntoView {
+    let query = use_query_map();
+    let status = move || query.read().get("status").and_then(|s| InvestigationStatus::parse(&s));
+    let cursor = move || query.read().get("cursor");
+    let investigations = Resource::new(
+        move || InvestigationQuery { status: status(), cursor: cursor() },
+        list_investigations,
+    );
+    view! {
+        <Title text="Investigations"/>
+        <h1>"Investigations"</h1>
+        <Transition fallback=|| view! { <p>"Loading investigations…"</p> }>
+            {move || Suspend::new(async move {
+                match investigations.await {
+                    Err(e) => view! { <ErrorView error=e/> }.into_any(),
+                    Ok(page) if page.items.is_empty() => view! { <p>"No investigations match."</p> }.into_any(),
+                    Ok(page) => {
+                        let base = match status() { Some(s) => format!("/investigations?status={}", s.as_str()), None => "/investigations".into() };
+                        view! {
+                            <table class="queue">
+                                <caption class="visually-hidden">"Investigations"</caption>
+                                <thead><tr>
+                                    <th scope="col">"ID"</th>
+                                    <th scope="col">"Status"</th>
+                                    <th scope="col">"Investigation"</th>
+                                    <th scope="col">"Investigation type"</th>
+                                    <th scope="col">"Users"</th>
+                                    <th scope="col">"Threat count"</th>
+                                    <th scope="col">"Action count"</th>
+                                    <th scope="col">"Creation time"</th>
+                                    <th scope="col">"Last changed time"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {page.items.into_iter().map(|i| view! {
+                                        <tr>
+                                            <td class="mono">{short_id(&i.id)}</td>
+                                            <td>{i.status.label()}</td>
+                                            <td>{i.title}</td>
+                                            <td>{i.investigation_type.label()}</td>
+                                            <td>{i.user_count}</td>
+                                            <td>{i.threat_count}</td>
+                                            <td>{i.action_count}</td>
+                                            <td>{display_time(&i.created_at)}</td>
+                                            <td>{display_time(&i.updated_at)}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <Pager base=base next=page.next/>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The last block of a UUID is enough to tell investigations apart on screen.
+fn short_id(id: &str) -> String {
+    id.rsplit('-').next().unwrap_or(id).to_string()
+}

@@ -1,0 +1,35 @@
+//! Server-only: persistence and the rules of DESIGN.md, used by server functions and the REST
+//! API alike. Nothing here is compiled into the browser build.
+
+pub mod actions;
+pub mod audit;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod incidents;
+pub mod investigations;
+pub mod session;
+pub mod tokens;
+pub mod users;
+
+use sqlx::SqlitePool;
+
+/// What every request handler needs: the database and the rules' settings. Passed in, never
+/// global, so each test runs against its own database.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub pool: SqlitePool,
+    pub rules: RulesConfig,
+}
+
+/// Settings the rules read.
+#[derive(Clone, Debug, Default)]
+pub struct RulesConfig {
+    /// The organisation's domains: forwarding to anything else is external.
+    pub internal_domains: Vec<String>,
+}
+
+/// A new opaque id: UUIDv7, so ids sort roughly by creation time.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,202 @@
+//! Actions: reading them, one at a time or a keyset page at a time.
+
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+
+use super::clock::db_time;
+use crate::model::{
+    Action, ActionResult, ActionSource, ActionStatus, ActionTarget, ActionType, AppError,
+    ClusterBy, Cursor, MessageLocation, MessageResult, Page, PageRequest,
+};
+
+/// The filters of `GET /api/v1/actions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActionFilter {
+    pub status: Option<ActionStatus>,
+    pub action_type: Option<ActionType>,
+    pub investigation_id: Option<String>,
+}
+
+const SELECT: &str = "SELECT a.id, a.action_type, a.status, a.investigation_id, a.incident_id,
+        i.title AS investigation_title, a.target_kind, a.cluster_id, c.cluster_by, c.cluster_value,
+        c.email_count, a.mailbox, a.internet_message_id, a.forward_to, a.source, a.created_at,
+        a.decided_by, a.decided_at, a.comment, a.duplicate_of, a.changed_from
+    FROM actions a
+    JOIN investigations i ON i.id = a.investigation_id
+    LEFT JOIN email_clusters c ON c.id = a.cluster_id";
+
+#[derive(sqlx::FromRow)]
+struct ActionRow {
+    id: String,
+    action_type: String,
+    status: String,
+    investigation_id: String,
+    incident_id: String,
+    investigation_title: String,
+    target_kind: String,
+    cluster_id: Option<String>,
+    cluster_by: Option<String>,
+    cluster_value: Option<String>,
+    email_count: Option<i64>,
+    mailbox: Option<String>,
+    internet_message_id: Option<String>,
+    forward_to: Option<String>,
+    source: String,
+    created_at: DateTime<Utc>,
+    decided_by: Option<String>,
+    decided_at: Option<DateTime<Utc>>,
+    comment: Option<String>,
+    duplicate_of: Option<String>,
+    changed_from: Option<String>,
+}
+
+impl ActionRow {
+    fn into_action(self, results: Vec<ActionResult>) -> Result<Action, AppError> {
+        let bad = |what: &str, value: &str| {
+            tracing::error!(what, value, "unknown word in the actions table");
+            AppError::Internal
+        };
+        Ok(Action {
+            action_type: ActionType::parse(&self.action_type).ok_or_else(|| bad("type", &self.action_type))?,
+            status: ActionStatus::parse(&self.status).ok_or_else(|| bad("status", &self.status))?,
+            source: ActionSource::parse(&self.source).ok_or_else(|| bad("source", &self.source))?,
+            target: ActionTarget {
+                kind: self.target_kind,
+                cluster_id: self.cluster_id,
+                cluster_by: self.cluster_by.as_deref().and_then(ClusterBy::parse),
+                cluster_value: self.cluster_value,
+                email_count: self.email_count,
+                mailbox: self.mailbox,
+                internet_message_id: self.internet_message_id,
+                forward_to: self.forward_to,
+            },
+            id: self.id,
+            investigation_id: self.investigation_id,
+            incident_id: self.incident_id,
+            investigation_title: self.investigation_title,
+            created_at: self.created_at,
+            decided_by: self.decided_by,
+            decided_at: self.decided_at,
+            comment: self.comment,
+            duplicate_of: self.duplicate_of,
+            changed_from: self.changed_from,
+            results,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ResultRow {
+    action_id: String,
+    mailbox: String,
+    internet_message_id: Option<String>,
+    result: String,
+    location: Option<String>,
+    detail: Option<String>,
+}
+
+/// One action with its results.
+pub async fn get(pool: &SqlitePool, id: &str) -> Result<Action, AppError> {
+    let mut conn = pool.acquire().await?;
+    load(&mut conn, &[id.to_string()])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::NotFound(format!("action {id:?}")))
+}
+
+/// The actions with these ids, in the order given, with their results.
+pub async fn load(conn: &mut SqliteConnection, ids: &[String]) -> Result<Vec<Action>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = QueryBuilder::<Sqlite>::new(SELECT);
+    query.push(" WHERE a.id IN (");
+    push_list(&mut query, ids);
+    query.push(")");
+    let rows: Vec<ActionRow> = query.build_query_as().fetch_all(&mut *conn).await?;
+    let mut actions = attach_results(conn, rows).await?;
+    actions.sort_by_key(|a| ids.iter().position(|id| *id == a.id));
+    Ok(actions)
+}
+
+/// A keyset page of actions. Pending is served oldest first (the longest waiting is the most
+/// urgent); every other view newest first.
+pub async fn list(
+    pool: &SqlitePool,
+    filter: &ActionFilter,
+    page: &PageRequest,
+) -> Result<Page<Action>, AppError> {
+    let oldest_first = filter.status == Some(ActionStatus::Pending);
+    let mut query = QueryBuilder::<Sqlite>::new(SELECT);
+    query.push(" WHERE 1 = 1");
+    if let Some(status) = filter.status {
+        query.push(" AND a.status = ").push_bind(status.as_str());
+    }
+    if let Some(action_type) = filter.action_type {
+        query.push(" AND a.action_type = ").push_bind(action_type.as_str());
+    }
+    if let Some(investigation_id) = &filter.investigation_id {
+        query.push(" AND a.investigation_id = ").push_bind(investigation_id.clone());
+    }
+    if let Some(Cursor { key, id }) = &page.after {
+        let op = if oldest_first { ">" } else { "<" };
+        query
+            .push(format!(" AND (a.created_at {op} "))
+            .push_bind(key.clone())
+            .push(" OR (a.created_at = ")
+            .push_bind(key.clone())
+            .push(format!(" AND a.id {op} "))
+            .push_bind(id.clone())
+            .push("))");
+    }
+    let direction = if oldest_first { "ASC" } else { "DESC" };
+    query.push(format!(" ORDER BY a.created_at {direction}, a.id {direction} LIMIT "));
+    query.push_bind(i64::from(page.limit) + 1);
+    let mut conn = pool.acquire().await?;
+    let mut rows: Vec<ActionRow> = query.build_query_as().fetch_all(&mut *conn).await?;
+    let next = if rows.len() > page.limit as usize {
+        rows.truncate(page.limit as usize);
+        rows.last().map(|r| Cursor { key: db_time(&r.created_at), id: r.id.clone() }.encode())
+    } else {
+        None
+    };
+    let items = attach_results(&mut conn, rows).await?;
+    Ok(Page { items, next })
+}
+
+async fn attach_results(conn: &mut SqliteConnection, rows: Vec<ActionRow>) -> Result<Vec<Action>, AppError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT action_id, mailbox, internet_message_id, result, location, detail
+         FROM action_results WHERE action_id IN (",
+    );
+    push_list(&mut query, &ids);
+    query.push(") ORDER BY at, mailbox");
+    let results: Vec<ResultRow> = query.build_query_as().fetch_all(&mut *conn).await?;
+    rows.into_iter()
+        .map(|row| {
+            let mine = results
+                .iter()
+                .filter(|r| r.action_id == row.id)
+                .map(|r| ActionResult {
+                    mailbox: r.mailbox.clone(),
+                    internet_message_id: r.internet_message_id.clone(),
+                    result: MessageResult::parse(&r.result).unwrap_or(MessageResult::Failed),
+                    location: r.location.as_deref().and_then(MessageLocation::parse),
+                    detail: r.detail.clone(),
+                })
+                .collect();
+            row.into_action(mine)
+        })
+        .collect()
+}
+
+fn push_list(query: &mut QueryBuilder<'_, Sqlite>, ids: &[String]) {
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id.clone());
+    }
+}

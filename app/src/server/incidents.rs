@@ -1,0 +1,191 @@
+//! Incidents: opening or joining one for a new alert, keeping its counts, and the queue.
+
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+
+use super::clock::{db_time, now};
+use super::new_id;
+use crate::model::{
+    AppError, Cursor, IncidentFilter, IncidentStatus, IncidentSummary, InvestigationStatus, Page,
+    PageRequest, Severity,
+};
+
+/// How urgently an investigation status wants a person: the incident shows the most urgent.
+fn urgency(status: InvestigationStatus) -> u8 {
+    use InvestigationStatus::*;
+    match status {
+        PendingAction => 9,
+        Running => 8,
+        Starting => 7,
+        Failed => 6,
+        PartiallyRemediated => 5,
+        TerminatedBySystem => 4,
+        TerminatedByUser => 3,
+        Remediated => 2,
+        NoThreatsFound => 1,
+    }
+}
+
+fn severity_rank(severity: Severity) -> u8 {
+    match severity {
+        Severity::Informational => 0,
+        Severity::Low => 1,
+        Severity::Medium => 2,
+        Severity::High => 3,
+    }
+}
+
+/// The active incident that already holds one of these clusters, if any: a second alert about
+/// the same campaign joins it instead of opening another.
+pub async fn find_for_clusters(
+    conn: &mut SqliteConnection,
+    cluster_keys: &[String],
+) -> Result<Option<String>, AppError> {
+    if cluster_keys.is_empty() {
+        return Ok(None);
+    }
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT inc.id FROM email_clusters c
+         JOIN investigations i ON i.id = c.investigation_id
+         JOIN incidents inc ON inc.id = i.incident_id
+         WHERE inc.status = 'active' AND c.cluster_key IN (",
+    );
+    let mut list = query.separated(", ");
+    for key in cluster_keys {
+        list.push_bind(key.clone());
+    }
+    query.push(") ORDER BY inc.last_activity_at DESC LIMIT 1");
+    Ok(query.build_query_scalar().fetch_optional(&mut *conn).await?)
+}
+
+/// Opens a new incident for an alert.
+pub async fn open(
+    conn: &mut SqliteConnection,
+    title: &str,
+    severity: Severity,
+) -> Result<String, AppError> {
+    let id = new_id();
+    let at = db_time(&now());
+    sqlx::query(
+        "INSERT INTO incidents (id, title, severity, investigation_state, first_activity_at, last_activity_at)
+         VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(&id)
+    .bind(title)
+    .bind(severity.as_str())
+    .bind(InvestigationStatus::Starting.as_str())
+    .bind(&at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Recomputes an incident's counts, state and severity from its rows. Called in the same
+/// transaction as whatever changed them.
+pub async fn refresh(conn: &mut SqliteConnection, incident_id: &str) -> Result<(), AppError> {
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM investigations WHERE incident_id = $1")
+            .bind(incident_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let state = statuses
+        .iter()
+        .filter_map(|s| InvestigationStatus::parse(s))
+        .max_by_key(|s| urgency(*s))
+        .unwrap_or(InvestigationStatus::Starting);
+    let severities: Vec<String> =
+        sqlx::query_scalar("SELECT severity FROM alerts WHERE incident_id = $1")
+            .bind(incident_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let severity = severities
+        .iter()
+        .filter_map(|s| Severity::parse(s))
+        .max_by_key(|s| severity_rank(*s))
+        .unwrap_or(Severity::Informational);
+    sqlx::query(
+        "UPDATE incidents SET
+            investigation_state = $2,
+            severity = $3,
+            alert_count = (SELECT COUNT(*) FROM alerts WHERE incident_id = $1),
+            investigation_count = $4,
+            pending_action_count =
+                (SELECT COUNT(*) FROM actions WHERE incident_id = $1 AND status = 'pending'),
+            last_activity_at = $5
+         WHERE id = $1",
+    )
+    .bind(incident_id)
+    .bind(state.as_str())
+    .bind(severity.as_str())
+    .bind(statuses.len() as i64)
+    .bind(db_time(&now()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct IncidentRow {
+    id: String,
+    title: String,
+    severity: String,
+    status: String,
+    investigation_state: String,
+    alert_count: i64,
+    investigation_count: i64,
+    pending_action_count: i64,
+    first_activity_at: DateTime<Utc>,
+    last_activity_at: DateTime<Utc>,
+}
+
+/// The incidents queue: latest activity first.
+pub async fn list(
+    pool: &SqlitePool,
+    filter: &IncidentFilter,
+    page: &PageRequest,
+) -> Result<Page<IncidentSummary>, AppError> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT id, title, severity, status, investigation_state, alert_count, investigation_count,
+                pending_action_count, first_activity_at, last_activity_at
+         FROM incidents WHERE 1 = 1",
+    );
+    if let Some(state) = filter.investigation_state {
+        query.push(" AND investigation_state = ").push_bind(state.as_str());
+    }
+    if let Some(Cursor { key, id }) = &page.after {
+        query
+            .push(" AND (last_activity_at < ")
+            .push_bind(key.clone())
+            .push(" OR (last_activity_at = ")
+            .push_bind(key.clone())
+            .push(" AND id < ")
+            .push_bind(id.clone())
+            .push("))");
+    }
+    query.push(" ORDER BY last_activity_at DESC, id DESC LIMIT ");
+    query.push_bind(i64::from(page.limit) + 1);
+    let mut rows: Vec<IncidentRow> = query.build_query_as().fetch_all(pool).await?;
+    let next = if rows.len() > page.limit as usize {
+        rows.truncate(page.limit as usize);
+        rows.last().map(|r| Cursor { key: db_time(&r.last_activity_at), id: r.id.clone() }.encode())
+    } else {
+        None
+    };
+    let items = rows
+        .into_iter()
+        .map(|r| IncidentSummary {
+            severity: Severity::parse(&r.severity).unwrap_or(Severity::Informational),
+            status: IncidentStatus::parse(&r.status).unwrap_or(IncidentStatus::Active),
+            investigation_state: InvestigationStatus::parse(&r.investigation_state)
+                .unwrap_or(InvestigationStatus::Starting),
+            id: r.id,
+            title: r.title,
+            alert_count: r.alert_count,
+            investigation_count: r.investigation_count,
+            pending_action_count: r.pending_action_count,
+            first_activity_at: r.first_activity_at,
+            last_activity_at: r.last_activity_at,
+        })
+        .collect();
+    Ok(Page { items, next })
+}

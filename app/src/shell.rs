@@ -1,0 +1,66 @@
+//! The HTML document around the portal, and the portal's routes.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::components::layout::Layout;
+use crate::pages::{
+    action_center_page::ActionCenterPage, incidents_page::IncidentsPage,
+    investigations_page::InvestigationsPage, login_page::LoginPage, not_found_page::NotFoundPage,
+};
+
+/// The file names of the built script, WASM and stylesheet under `/pkg/`. The server knows
+/// them from its embedded assets (they carry content hashes in release builds).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteAssets {
+    pub js: String,
+    pub wasm: String,
+    pub css: String,
+}
+
+/// The document the server renders; the browser hydrates `<App/>` inside it.
+pub fn shell(assets: SiteAssets) -> impl IntoView {
+    let boot = format!(
+        "import('/pkg/{js}').then(m => m.default({{module_or_path: '/pkg/{wasm}'}}).then(() => m.hydrate()));",
+        js = assets.js,
+        wasm = assets.wasm
+    );
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="stylesheet" href=format!("/pkg/{}", assets.css)/>
+                <link rel="modulepreload" href=format!("/pkg/{}", assets.js)/>
+                <link rel="preload" href=format!("/pkg/{}", assets.wasm) r#as="fetch" r#type="application/wasm" crossorigin=""/>
+                <script type="module">{boot}</script>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title formatter=|text| format!("{text} · airdesk")/>
+        <Router>
+            <Routes fallback=NotFoundPage>
+                <Route path=path!("/login") view=LoginPage/>
+                <ParentRoute path=path!("") view=Layout>
+                    <Route path=path!("") view=|| view! { <Redirect path="/incidents"/> }/>
+                    <Route path=path!("/incidents") view=IncidentsPage/>
+                    <Route path=path!("/action-center") view=ActionCenterPage/>
+                    <Route path=path!("/investigations") view=InvestigationsPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

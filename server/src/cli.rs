@@ -1,0 +1,247 @@
+//! The command line: every flag also an `AIRDESK_*` environment variable, every failure one
+//! line on stderr and a non-zero exit.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use app::model::{Role, Username};
+use app::server::{audit, tokens, users};
+
+use crate::config::{check_mail_root, Settings};
+use crate::demo;
+use crate::startup::{open_state, shutdown_signal, Application, Failure};
+
+/// Who the command line acts as in the audit trail.
+const CLI_ACTOR: &str = "cli";
+
+#[derive(Debug, Parser)]
+#[command(name = "airdesk", version, about = "Action center for automated investigation and response on email")]
+pub struct Cli {
+    /// Database URL (SQLite file; created if missing).
+    #[arg(long, global = true, env = "AIRDESK_DATABASE_URL", default_value = "sqlite://airdesk.db")]
+    pub database_url: String,
+    /// Folder holding one Maildir++ per mailbox.
+    #[arg(long, global = true, env = "AIRDESK_MAIL_ROOT", default_value = "./mail")]
+    pub mail_root: PathBuf,
+    /// The organisation's mail domains, comma-separated: forwarding elsewhere is external.
+    #[arg(long, global = true, env = "AIRDESK_INTERNAL_DOMAINS", value_delimiter = ',')]
+    pub internal_domains: Vec<String>,
+    /// Log filter, e.g. `info` or `airdesk=debug,sqlx=warn`.
+    #[arg(long, global = true, env = "AIRDESK_LOG", default_value = "info,sqlx=warn")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the portal and the REST API.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Demo data.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "AIRDESK_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// Seed demo data first if the database has no users.
+    #[arg(long, env = "AIRDESK_DEMO")]
+    pub demo: bool,
+    #[command(flatten)]
+    pub demo_options: DemoOptions,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "AIRDESK_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+    /// Mark the session cookie Secure (set this when serving over HTTPS).
+    #[arg(long, env = "AIRDESK_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoOptions {
+    /// Password for the demo users (random if not given; printed either way).
+    #[arg(long, env = "AIRDESK_DEMO_PASSWORD")]
+    pub demo_password: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from the first line of standard input.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Read the password from standard input (required: passwords never go in arguments).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Reader,
+    SearchAndPurge,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Reader => Role::Reader,
+            RoleArg::SearchAndPurge => Role::SearchAndPurge,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a bearer token acting as user NAME and print it (it is stored hashed).
+    Create {
+        name: String,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Seed an empty database with demo users, mailboxes, incidents and pending actions.
+    Seed(DemoOptions),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit trail's hash chain; name the first broken event.
+    Verify,
+}
+
+impl Cli {
+    /// Parses the arguments; a bad flag is one line on stderr and exit code 2.
+    pub fn parse() -> Self {
+        match <Self as Parser>::try_parse() {
+            Ok(cli) => cli,
+            Err(error) => match error.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => error.exit(),
+                _ => {
+                    let text = error.to_string();
+                    let line = text.lines().next().unwrap_or("bad arguments").trim_start_matches("error: ");
+                    eprintln!("airdesk: {line} (see airdesk --help)");
+                    std::process::exit(2);
+                }
+            },
+        }
+    }
+
+    fn settings(&self, listen: SocketAddr, body_limit: usize, secure_cookies: bool) -> Settings {
+        Settings {
+            listen,
+            database_url: self.database_url.clone(),
+            mail_root: self.mail_root.clone(),
+            internal_domains: self
+                .internal_domains
+                .iter()
+                .map(|d| d.trim().to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect(),
+            body_limit,
+            secure_cookies,
+        }
+    }
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let defaults = cli.settings(SocketAddr::from(([127, 0, 0, 1], 3000)), 1024 * 1024, false);
+    match &cli.command {
+        Command::Serve(args) => {
+            let settings = cli.settings(args.listen, args.body_limit, args.secure_cookies);
+            let app = Application::build(&settings).await?;
+            if args.demo {
+                match demo::seed_if_empty(app.state(), &settings.mail_root, args.demo_options.demo_password.clone()).await? {
+                    Some(logins) => print!("{logins}"),
+                    None => println!("Demo: the database already has users; nothing seeded."),
+                }
+            }
+            println!("airdesk listening on http://{}", app.local_addr());
+            app.run_until(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            open_state(&defaults).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User(UserCommand::Add { name, role, .. }) => {
+            let username = Username::parse(name)?;
+            let password = read_password()?;
+            let state = open_state(&defaults).await?;
+            let user = users::create(&state.pool, CLI_ACTOR, &username, &password, (*role).into()).await?;
+            println!("user {} added with role {}", user.username, user.role.label());
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { name, label }) => {
+            let state = open_state(&defaults).await?;
+            let token = tokens::create(&state.pool, CLI_ACTOR, name, label).await?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Demo(DemoCommand::Seed(options)) => {
+            check_mail_root(&defaults.mail_root)?;
+            let state = open_state(&defaults).await?;
+            match demo::seed_if_empty(&state, &defaults.mail_root, options.demo_password.clone()).await? {
+                Some(logins) => {
+                    print!("{logins}");
+                    Ok(())
+                }
+                None => Err(Failure::Other("the database already has users; demo seed needs an empty one".into())),
+            }
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let state = open_state(&defaults).await?;
+            match audit::verify(&state.pool).await? {
+                None => {
+                    println!("audit chain intact");
+                    Ok(())
+                }
+                Some(event) => Err(Failure::Other(format!(
+                    "audit chain broken at event {} (id {}, {} {} at {})",
+                    event.seq, event.id, event.event, event.entity_id, event.at
+                ))),
+            }
+        }
+    }
+}
+
+/// The first line of standard input, without its line ending.
+fn read_password() -> Result<String, Failure> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Failure::Other(format!("cannot read the password from standard input: {e}")))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        return Err(Failure::Other("no password on standard input".into()));
+    }
+    Ok(password)
+}

@@ -1,0 +1,37 @@
+//! Settings shared by every command: where the database and the mail are, and the rules'
+//! parameters. Each comes from a flag or its `AIRDESK_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use app::server::RulesConfig;
+
+/// Everything `serve` needs.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub mail_root: PathBuf,
+    pub internal_domains: Vec<String>,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Mark the session cookie Secure (set when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Settings {
+    pub fn rules(&self) -> RulesConfig {
+        RulesConfig { internal_domains: self.internal_domains.clone() }
+    }
+}
+
+/// Makes sure the mail root exists and can be written, so a bad setting fails at start with
+/// one clear line rather than at the first approved action.
+pub fn check_mail_root(root: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(root)
+        .map_err(|e| format!("mail root {} cannot be created: {e}", root.display()))?;
+    let probe = root.join(format!(".airdesk-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| format!("mail root {} is not writable: {e}", root.display()))
+}

@@ -1,0 +1,248 @@
+//! Demo data: three users, five mailboxes with real Maildir messages, and investigations whose
+//! verdicts leave pending actions in every view — two of them on the same email cluster.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, Utc};
+use rand::distributions::{Alphanumeric, DistString};
+
+use app::model::{
+    AppError, ClusterBy, CurrentUser, EmailAddress, IngestAlert, IngestCluster, IngestForwarding,
+    IngestInvestigation, IngestMessage, InternetMessageId, InvestigationType, Role, Severity,
+    Username, Verdict,
+};
+use app::server::{investigations, users, AppState};
+
+use crate::startup::Failure;
+
+/// The demo users and their password, as printed after seeding.
+pub struct DemoLogins {
+    pub password: String,
+}
+
+impl fmt::Display for DemoLogins {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Demo data seeded. Sign in with one of:")?;
+        for (name, role) in DEMO_USERS {
+            writeln!(f, "  {name:<8} {:<17} password: {}", role.label(), self.password)?;
+        }
+        Ok(())
+    }
+}
+
+const DEMO_USERS: [(&str, Role); 3] =
+    [("admin", Role::Admin), ("analyst", Role::SearchAndPurge), ("reader", Role::Reader)];
+
+const DOMAIN: &str = "example.test";
+
+/// Seeds demo data unless the database already has users; returns the logins when it did.
+pub async fn seed_if_empty(
+    state: &AppState,
+    mail_root: &Path,
+    password: Option<String>,
+) -> Result<Option<DemoLogins>, Failure> {
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&state.pool)
+        .await
+        .map_err(AppError::from)?;
+    if users > 0 {
+        return Ok(None);
+    }
+    let password = password.unwrap_or_else(|| Alphanumeric.sample_string(&mut rand::thread_rng(), 16));
+    let mut admin = None;
+    for (name, role) in DEMO_USERS {
+        let user = users::create(&state.pool, "demo", &Username::parse(name)?, &password, role).await?;
+        if role == Role::Admin {
+            admin = Some(user);
+        }
+    }
+    let admin = admin.ok_or_else(|| Failure::Other("demo admin was not created".into()))?;
+    let now = Utc::now();
+    for story in stories(now) {
+        for cluster in &story.clusters {
+            for message in &cluster.messages {
+                write_message(mail_root, message, &cluster.cluster_value)
+                    .map_err(|e| Failure::Other(format!("cannot write demo mail under {}: {e}", mail_root.display())))?;
+            }
+        }
+        ingest(state, &admin, &story).await?;
+    }
+    Ok(Some(DemoLogins { password }))
+}
+
+async fn ingest(state: &AppState, admin: &CurrentUser, story: &IngestInvestigation) -> Result<(), Failure> {
+    investigations::ingest(&state.pool, &state.rules, admin, story).await?;
+    Ok(())
+}
+
+fn address(local: &str) -> EmailAddress {
+    EmailAddress::parse(&format!("{local}@{DOMAIN}")).expect("demo addresses are valid")
+}
+
+fn message(mailbox: &str, id: &str, sender: &str, subject: &str, at: DateTime<Utc>) -> IngestMessage {
+    IngestMessage {
+        mailbox: address(mailbox),
+        internet_message_id: InternetMessageId::parse(id).expect("demo ids are valid"),
+        sender: sender.to_string(),
+        subject: subject.to_string(),
+        received_at: at,
+        location: None,
+    }
+}
+
+fn cluster(by: ClusterBy, value: &str, verdict: Verdict, messages: Vec<IngestMessage>) -> IngestCluster {
+    IngestCluster { cluster_by: by, cluster_value: value.to_string(), verdict, messages }
+}
+
+fn story(
+    title: &str,
+    kind: InvestigationType,
+    alert: &str,
+    severity: Severity,
+    clusters: Vec<IngestCluster>,
+    forwarding: Vec<IngestForwarding>,
+) -> IngestInvestigation {
+    IngestInvestigation {
+        title: title.to_string(),
+        investigation_type: kind,
+        alert: IngestAlert { title: alert.to_string(), severity },
+        clusters,
+        forwarding,
+    }
+}
+
+/// The demo's investigations. The invoice campaign is investigated twice (a user report, then
+/// a URL verdict change), so both investigations share one cluster key.
+fn stories(now: DateTime<Utc>) -> Vec<IngestInvestigation> {
+    let ago = |hours: i64| now - Duration::hours(hours);
+    let invoice = |mailbox: &str, hours| {
+        message(mailbox, "<invoice-20261120@evil.test>", "billing@evil.test", "Invoice overdue", ago(hours))
+    };
+    let payroll_subject = "<img src=x onerror=alert(1)> Payroll update";
+    let payroll = |mailbox: &str, hours| {
+        message(mailbox, "<payroll-77@examp1e.test>", "hr@examp1e.test", payroll_subject, ago(hours))
+    };
+    let quota = |mailbox: &str, hours| {
+        message(mailbox, "<quota-5@examp1e.test>", "it-support@examp1e.test", "Your mailbox is full", ago(hours))
+    };
+    vec![
+        story(
+            "User-reported phish: Invoice overdue",
+            InvestigationType::UserReported,
+            "Email reported by user as phish",
+            Severity::High,
+            vec![cluster(
+                ClusterBy::Url,
+                "http://invoice.evil.test/pay",
+                Verdict::Malicious,
+                vec![invoice("alice", 30), invoice("bob", 30), invoice("carol", 29)],
+            )],
+            vec![IngestForwarding {
+                mailbox: address("bob"),
+                forward_to: EmailAddress::parse("bob.private@elsewhere.test").expect("valid"),
+                verdict: Verdict::Suspicious,
+            }],
+        ),
+        story(
+            "URL verdict change: invoice.evil.test",
+            InvestigationType::UrlVerdictChange,
+            "URL verdict changed to malicious after delivery",
+            Severity::Medium,
+            vec![cluster(
+                ClusterBy::Url,
+                "http://invoice.evil.test/pay",
+                Verdict::Malicious,
+                vec![invoice("alice", 30), invoice("bob", 30), invoice("carol", 29)],
+            )],
+            vec![],
+        ),
+        story(
+            "Zapped file: payroll.xlsm",
+            InvestigationType::ZappedFile,
+            "Malicious attachment removed after delivery",
+            Severity::High,
+            vec![cluster(
+                ClusterBy::AttachmentHash,
+                "9f2c4e1a7b3d5f60818293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8",
+                Verdict::Malicious,
+                vec![payroll("dave", 20), payroll("erin", 19)],
+            )],
+            vec![],
+        ),
+        story(
+            "User-reported phish: Your mailbox is full",
+            InvestigationType::UserReported,
+            "Email reported by user as phish",
+            Severity::Medium,
+            vec![cluster(
+                ClusterBy::Sender,
+                "it-support@examp1e.test",
+                Verdict::Suspicious,
+                vec![quota("carol", 10), quota("dave", 9)],
+            )],
+            vec![],
+        ),
+        story(
+            "User-reported: Team newsletter",
+            InvestigationType::UserReported,
+            "Email reported by user as phish",
+            Severity::Low,
+            vec![cluster(
+                ClusterBy::Sender,
+                "news@shop.test",
+                Verdict::Clean,
+                vec![message("erin", "<news-48@shop.test>", "news@shop.test", "This week's offers", ago(5))],
+            )],
+            vec![],
+        ),
+        story(
+            "Manual investigation: erin's mail forwarding",
+            InvestigationType::Manual,
+            "Admin-triggered investigation",
+            Severity::Low,
+            vec![],
+            vec![IngestForwarding {
+                mailbox: address("erin"),
+                forward_to: EmailAddress::parse("erin.inbox@freemail.test").expect("valid"),
+                verdict: Verdict::Suspicious,
+            }],
+        ),
+    ]
+}
+
+/// Writes a message into the mailbox's Maildir++ INBOX (`cur/`), through `tmp/` so it appears
+/// whole or not at all, and creates the folders Dovecot expects.
+fn write_message(root: &Path, message: &IngestMessage, url: &str) -> std::io::Result<PathBuf> {
+    let mailbox = root.join(message.mailbox.as_str());
+    for folder in ["", ".Junk", ".Deleted Items", ".Recoverable Items"] {
+        let dir = mailbox.join(folder);
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(dir.join(sub))?;
+        }
+        if !folder.is_empty() {
+            std::fs::write(dir.join("maildirfolder"), b"")?;
+        }
+    }
+    let unique = format!(
+        "{}.M{}P{}.airdesk",
+        message.received_at.timestamp(),
+        message.internet_message_id.as_str().bytes().map(u32::from).sum::<u32>(),
+        std::process::id()
+    );
+    let text = format!(
+        "Return-Path: <{sender}>\r\nMessage-ID: {id}\r\nDate: {date}\r\nFrom: {sender}\r\nTo: {to}\r\n\
+         Subject: {subject}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Please review: {url}\r\n",
+        sender = message.sender,
+        id = message.internet_message_id.as_str(),
+        date = message.received_at.to_rfc2822(),
+        to = message.mailbox.as_str(),
+        subject = message.subject,
+    );
+    let tmp = mailbox.join("tmp").join(&unique);
+    let target = mailbox.join("cur").join(format!("{unique}:2,"));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, &target)?;
+    Ok(target)
+}

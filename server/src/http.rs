@@ -1,0 +1,133 @@
+//! The whole HTTP application in one `Router`: portal pages and server functions, the REST
+//! API, health checks and embedded assets, behind sessions, CSRF protection and limits.
+
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{header, HeaderValue, Request};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::{provide_context, LeptosOptions};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::csrf::CsrfLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use app::server::AppState;
+use app::{shell, App};
+
+use crate::rest::json::BodyLimit;
+use crate::{assets, auth, health, rest};
+
+/// The router's state: the application's, plus what Leptos and the extractors need.
+#[derive(Clone, Debug)]
+pub struct HttpState {
+    pub app: AppState,
+    pub leptos: LeptosOptions,
+    pub body_limit: usize,
+}
+
+impl FromRef<HttpState> for AppState {
+    fn from_ref(state: &HttpState) -> Self {
+        state.app.clone()
+    }
+}
+
+impl FromRef<HttpState> for LeptosOptions {
+    fn from_ref(state: &HttpState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+impl FromRef<HttpState> for BodyLimit {
+    fn from_ref(state: &HttpState) -> Self {
+        BodyLimit(state.body_limit)
+    }
+}
+
+/// How the HTTP layer behaves.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    pub body_limit: usize,
+    pub secure_cookies: bool,
+}
+
+/// Idle browser sessions end after this long.
+const SESSION_IDLE: tower_sessions::cookie::time::Duration = tower_sessions::cookie::time::Duration::hours(8);
+
+/// Builds the application. Creates the session table if needed and starts its clean-up.
+pub async fn app(state: AppState, options: &HttpOptions) -> Result<Router, sqlx::Error> {
+    let store = SqliteStore::new(state.pool.clone());
+    store.migrate().await?;
+    tokio::spawn({
+        let store = store.clone();
+        async move {
+            use tower_sessions::ExpiredDeletion;
+            if let Err(error) = store.continuously_delete_expired(Duration::from_secs(600)).await {
+                tracing::error!(%error, "expired-session clean-up stopped");
+            }
+        }
+    });
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("airdesk_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(options.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+
+    let leptos = LeptosOptions::builder().output_name("airdesk").build();
+    let http_state = HttpState { app: state.clone(), leptos: leptos.clone(), body_limit: options.body_limit };
+    let (asset_router, site_assets) = assets::load_assets::<HttpState>();
+
+    let routes = generate_route_list(App);
+    let portal = Router::new()
+        .leptos_routes_with_context(
+            &http_state,
+            routes,
+            {
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            move || shell(site_assets.clone()),
+        )
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_login))
+        .layer(RequestBodyLimitLayer::new(options.body_limit));
+
+    let request_span = |request: &Request<_>| {
+        let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+    };
+
+    Ok(Router::new()
+        .nest("/api/v1", rest::router())
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(portal)
+        .merge(asset_router)
+        .layer(DefaultBodyLimit::max(options.body_limit))
+        .layer(CsrfLayer::new())
+        .layer(sessions)
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(http_state))
+}
+
+/// Scripts only from this origin (plus Leptos's inline hydration and streaming scripts), no
+/// plugins, no framing, no foreign form targets: a subject line that slipped past escaping
+/// still could not load anything from elsewhere.
+const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+    frame-ancestors 'none'; form-action 'self'";

@@ -1,0 +1,13 @@
+//! The `airdesk` binary's parts: configuration and command line, the HTTP application (portal,
+//! REST API, embedded assets), demo data and telemetry.
+
+pub mod assets;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod health;
+pub mod http;
+pub mod rest;
+pub mod startup;
+pub mod telemetry;

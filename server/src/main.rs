@@ -1,0 +1,15 @@
+//! `airdesk`: parse the command line, run the command, and turn any failure into one line.
+
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = server::cli::Cli::parse();
+    server::telemetry::init(&cli.log);
+    match server::cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("airdesk: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

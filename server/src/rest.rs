@@ -1,0 +1,27 @@
+//! The REST API v1 (shared/API.md): JSON, bearer tokens or a session, problem+json errors.
+
+pub mod actions;
+pub mod audit;
+pub mod idempotency;
+pub mod investigations;
+pub mod json;
+pub mod openapi;
+pub mod problem;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::http::HttpState;
+use problem::ApiError;
+
+/// The `/api/v1` routes.
+pub fn router() -> Router<HttpState> {
+    Router::new()
+        .route("/investigations", post(investigations::create).get(investigations::list))
+        .route("/investigations/{id}", get(investigations::get))
+        .route("/actions", get(actions::list))
+        .route("/actions/{id}", get(actions::get))
+        .route("/audit", get(audit::list))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(|| async { ApiError::from(app::model::AppError::NotFound("endpoint".into())) })
+}

@@ -1,0 +1,36 @@
+//! `/api/v1/audit`: the audit trail, oldest first.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+
+use app::model::{Page, PageRequest};
+use app::server::audit::{self, AuditEvent};
+use app::server::AppState;
+
+use super::json::ApiQuery;
+use super::problem::{ApiError, Problem};
+use crate::auth::Caller;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    pub cursor: Option<String>,
+    /// 1 to 500, default 50.
+    pub limit: Option<u32>,
+}
+
+/// Audit events, each with the hash of the one before.
+#[utoipa::path(
+    get, path = "/api/v1/audit", tag = "audit",
+    params(ListParams),
+    responses((status = 200, body = Page<AuditEvent>), (status = 401, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<Page<AuditEvent>>, ApiError> {
+    let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
+    Ok(Json(audit::list(&state.pool, &page).await?))
+}

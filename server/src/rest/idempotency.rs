@@ -1,0 +1,152 @@
+//! `Idempotency-Key` on POST: a retry with the same key and body gets the first response and
+//! changes nothing; the same key with another body is refused.
+
+use std::future::Future;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use sha2::{Digest, Sha256};
+
+use app::model::{AppError, CurrentUser};
+use app::server::clock::{db_time, now};
+use app::server::error::is_unique_violation;
+use app::server::AppState;
+
+use super::problem::ApiError;
+
+const HEADER: &str = "idempotency-key";
+
+/// Runs `work` once per (user, key). Without a key, simply runs it.
+pub async fn once<F, Fut>(
+    state: &AppState,
+    user: &CurrentUser,
+    headers: &HeaderMap,
+    route: &str,
+    body: &[u8],
+    work: F,
+) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(StatusCode, serde_json::Value), ApiError>>,
+{
+    let key = match headers.get(HEADER).map(read_key).transpose() {
+        Ok(key) => key,
+        Err(error) => return error.into_response(),
+    };
+    let Some(key) = key else {
+        return respond(work().await);
+    };
+    let request_hash = {
+        let mut hasher = Sha256::new();
+        hasher.update(route.as_bytes());
+        hasher.update([0]);
+        hasher.update(body);
+        hex::encode(hasher.finalize())
+    };
+    match claim(state, user, &key, &request_hash).await {
+        Ok(Claim::Mine) => {}
+        Ok(Claim::Replay(status, body)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut response = (status, Json(body)).into_response();
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return response;
+        }
+        Err(error) => return error.into_response(),
+    }
+    let outcome = work().await;
+    let stored = match &outcome {
+        Ok((status, body)) => Some((status.as_u16(), body.clone())),
+        // A refusal is an answer too; a server fault is not: let the retry try again.
+        Err(ApiError(e)) if e.status() < 500 => {
+            Some((e.status(), serde_json::to_value(super::problem::Problem::from_error(e)).unwrap_or_default()))
+        }
+        Err(_) => None,
+    };
+    if let Err(error) = settle(state, user, &key, stored).await {
+        tracing::error!(?error, "could not record the idempotent response");
+    }
+    respond(outcome)
+}
+
+fn respond(outcome: Result<(StatusCode, serde_json::Value), ApiError>) -> Response {
+    match outcome {
+        Ok((status, body)) => (status, Json(body)).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn read_key(value: &HeaderValue) -> Result<String, ApiError> {
+    let key = value.to_str().map_err(|_| AppError::Malformed("Idempotency-Key must be visible ASCII".into()))?;
+    if key.is_empty() || key.len() > 255 {
+        return Err(AppError::Malformed("Idempotency-Key must be 1 to 255 characters".into()).into());
+    }
+    Ok(key.to_string())
+}
+
+enum Claim {
+    Mine,
+    Replay(u16, serde_json::Value),
+}
+
+async fn claim(state: &AppState, user: &CurrentUser, key: &str, request_hash: &str) -> Result<Claim, ApiError> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (user_id, idem_key, request_sha256, status, body, created_at)
+         VALUES ($1, $2, $3, 0, '', $4)",
+    )
+    .bind(&user.id)
+    .bind(key)
+    .bind(request_hash)
+    .bind(db_time(&now()))
+    .execute(&state.pool)
+    .await;
+    match inserted {
+        Ok(_) => Ok(Claim::Mine),
+        Err(e) if is_unique_violation(&e) => {
+            let (hash, status, body): (String, i64, String) = sqlx::query_as(
+                "SELECT request_sha256, status, body FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2",
+            )
+            .bind(&user.id)
+            .bind(key)
+            .fetch_one(&state.pool)
+            .await
+            .map_err(AppError::from)?;
+            if hash != request_hash {
+                Err(AppError::Invalid("this Idempotency-Key was used with a different request".into()).into())
+            } else if status == 0 {
+                Err(AppError::Conflict("a request with this Idempotency-Key is still in progress".into()).into())
+            } else {
+                let body = serde_json::from_str(&body).map_err(|_| AppError::Internal)?;
+                Ok(Claim::Replay(status as u16, body))
+            }
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
+}
+
+async fn settle(
+    state: &AppState,
+    user: &CurrentUser,
+    key: &str,
+    stored: Option<(u16, serde_json::Value)>,
+) -> Result<(), sqlx::Error> {
+    match stored {
+        Some((status, body)) => {
+            sqlx::query("UPDATE idempotency_keys SET status = $3, body = $4 WHERE user_id = $1 AND idem_key = $2")
+                .bind(&user.id)
+                .bind(key)
+                .bind(i64::from(status))
+                .bind(body.to_string())
+                .execute(&state.pool)
+                .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2")
+                .bind(&user.id)
+                .bind(key)
+                .execute(&state.pool)
+                .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! `/api/v1/investigations`: ingest a result, read one, list them.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use serde::Deserialize;
+
+use app::model::{
+    AppError, IngestInvestigation, Investigation, InvestigationCreated, InvestigationStatus,
+    InvestigationSummary, Page, PageRequest,
+};
+use app::server::{investigations, AppState};
+
+use super::idempotency;
+use super::json::{ApiQuery, JsonBytes};
+use super::problem::{ApiError, Problem};
+use crate::auth::Caller;
+
+/// Ingest the result of an investigation; the server proposes the actions its verdicts call for.
+#[utoipa::path(
+    post, path = "/api/v1/investigations", tag = "investigations",
+    request_body = IngestInvestigation,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the first response is replayed")),
+    responses(
+        (status = 201, description = "Created, with its pending actions", body = InvestigationCreated),
+        (status = 400, description = "Malformed JSON", body = Problem),
+        (status = 401, description = "No or bad credentials", body = Problem),
+        (status = 403, description = "Role lacks Search and purge", body = Problem),
+        (status = 413, description = "Body over the limit", body = Problem),
+        (status = 422, description = "Well-formed but invalid", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: JsonBytes) -> Response {
+    let user = match caller.require_decider() {
+        Ok(user) => user.clone(),
+        Err(error) => return axum::response::IntoResponse::into_response(error),
+    };
+    idempotency::once(&state, &user, &headers, "POST /api/v1/investigations", &body.bytes, || async {
+        let request: IngestInvestigation = body.parse()?;
+        let created = investigations::ingest(&state.pool, &state.rules, &user, &request).await?;
+        let json = serde_json::to_value(created).map_err(|_| AppError::Internal)?;
+        Ok((StatusCode::CREATED, json))
+    })
+    .await
+}
+
+/// One investigation with its clusters, forwarding, actions and log.
+#[utoipa::path(
+    get, path = "/api/v1/investigations/{id}", tag = "investigations",
+    params(("id" = String, Path, description = "Investigation id")),
+    responses(
+        (status = 200, body = Investigation),
+        (status = 401, body = Problem),
+        (status = 404, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> Result<Json<Investigation>, ApiError> {
+    Ok(Json(investigations::get(&state.pool, &id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// Only investigations with this status.
+    pub status: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 500, default 50.
+    pub limit: Option<u32>,
+}
+
+/// The investigations queue, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/investigations", tag = "investigations",
+    params(ListParams),
+    responses(
+        (status = 200, body = Page<InvestigationSummary>),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<Page<InvestigationSummary>>, ApiError> {
+    let status = params
+        .status
+        .as_deref()
+        .map(|s| InvestigationStatus::parse(s).ok_or_else(|| AppError::Invalid(format!("unknown status {s:?}"))))
+        .transpose()?;
+    let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
+    Ok(Json(investigations::list(&state.pool, status, &page).await?))
+}

@@ -1,0 +1,99 @@
+//! Starting the server: open and migrate the database, check the mail root, bind, and serve
+//! until SIGINT or SIGTERM, finishing the requests in flight.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use app::model::AppError;
+use app::server::db::{self, DbError};
+use app::server::AppState;
+
+use crate::config::{check_mail_root, Settings};
+use crate::http::{self, HttpOptions};
+
+/// Why a command could not do its work, in one line for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    App(#[from] AppError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<String> for Failure {
+    fn from(text: String) -> Self {
+        Failure::Other(text)
+    }
+}
+
+/// Opens the database named in the settings and applies pending migrations.
+pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
+    let pool = db::connect(&settings.database_url).await?;
+    db::migrate(&pool).await?;
+    Ok(AppState { pool, rules: settings.rules() })
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: &Settings) -> Result<Self, Failure> {
+        check_mail_root(&settings.mail_root)?;
+        let state = open_state(settings).await?;
+        let options = HttpOptions { body_limit: settings.body_limit, secure_cookies: settings.secure_cookies };
+        let router = http::app(state.clone(), &options)
+            .await
+            .map_err(|e| Failure::Other(format!("cannot prepare the session store: {e}")))?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| Failure::Other(format!("cannot listen on {}: {e}", settings.listen)))?;
+        Ok(Application { listener, router, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    pub async fn run_until<F>(self, shutdown: F) -> Result<(), Failure>
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| Failure::Other(format!("server stopped: {e}")))
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
