@@ -7,7 +7,11 @@ fn main() {
     let site = Path::new("../target/site");
     // A plain `cargo build`/`cargo test` on a fresh clone has no site yet: serve the static
     // assets alone then (debug builds read them from disk at run time anyway).
-    let dir = if site.join("pkg").is_dir() { site } else { Path::new("../public") };
+    let dir = if site.join("pkg").is_dir() {
+        site
+    } else {
+        Path::new("../public")
+    };
     println!("cargo::rerun-if-changed=../target/site");
     println!("cargo::rerun-if-changed=../public");
     memory_serve::load_directory(dir);

@@ -18,8 +18,8 @@ pub use enums::{
 pub use error::AppError;
 pub use incident::{IncidentFilter, IncidentSummary};
 pub use ingest::{
-    EmailAddress, IngestAlert, IngestCluster, IngestForwarding, IngestInvestigation,
-    IngestMessage, InternetMessageId,
+    EmailAddress, IngestAlert, IngestCluster, IngestForwarding, IngestInvestigation, IngestMessage,
+    InternetMessageId,
 };
 pub use investigation::{
     ClusterMessage, ClusterView, ForwardingView, Investigation, InvestigationCreated,
@@ -27,4 +27,4 @@ pub use investigation::{
 };
 pub use page::{Cursor, Page, PageRequest};
 pub use time::display_time;
-pub use user::{CurrentUser, Username};
+pub use user::{safe_next, CurrentUser, Username};

@@ -1,5 +1,6 @@
 //! The HTML document around the portal, and the portal's routes.
 
+use leptos::nonce::use_nonce;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
@@ -20,7 +21,8 @@ pub struct SiteAssets {
     pub css: String,
 }
 
-/// The document the server renders; the browser hydrates `<App/>` inside it.
+/// The document the server renders; the browser hydrates `<App/>` inside it. The boot script
+/// carries the response's CSP nonce, so no inline script runs without one.
 pub fn shell(assets: SiteAssets) -> impl IntoView {
     let boot = format!(
         "import('/pkg/{js}').then(m => m.default({{module_or_path: '/pkg/{wasm}'}}).then(() => m.hydrate()));",
@@ -36,7 +38,7 @@ pub fn shell(assets: SiteAssets) -> impl IntoView {
                 <link rel="stylesheet" href=format!("/pkg/{}", assets.css)/>
                 <link rel="modulepreload" href=format!("/pkg/{}", assets.js)/>
                 <link rel="preload" href=format!("/pkg/{}", assets.wasm) r#as="fetch" r#type="application/wasm" crossorigin=""/>
-                <script type="module">{boot}</script>
+                <script type="module" nonce=use_nonce()>{boot}</script>
                 <MetaTags/>
             </head>
             <body>

@@ -11,7 +11,11 @@ pub fn load_assets<S: Clone + Send + Sync + 'static>() -> (Router<S>, SiteAssets
         // The portal renders `/`; assets never answer it.
         .index_file(None)
         // Release file names carry a content hash (cargo-leptos `hash-files`): cache forever.
-        .cache_control(if cfg!(debug_assertions) { CacheControl::Short } else { CacheControl::Long })
+        .cache_control(if cfg!(debug_assertions) {
+            CacheControl::Short
+        } else {
+            CacheControl::Long
+        })
         .enable_gzip(true)
         .enable_brotli(true);
     let manifest = serve.manifest();
@@ -39,7 +43,12 @@ mod tests {
 
     #[test]
     fn hashed_names_are_found_by_suffix() {
-        let routes = ["/robots.txt", "/pkg/airdesk.Ab1.js", "/pkg/airdesk.Cd2.wasm", "/pkg/airdesk.Ef3.css"];
+        let routes = [
+            "/robots.txt",
+            "/pkg/airdesk.Ab1.js",
+            "/pkg/airdesk.Cd2.wasm",
+            "/pkg/airdesk.Ef3.css",
+        ];
         assert_eq!(find(&routes, ".js").as_deref(), Some("airdesk.Ab1.js"));
         assert_eq!(find(&routes, ".wasm").as_deref(), Some("airdesk.Cd2.wasm"));
         assert_eq!(find(&routes, ".map"), None);

@@ -32,11 +32,17 @@ where
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .ok_or(AppError::Unauthenticated)?;
-            return Ok(Caller(tokens::authenticate(&state.pool, token.trim()).await?));
+            return Ok(Caller(
+                tokens::authenticate(&state.pool, token.trim()).await?,
+            ));
         }
-        let session = parts.extensions.get::<Session>().ok_or(AppError::Unauthenticated)?;
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .ok_or(AppError::Unauthenticated)?;
         let user = session::current_user(session, &state.pool).await?;
-        user.map(Caller).ok_or_else(|| AppError::Unauthenticated.into())
+        user.map(Caller)
+            .ok_or_else(|| AppError::Unauthenticated.into())
     }
 }
 
@@ -53,18 +59,30 @@ impl Caller {
 
 /// Pages that a signed-out browser may see.
 fn is_public(path: &str) -> bool {
-    path == "/login" || path.starts_with("/rpc/") || path.starts_with("/pkg/") || path == "/robots.txt"
+    path == "/login"
+        || path.starts_with("/rpc/")
+        || path.starts_with("/pkg/")
+        || path == "/robots.txt"
 }
 
 /// Sends a signed-out browser asking for a page to `/login?next=<page>`.
-pub async fn require_login(State(state): State<AppState>, session: Session, request: Request, next: Next) -> Response {
+pub async fn require_login(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.method() != Method::GET || is_public(request.uri().path()) {
         return next.run(request).await;
     }
     match session::current_user(&session, &state.pool).await {
         Ok(Some(_)) => next.run(request).await,
         Ok(None) => {
-            let wanted = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let wanted = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
             let target = format!("/login?next={}", app::components::pager::urlencode(wanted));
             Redirect::to(&target).into_response()
         }

@@ -18,19 +18,43 @@ use crate::startup::{open_state, shutdown_signal, Application, Failure};
 const CLI_ACTOR: &str = "cli";
 
 #[derive(Debug, Parser)]
-#[command(name = "airdesk", version, about = "Action center for automated investigation and response on email")]
+#[command(
+    name = "airdesk",
+    version,
+    about = "Action center for automated investigation and response on email"
+)]
 pub struct Cli {
     /// Database URL (SQLite file; created if missing).
-    #[arg(long, global = true, env = "AIRDESK_DATABASE_URL", default_value = "sqlite://airdesk.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_DATABASE_URL",
+        default_value = "sqlite://airdesk.db"
+    )]
     pub database_url: String,
     /// Folder holding one Maildir++ per mailbox.
-    #[arg(long, global = true, env = "AIRDESK_MAIL_ROOT", default_value = "./mail")]
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_MAIL_ROOT",
+        default_value = "./mail"
+    )]
     pub mail_root: PathBuf,
     /// The organisation's mail domains, comma-separated: forwarding elsewhere is external.
-    #[arg(long, global = true, env = "AIRDESK_INTERNAL_DOMAINS", value_delimiter = ',')]
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_INTERNAL_DOMAINS",
+        value_delimiter = ','
+    )]
     pub internal_domains: Vec<String>,
     /// Log filter, e.g. `info` or `airdesk=debug,sqlx=warn`.
-    #[arg(long, global = true, env = "AIRDESK_LOG", default_value = "info,sqlx=warn")]
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_LOG",
+        default_value = "info,sqlx=warn"
+    )]
     pub log: String,
     #[command(subcommand)]
     pub command: Command,
@@ -144,9 +168,14 @@ impl Cli {
                 | clap::error::ErrorKind::DisplayVersion
                 | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => error.exit(),
                 _ => {
+                    // clap's message is several lines (error, tip, usage): keep the error, on one.
                     let text = error.to_string();
-                    let line = text.lines().next().unwrap_or("bad arguments").trim_start_matches("error: ");
-                    eprintln!("airdesk: {line} (see airdesk --help)");
+                    let first = text.split("\n\n").next().unwrap_or("bad arguments");
+                    let line = first.split_whitespace().collect::<Vec<_>>().join(" ");
+                    eprintln!(
+                        "airdesk: {} (see airdesk --help)",
+                        line.trim_start_matches("error: ")
+                    );
                     std::process::exit(2);
                 }
             },
@@ -178,7 +207,13 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let settings = cli.settings(args.listen, args.body_limit, args.secure_cookies);
             let app = Application::build(&settings).await?;
             if args.demo {
-                match demo::seed_if_empty(app.state(), &settings.mail_root, args.demo_options.demo_password.clone()).await? {
+                match demo::seed_if_empty(
+                    app.state(),
+                    &settings.mail_root,
+                    args.demo_options.demo_password.clone(),
+                )
+                .await?
+                {
                     Some(logins) => print!("{logins}"),
                     None => println!("Demo: the database already has users; nothing seeded."),
                 }
@@ -195,8 +230,13 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let username = Username::parse(name)?;
             let password = read_password()?;
             let state = open_state(&defaults).await?;
-            let user = users::create(&state.pool, CLI_ACTOR, &username, &password, (*role).into()).await?;
-            println!("user {} added with role {}", user.username, user.role.label());
+            let user =
+                users::create(&state.pool, CLI_ACTOR, &username, &password, (*role).into()).await?;
+            println!(
+                "user {} added with role {}",
+                user.username,
+                user.role.label()
+            );
             Ok(())
         }
         Command::Token(TokenCommand::Create { name, label }) => {
@@ -208,12 +248,16 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Demo(DemoCommand::Seed(options)) => {
             check_mail_root(&defaults.mail_root)?;
             let state = open_state(&defaults).await?;
-            match demo::seed_if_empty(&state, &defaults.mail_root, options.demo_password.clone()).await? {
+            match demo::seed_if_empty(&state, &defaults.mail_root, options.demo_password.clone())
+                .await?
+            {
                 Some(logins) => {
                     print!("{logins}");
                     Ok(())
                 }
-                None => Err(Failure::Other("the database already has users; demo seed needs an empty one".into())),
+                None => Err(Failure::Other(
+                    "the database already has users; demo seed needs an empty one".into(),
+                )),
             }
         }
         Command::Audit(AuditCommand::Verify) => {
@@ -235,10 +279,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
 /// The first line of standard input, without its line ending.
 fn read_password() -> Result<String, Failure> {
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Failure::Other(format!("cannot read the password from standard input: {e}")))?;
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        Failure::Other(format!("cannot read the password from standard input: {e}"))
+    })?;
     let password = line.trim_end_matches(['\r', '\n']).to_string();
     if password.is_empty() {
         return Err(Failure::Other("no password on standard input".into()));

@@ -21,7 +21,9 @@ pub struct Settings {
 
 impl Settings {
     pub fn rules(&self) -> RulesConfig {
-        RulesConfig { internal_domains: self.internal_domains.clone() }
+        RulesConfig {
+            internal_domains: self.internal_domains.clone(),
+        }
     }
 }
 

@@ -25,14 +25,22 @@ impl fmt::Display for DemoLogins {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Demo data seeded. Sign in with one of:")?;
         for (name, role) in DEMO_USERS {
-            writeln!(f, "  {name:<8} {:<17} password: {}", role.label(), self.password)?;
+            writeln!(
+                f,
+                "  {name:<8} {:<17} password: {}",
+                role.label(),
+                self.password
+            )?;
         }
         Ok(())
     }
 }
 
-const DEMO_USERS: [(&str, Role); 3] =
-    [("admin", Role::Admin), ("analyst", Role::SearchAndPurge), ("reader", Role::Reader)];
+const DEMO_USERS: [(&str, Role); 3] = [
+    ("admin", Role::Admin),
+    ("analyst", Role::SearchAndPurge),
+    ("reader", Role::Reader),
+];
 
 const DOMAIN: &str = "example.test";
 
@@ -49,10 +57,18 @@ pub async fn seed_if_empty(
     if users > 0 {
         return Ok(None);
     }
-    let password = password.unwrap_or_else(|| Alphanumeric.sample_string(&mut rand::thread_rng(), 16));
+    let password =
+        password.unwrap_or_else(|| Alphanumeric.sample_string(&mut rand::thread_rng(), 16));
     let mut admin = None;
     for (name, role) in DEMO_USERS {
-        let user = users::create(&state.pool, "demo", &Username::parse(name)?, &password, role).await?;
+        let user = users::create(
+            &state.pool,
+            "demo",
+            &Username::parse(name)?,
+            &password,
+            role,
+        )
+        .await?;
         if role == Role::Admin {
             admin = Some(user);
         }
@@ -62,8 +78,12 @@ pub async fn seed_if_empty(
     for story in stories(now) {
         for cluster in &story.clusters {
             for message in &cluster.messages {
-                write_message(mail_root, message, &cluster.cluster_value)
-                    .map_err(|e| Failure::Other(format!("cannot write demo mail under {}: {e}", mail_root.display())))?;
+                write_message(mail_root, message, &cluster.cluster_value).map_err(|e| {
+                    Failure::Other(format!(
+                        "cannot write demo mail under {}: {e}",
+                        mail_root.display()
+                    ))
+                })?;
             }
         }
         ingest(state, &admin, &story).await?;
@@ -71,7 +91,11 @@ pub async fn seed_if_empty(
     Ok(Some(DemoLogins { password }))
 }
 
-async fn ingest(state: &AppState, admin: &CurrentUser, story: &IngestInvestigation) -> Result<(), Failure> {
+async fn ingest(
+    state: &AppState,
+    admin: &CurrentUser,
+    story: &IngestInvestigation,
+) -> Result<(), Failure> {
     investigations::ingest(&state.pool, &state.rules, admin, story).await?;
     Ok(())
 }
@@ -80,7 +104,13 @@ fn address(local: &str) -> EmailAddress {
     EmailAddress::parse(&format!("{local}@{DOMAIN}")).expect("demo addresses are valid")
 }
 
-fn message(mailbox: &str, id: &str, sender: &str, subject: &str, at: DateTime<Utc>) -> IngestMessage {
+fn message(
+    mailbox: &str,
+    id: &str,
+    sender: &str,
+    subject: &str,
+    at: DateTime<Utc>,
+) -> IngestMessage {
     IngestMessage {
         mailbox: address(mailbox),
         internet_message_id: InternetMessageId::parse(id).expect("demo ids are valid"),
@@ -91,8 +121,18 @@ fn message(mailbox: &str, id: &str, sender: &str, subject: &str, at: DateTime<Ut
     }
 }
 
-fn cluster(by: ClusterBy, value: &str, verdict: Verdict, messages: Vec<IngestMessage>) -> IngestCluster {
-    IngestCluster { cluster_by: by, cluster_value: value.to_string(), verdict, messages }
+fn cluster(
+    by: ClusterBy,
+    value: &str,
+    verdict: Verdict,
+    messages: Vec<IngestMessage>,
+) -> IngestCluster {
+    IngestCluster {
+        cluster_by: by,
+        cluster_value: value.to_string(),
+        verdict,
+        messages,
+    }
 }
 
 fn story(
@@ -106,7 +146,10 @@ fn story(
     IngestInvestigation {
         title: title.to_string(),
         investigation_type: kind,
-        alert: IngestAlert { title: alert.to_string(), severity },
+        alert: IngestAlert {
+            title: alert.to_string(),
+            severity,
+        },
         clusters,
         forwarding,
     }
@@ -117,14 +160,32 @@ fn story(
 fn stories(now: DateTime<Utc>) -> Vec<IngestInvestigation> {
     let ago = |hours: i64| now - Duration::hours(hours);
     let invoice = |mailbox: &str, hours| {
-        message(mailbox, "<invoice-20261120@evil.test>", "billing@evil.test", "Invoice overdue", ago(hours))
+        message(
+            mailbox,
+            "<invoice-20261120@evil.test>",
+            "billing@evil.test",
+            "Invoice overdue",
+            ago(hours),
+        )
     };
     let payroll_subject = "<img src=x onerror=alert(1)> Payroll update";
     let payroll = |mailbox: &str, hours| {
-        message(mailbox, "<payroll-77@examp1e.test>", "hr@examp1e.test", payroll_subject, ago(hours))
+        message(
+            mailbox,
+            "<payroll-77@examp1e.test>",
+            "hr@examp1e.test",
+            payroll_subject,
+            ago(hours),
+        )
     };
     let quota = |mailbox: &str, hours| {
-        message(mailbox, "<quota-5@examp1e.test>", "it-support@examp1e.test", "Your mailbox is full", ago(hours))
+        message(
+            mailbox,
+            "<quota-5@examp1e.test>",
+            "it-support@examp1e.test",
+            "Your mailbox is full",
+            ago(hours),
+        )
     };
     vec![
         story(
@@ -136,7 +197,11 @@ fn stories(now: DateTime<Utc>) -> Vec<IngestInvestigation> {
                 ClusterBy::Url,
                 "http://invoice.evil.test/pay",
                 Verdict::Malicious,
-                vec![invoice("alice", 30), invoice("bob", 30), invoice("carol", 29)],
+                vec![
+                    invoice("alice", 30),
+                    invoice("bob", 30),
+                    invoice("carol", 29),
+                ],
             )],
             vec![IngestForwarding {
                 mailbox: address("bob"),
@@ -153,7 +218,11 @@ fn stories(now: DateTime<Utc>) -> Vec<IngestInvestigation> {
                 ClusterBy::Url,
                 "http://invoice.evil.test/pay",
                 Verdict::Malicious,
-                vec![invoice("alice", 30), invoice("bob", 30), invoice("carol", 29)],
+                vec![
+                    invoice("alice", 30),
+                    invoice("bob", 30),
+                    invoice("carol", 29),
+                ],
             )],
             vec![],
         ),
@@ -192,7 +261,13 @@ fn stories(now: DateTime<Utc>) -> Vec<IngestInvestigation> {
                 ClusterBy::Sender,
                 "news@shop.test",
                 Verdict::Clean,
-                vec![message("erin", "<news-48@shop.test>", "news@shop.test", "This week's offers", ago(5))],
+                vec![message(
+                    "erin",
+                    "<news-48@shop.test>",
+                    "news@shop.test",
+                    "This week's offers",
+                    ago(5),
+                )],
             )],
             vec![],
         ),
@@ -227,7 +302,12 @@ fn write_message(root: &Path, message: &IngestMessage, url: &str) -> std::io::Re
     let unique = format!(
         "{}.M{}P{}.airdesk",
         message.received_at.timestamp(),
-        message.internet_message_id.as_str().bytes().map(u32::from).sum::<u32>(),
+        message
+            .internet_message_id
+            .as_str()
+            .bytes()
+            .map(u32::from)
+            .sum::<u32>(),
         std::process::id()
     );
     let text = format!(

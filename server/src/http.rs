@@ -7,8 +7,9 @@ use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{header, HeaderValue, Request};
 use axum::routing::get;
 use axum::Router;
-use leptos::prelude::{provide_context, LeptosOptions};
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos::nonce::use_nonce;
+use leptos::prelude::{provide_context, use_context, LeptosOptions};
+use leptos_axum::{generate_route_list, LeptosRoutes, ResponseOptions};
 use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -58,7 +59,8 @@ pub struct HttpOptions {
 }
 
 /// Idle browser sessions end after this long.
-const SESSION_IDLE: tower_sessions::cookie::time::Duration = tower_sessions::cookie::time::Duration::hours(8);
+const SESSION_IDLE: tower_sessions::cookie::time::Duration =
+    tower_sessions::cookie::time::Duration::hours(8);
 
 /// Builds the application. Creates the session table if needed and starts its clean-up.
 pub async fn app(state: AppState, options: &HttpOptions) -> Result<Router, sqlx::Error> {
@@ -68,7 +70,10 @@ pub async fn app(state: AppState, options: &HttpOptions) -> Result<Router, sqlx:
         let store = store.clone();
         async move {
             use tower_sessions::ExpiredDeletion;
-            if let Err(error) = store.continuously_delete_expired(Duration::from_secs(600)).await {
+            if let Err(error) = store
+                .continuously_delete_expired(Duration::from_secs(600))
+                .await
+            {
                 tracing::error!(%error, "expired-session clean-up stopped");
             }
         }
@@ -81,7 +86,11 @@ pub async fn app(state: AppState, options: &HttpOptions) -> Result<Router, sqlx:
         .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
 
     let leptos = LeptosOptions::builder().output_name("airdesk").build();
-    let http_state = HttpState { app: state.clone(), leptos: leptos.clone(), body_limit: options.body_limit };
+    let http_state = HttpState {
+        app: state.clone(),
+        leptos: leptos.clone(),
+        body_limit: options.body_limit,
+    };
     let (asset_router, site_assets) = assets::load_assets::<HttpState>();
 
     let routes = generate_route_list(App);
@@ -93,13 +102,23 @@ pub async fn app(state: AppState, options: &HttpOptions) -> Result<Router, sqlx:
                 let state = state.clone();
                 move || provide_context(state.clone())
             },
-            move || shell(site_assets.clone()),
+            move || {
+                set_page_csp();
+                shell(site_assets.clone())
+            },
         )
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_login))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_login,
+        ))
         .layer(RequestBodyLimitLayer::new(options.body_limit));
 
     let request_span = |request: &Request<_>| {
-        let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+        let id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
     };
 
@@ -112,12 +131,21 @@ pub async fn app(state: AppState, options: &HttpOptions) -> Result<Router, sqlx:
         .layer(DefaultBodyLimit::max(options.body_limit))
         .layer(CsrfLayer::new())
         .layer(sessions)
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
+            HeaderValue::from_static(NOTHING_CSP),
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
@@ -125,9 +153,23 @@ pub async fn app(state: AppState, options: &HttpOptions) -> Result<Router, sqlx:
         .with_state(http_state))
 }
 
-/// Scripts only from this origin (plus Leptos's inline hydration and streaming scripts), no
-/// plugins, no framing, no foreign form targets: a subject line that slipped past escaping
-/// still could not load anything from elsewhere.
-const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
-    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
-    frame-ancestors 'none'; form-action 'self'";
+/// For responses that are not pages (JSON, assets, redirects): they load nothing.
+const NOTHING_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// A page's policy: scripts only from this origin or inline with this response's nonce (the
+/// boot script and Leptos's streaming chunks carry it), no plugins, no framing, no foreign form
+/// targets. A subject line that slipped past escaping still could not run.
+fn set_page_csp() {
+    let Some(nonce) = use_nonce() else { return };
+    let Some(response) = use_context::<ResponseOptions>() else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         frame-ancestors 'none'; form-action 'self'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}

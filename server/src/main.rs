@@ -1,6 +1,5 @@
 //! `airdesk`: parse the command line, run the command, and turn any failure into one line.
 
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = server::cli::Cli::parse();

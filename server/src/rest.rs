@@ -17,7 +17,10 @@ use problem::ApiError;
 /// The `/api/v1` routes.
 pub fn router() -> Router<HttpState> {
     Router::new()
-        .route("/investigations", post(investigations::create).get(investigations::list))
+        .route(
+            "/investigations",
+            post(investigations::create).get(investigations::list),
+        )
         .route("/investigations/{id}", get(investigations::get))
         .route("/actions", get(actions::list))
         .route("/actions/{id}", get(actions::get))

@@ -34,7 +34,10 @@ impl From<String> for Failure {
 pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
     let pool = db::connect(&settings.database_url).await?;
     db::migrate(&pool).await?;
-    Ok(AppState { pool, rules: settings.rules() })
+    Ok(AppState {
+        pool,
+        rules: settings.rules(),
+    })
 }
 
 /// A bound, ready-to-run server.
@@ -48,18 +51,27 @@ impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, Failure> {
         check_mail_root(&settings.mail_root)?;
         let state = open_state(settings).await?;
-        let options = HttpOptions { body_limit: settings.body_limit, secure_cookies: settings.secure_cookies };
+        let options = HttpOptions {
+            body_limit: settings.body_limit,
+            secure_cookies: settings.secure_cookies,
+        };
         let router = http::app(state.clone(), &options)
             .await
             .map_err(|e| Failure::Other(format!("cannot prepare the session store: {e}")))?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|e| Failure::Other(format!("cannot listen on {}: {e}", settings.listen)))?;
-        Ok(Application { listener, router, state })
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn state(&self) -> &AppState {

@@ -12,12 +12,20 @@ pub struct ActionQuery {
     pub cursor: Option<String>,
 }
 
-#[server(name = ListActions, prefix = "/rpc", endpoint = "list_actions")]
+#[server(name = ListActions, prefix = "/rpc", endpoint = "list_actions", input = leptos::server_fn::codec::Json)]
 pub async fn list_actions(query: ActionQuery) -> Result<Page<Action>, AppError> {
-    use crate::model::PageRequest;
-    use crate::server::actions::ActionFilter;
-    let (state, _user) = super::context::user().await?;
-    let page = PageRequest::parse(None, query.cursor.as_deref())?;
-    let filter = ActionFilter { status: query.status, ..ActionFilter::default() };
-    crate::server::actions::list(&state.pool, &filter, &page).await
+    super::context::with_status(
+        async move {
+            use crate::model::PageRequest;
+            use crate::server::actions::ActionFilter;
+            let (state, _user) = super::context::user().await?;
+            let page = PageRequest::parse(None, query.cursor.as_deref())?;
+            let filter = ActionFilter {
+                status: query.status,
+                ..ActionFilter::default()
+            };
+            crate::server::actions::list(&state.pool, &filter, &page).await
+        }
+        .await,
+    )
 }

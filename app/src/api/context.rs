@@ -13,10 +13,24 @@ mod ssr {
     }
 
     pub async fn session() -> Result<tower_sessions::Session, AppError> {
-        leptos_axum::extract::<tower_sessions::Session>().await.map_err(|e| {
-            tracing::error!(error = %e, "no session layer in front of server functions");
-            AppError::Internal
-        })
+        leptos_axum::extract::<tower_sessions::Session>()
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "no session layer in front of server functions");
+                AppError::Internal
+            })
+    }
+
+    /// Gives a failed server function the HTTP status of its error (Leptos would send 500).
+    pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        if let Err(error) = &result {
+            if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                let status = axum::http::StatusCode::from_u16(error.status())
+                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+                response.set_status(status);
+            }
+        }
+        result
     }
 
     /// The signed-in user, or Unauthenticated.

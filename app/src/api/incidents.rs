@@ -12,11 +12,18 @@ pub struct IncidentQuery {
     pub cursor: Option<String>,
 }
 
-#[server(name = ListIncidents, prefix = "/rpc", endpoint = "list_incidents")]
+#[server(name = ListIncidents, prefix = "/rpc", endpoint = "list_incidents", input = leptos::server_fn::codec::Json)]
 pub async fn list_incidents(query: IncidentQuery) -> Result<Page<IncidentSummary>, AppError> {
-    use crate::model::{IncidentFilter, PageRequest};
-    let (state, _user) = super::context::user().await?;
-    let page = PageRequest::parse(None, query.cursor.as_deref())?;
-    let filter = IncidentFilter { investigation_state: query.investigation_state };
-    crate::server::incidents::list(&state.pool, &filter, &page).await
+    super::context::with_status(
+        async move {
+            use crate::model::{IncidentFilter, PageRequest};
+            let (state, _user) = super::context::user().await?;
+            let page = PageRequest::parse(None, query.cursor.as_deref())?;
+            let filter = IncidentFilter {
+                investigation_state: query.investigation_state,
+            };
+            crate::server::incidents::list(&state.pool, &filter, &page).await
+        }
+        .await,
+    )
 }

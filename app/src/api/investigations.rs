@@ -12,10 +12,17 @@ pub struct InvestigationQuery {
     pub cursor: Option<String>,
 }
 
-#[server(name = ListInvestigations, prefix = "/rpc", endpoint = "list_investigations")]
-pub async fn list_investigations(query: InvestigationQuery) -> Result<Page<InvestigationSummary>, AppError> {
-    use crate::model::PageRequest;
-    let (state, _user) = super::context::user().await?;
-    let page = PageRequest::parse(None, query.cursor.as_deref())?;
-    crate::server::investigations::list(&state.pool, query.status, &page).await
+#[server(name = ListInvestigations, prefix = "/rpc", endpoint = "list_investigations", input = leptos::server_fn::codec::Json)]
+pub async fn list_investigations(
+    query: InvestigationQuery,
+) -> Result<Page<InvestigationSummary>, AppError> {
+    super::context::with_status(
+        async move {
+            use crate::model::PageRequest;
+            let (state, _user) = super::context::user().await?;
+            let page = PageRequest::parse(None, query.cursor.as_deref())?;
+            crate::server::investigations::list(&state.pool, query.status, &page).await
+        }
+        .await,
+    )
 }

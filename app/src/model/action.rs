@@ -3,9 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    ActionSource, ActionStatus, ActionType, ClusterBy, MessageLocation, MessageResult,
-};
+use super::{ActionSource, ActionStatus, ActionType, ClusterBy, MessageLocation, MessageResult};
 
 /// An action as the API returns it (shared/API.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -225,7 +225,10 @@ mod tests {
 
     #[test]
     fn command_line_role_spelling_is_accepted() {
-        assert_eq!(Role::parse_cli("search-and-purge"), Some(Role::SearchAndPurge));
+        assert_eq!(
+            Role::parse_cli("search-and-purge"),
+            Some(Role::SearchAndPurge)
+        );
         assert_eq!(Role::parse_cli("owner"), None);
     }
 }

@@ -93,14 +93,20 @@ impl IngestInvestigation {
         text("title", &self.title, 512)?;
         text("alert.title", &self.alert.title, 512)?;
         if self.clusters.len() > MAX_CLUSTERS {
-            return Err(AppError::Invalid(format!("at most {MAX_CLUSTERS} clusters")));
+            return Err(AppError::Invalid(format!(
+                "at most {MAX_CLUSTERS} clusters"
+            )));
         }
         let messages: usize = self.clusters.iter().map(|c| c.messages.len()).sum();
         if messages > MAX_MESSAGES {
-            return Err(AppError::Invalid(format!("at most {MAX_MESSAGES} messages")));
+            return Err(AppError::Invalid(format!(
+                "at most {MAX_MESSAGES} messages"
+            )));
         }
         if self.forwarding.len() > MAX_CLUSTERS {
-            return Err(AppError::Invalid(format!("at most {MAX_CLUSTERS} forwarding entries")));
+            return Err(AppError::Invalid(format!(
+                "at most {MAX_CLUSTERS} forwarding entries"
+            )));
         }
         for cluster in &self.clusters {
             text("cluster_value", &cluster.cluster_value, 2048)?;
@@ -122,7 +128,9 @@ fn text(field: &str, value: &str, max: usize) -> Result<(), AppError> {
 
 fn bounded(field: &str, value: &str, max: usize) -> Result<(), AppError> {
     if value.chars().count() > max {
-        return Err(AppError::Invalid(format!("{field} is longer than {max} characters")));
+        return Err(AppError::Invalid(format!(
+            "{field} is longer than {max} characters"
+        )));
     }
     Ok(())
 }
@@ -148,7 +156,10 @@ impl EmailAddress {
         {
             return Err(format!("{text:?} is not an email address"));
         }
-        Ok(EmailAddress(format!("{local}@{}", domain.to_ascii_lowercase())))
+        Ok(EmailAddress(format!(
+            "{local}@{}",
+            domain.to_ascii_lowercase()
+        )))
     }
 
     pub fn as_str(&self) -> &str {
@@ -196,7 +207,9 @@ impl InternetMessageId {
             .ok_or_else(|| format!("{text:?} is not a Message-ID in angle brackets"))?;
         if inner.is_empty()
             || text.len() > MAX_TEXT
-            || inner.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+            || inner
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
         {
             return Err(format!("{text:?} is not a Message-ID"));
         }
@@ -227,7 +240,10 @@ mod tests {
 
     #[test]
     fn addresses_keep_the_local_part_and_lower_case_the_domain() {
-        assert_eq!(EmailAddress::parse("Alice@Example.TEST").unwrap().as_str(), "Alice@example.test");
+        assert_eq!(
+            EmailAddress::parse("Alice@Example.TEST").unwrap().as_str(),
+            "Alice@example.test"
+        );
     }
 
     #[test]
@@ -241,9 +257,15 @@ mod tests {
     #[test]
     fn subdomains_of_internal_domains_are_internal() {
         let domains = vec!["example.test".to_string()];
-        assert!(EmailAddress::parse("a@mail.example.test").unwrap().is_within(&domains));
-        assert!(!EmailAddress::parse("a@notexample.test").unwrap().is_within(&domains));
-        assert!(!EmailAddress::parse("a@elsewhere.test").unwrap().is_within(&domains));
+        assert!(EmailAddress::parse("a@mail.example.test")
+            .unwrap()
+            .is_within(&domains));
+        assert!(!EmailAddress::parse("a@notexample.test")
+            .unwrap()
+            .is_within(&domains));
+        assert!(!EmailAddress::parse("a@elsewhere.test")
+            .unwrap()
+            .is_within(&domains));
     }
 
     #[test]

@@ -28,7 +28,10 @@ impl Cursor {
             .split_once('|')
             .filter(|(k, i)| !k.is_empty() && !i.is_empty())
             .ok_or_else(|| super::AppError::Invalid("cursor is not one this server gave".into()))?;
-        Ok(Cursor { key: key.to_string(), id: id.to_string() })
+        Ok(Cursor {
+            key: key.to_string(),
+            id: id.to_string(),
+        })
     }
 }
 
@@ -51,7 +54,10 @@ impl PageRequest {
                 Self::MAX_LIMIT
             )));
         }
-        let after = cursor.filter(|c| !c.is_empty()).map(Cursor::parse).transpose()?;
+        let after = cursor
+            .filter(|c| !c.is_empty())
+            .map(Cursor::parse)
+            .transpose()?;
         Ok(PageRequest { limit, after })
     }
 }
@@ -62,7 +68,10 @@ mod tests {
 
     #[test]
     fn a_cursor_reads_back_as_itself() {
-        let c = Cursor { key: "2026-11-20T09:00:00.000000Z".into(), id: "abc".into() };
+        let c = Cursor {
+            key: "2026-11-20T09:00:00.000000Z".into(),
+            id: "abc".into(),
+        };
         assert_eq!(Cursor::parse(&c.encode()).unwrap(), c);
     }
 

@@ -33,9 +33,29 @@ impl Username {
     }
 }
 
+/// Where to go after signing in: only a path on this site, since `//evil.test` or
+/// `https://…` would make the login page an open redirect.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_string()
+        }
+        _ => "/incidents".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirects_stay_on_this_site() {
+        assert_eq!(safe_next(Some("/action-center")), "/action-center");
+        assert_eq!(safe_next(Some("//evil.test/x")), "/incidents");
+        assert_eq!(safe_next(Some("https://evil.test")), "/incidents");
+        assert_eq!(safe_next(Some("/\\evil.test")), "/incidents");
+        assert_eq!(safe_next(None), "/incidents");
+    }
 
     #[test]
     fn ordinary_names_are_accepted() {

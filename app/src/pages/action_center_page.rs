@@ -15,7 +15,11 @@ pub fn ActionCenterPage() -> impl IntoView {
     let cursor = move || query.read().get("cursor");
     let actions = Resource::new(
         move || ActionQuery {
-            status: if history() { None } else { Some(ActionStatus::Pending) },
+            status: if history() {
+                None
+            } else {
+                Some(ActionStatus::Pending)
+            },
             cursor: cursor(),
         },
         list_actions,

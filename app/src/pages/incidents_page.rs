@@ -12,16 +12,28 @@ use crate::model::{display_time, InvestigationStatus};
 #[component]
 pub fn IncidentsPage() -> impl IntoView {
     let query = use_query_map();
-    let state = move || query.read().get("state").and_then(|s| InvestigationStatus::parse(&s));
+    let state = move || {
+        query
+            .read()
+            .get("state")
+            .and_then(|s| InvestigationStatus::parse(&s))
+    };
     let cursor = move || query.read().get("cursor");
     let incidents = Resource::new(
-        move || IncidentQuery { investigation_state: state(), cursor: cursor() },
+        move || IncidentQuery {
+            investigation_state: state(),
+            cursor: cursor(),
+        },
         list_incidents,
     );
     let navigate = use_navigate();
     let on_filter = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
-        let url = if value.is_empty() { "/incidents".to_string() } else { format!("/incidents?state={value}") };
+        let url = if value.is_empty() {
+            "/incidents".to_string()
+        } else {
+            format!("/incidents?state={value}")
+        };
         navigate(&url, Default::default());
     };
     view! {

@@ -11,10 +11,18 @@ use crate::model::{display_time, InvestigationStatus};
 #[component]
 pub fn InvestigationsPage() -> impl IntoView {
     let query = use_query_map();
-    let status = move || query.read().get("status").and_then(|s| InvestigationStatus::parse(&s));
+    let status = move || {
+        query
+            .read()
+            .get("status")
+            .and_then(|s| InvestigationStatus::parse(&s))
+    };
     let cursor = move || query.read().get("cursor");
     let investigations = Resource::new(
-        move || InvestigationQuery { status: status(), cursor: cursor() },
+        move || InvestigationQuery {
+            status: status(),
+            cursor: cursor(),
+        },
         list_investigations,
     );
     view! {

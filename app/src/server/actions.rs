@@ -57,7 +57,8 @@ impl ActionRow {
             AppError::Internal
         };
         Ok(Action {
-            action_type: ActionType::parse(&self.action_type).ok_or_else(|| bad("type", &self.action_type))?,
+            action_type: ActionType::parse(&self.action_type)
+                .ok_or_else(|| bad("type", &self.action_type))?,
             status: ActionStatus::parse(&self.status).ok_or_else(|| bad("status", &self.status))?,
             source: ActionSource::parse(&self.source).ok_or_else(|| bad("source", &self.source))?,
             target: ActionTarget {
@@ -133,10 +134,14 @@ pub async fn list(
         query.push(" AND a.status = ").push_bind(status.as_str());
     }
     if let Some(action_type) = filter.action_type {
-        query.push(" AND a.action_type = ").push_bind(action_type.as_str());
+        query
+            .push(" AND a.action_type = ")
+            .push_bind(action_type.as_str());
     }
     if let Some(investigation_id) = &filter.investigation_id {
-        query.push(" AND a.investigation_id = ").push_bind(investigation_id.clone());
+        query
+            .push(" AND a.investigation_id = ")
+            .push_bind(investigation_id.clone());
     }
     if let Some(Cursor { key, id }) = &page.after {
         let op = if oldest_first { ">" } else { "<" };
@@ -150,13 +155,21 @@ pub async fn list(
             .push("))");
     }
     let direction = if oldest_first { "ASC" } else { "DESC" };
-    query.push(format!(" ORDER BY a.created_at {direction}, a.id {direction} LIMIT "));
+    query.push(format!(
+        " ORDER BY a.created_at {direction}, a.id {direction} LIMIT "
+    ));
     query.push_bind(i64::from(page.limit) + 1);
     let mut conn = pool.acquire().await?;
     let mut rows: Vec<ActionRow> = query.build_query_as().fetch_all(&mut *conn).await?;
     let next = if rows.len() > page.limit as usize {
         rows.truncate(page.limit as usize);
-        rows.last().map(|r| Cursor { key: db_time(&r.created_at), id: r.id.clone() }.encode())
+        rows.last().map(|r| {
+            Cursor {
+                key: db_time(&r.created_at),
+                id: r.id.clone(),
+            }
+            .encode()
+        })
     } else {
         None
     };
@@ -164,7 +177,10 @@ pub async fn list(
     Ok(Page { items, next })
 }
 
-async fn attach_results(conn: &mut SqliteConnection, rows: Vec<ActionRow>) -> Result<Vec<Action>, AppError> {
+async fn attach_results(
+    conn: &mut SqliteConnection,
+    rows: Vec<ActionRow>,
+) -> Result<Vec<Action>, AppError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }

@@ -15,8 +15,7 @@ use crate::model::{AppError, Cursor, Page, PageRequest};
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One event as `GET /api/v1/audit` returns it.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditEvent {
     pub seq: i64,
     pub id: String,
@@ -51,7 +50,17 @@ pub async fn record(
     let before = before.map(|v| v.to_string());
     let after = after.map(|v| v.to_string());
     let id = new_id();
-    let hash = chain_hash(&prev_hash, &id, &at, actor, entity_kind, entity_id, event, &before, &after);
+    let hash = chain_hash(
+        &prev_hash,
+        &id,
+        &at,
+        actor,
+        entity_kind,
+        entity_id,
+        event,
+        &before,
+        &after,
+    );
     sqlx::query(
         "INSERT INTO audit_events (id, at, actor, entity_kind, entity_id, event, before, after, prev_hash, hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -74,7 +83,10 @@ pub async fn record(
 /// The events oldest first, a page at a time.
 pub async fn list(pool: &SqlitePool, page: &PageRequest) -> Result<Page<AuditEvent>, AppError> {
     let after_seq: i64 = match &page.after {
-        Some(c) => c.key.parse().map_err(|_| AppError::Invalid("cursor is not one this server gave".into()))?,
+        Some(c) => c
+            .key
+            .parse()
+            .map_err(|_| AppError::Invalid("cursor is not one this server gave".into()))?,
         None => 0,
     };
     let mut items: Vec<AuditEvent> = sqlx::query_as(
@@ -87,7 +99,13 @@ pub async fn list(pool: &SqlitePool, page: &PageRequest) -> Result<Page<AuditEve
     .await?;
     let next = if items.len() > page.limit as usize {
         items.truncate(page.limit as usize);
-        items.last().map(|e| Cursor { key: e.seq.to_string(), id: e.id.clone() }.encode())
+        items.last().map(|e| {
+            Cursor {
+                key: e.seq.to_string(),
+                id: e.id.clone(),
+            }
+            .encode()
+        })
     } else {
         None
     };
@@ -106,7 +124,9 @@ pub async fn verify(pool: &SqlitePool) -> Result<Option<AuditEvent>, AppError> {
         .bind(after)
         .fetch_all(pool)
         .await?;
-        let Some(last) = batch.last() else { return Ok(None) };
+        let Some(last) = batch.last() else {
+            return Ok(None);
+        };
         after = last.seq;
         for e in batch {
             let hash = chain_hash(

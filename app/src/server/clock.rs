@@ -18,9 +18,15 @@ mod tests {
 
     #[test]
     fn text_order_is_time_order() {
-        let a = DateTime::parse_from_rfc3339("2026-11-20T09:00:00Z").unwrap().to_utc();
-        let b = DateTime::parse_from_rfc3339("2026-11-20T09:00:00.5Z").unwrap().to_utc();
-        let c = DateTime::parse_from_rfc3339("2026-11-20T09:00:01Z").unwrap().to_utc();
+        let a = DateTime::parse_from_rfc3339("2026-11-20T09:00:00Z")
+            .unwrap()
+            .to_utc();
+        let b = DateTime::parse_from_rfc3339("2026-11-20T09:00:00.5Z")
+            .unwrap()
+            .to_utc();
+        let c = DateTime::parse_from_rfc3339("2026-11-20T09:00:01Z")
+            .unwrap()
+            .to_utc();
         assert!(db_time(&a) < db_time(&b));
         assert!(db_time(&b) < db_time(&c));
     }

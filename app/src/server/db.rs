@@ -22,7 +22,10 @@ pub enum DbError {
 /// Opens (creating if missing) an SQLite database with WAL, foreign keys and a busy timeout.
 pub async fn connect(url: &str) -> Result<SqlitePool, DbError> {
     let options = SqliteConnectOptions::from_str(url)
-        .map_err(|source| DbError::BadUrl { url: url.to_string(), source })?
+        .map_err(|source| DbError::BadUrl {
+            url: url.to_string(),
+            source,
+        })?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
@@ -33,7 +36,10 @@ pub async fn connect(url: &str) -> Result<SqlitePool, DbError> {
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await
-        .map_err(|source| DbError::Unreachable { url: url.to_string(), source })
+        .map_err(|source| DbError::Unreachable {
+            url: url.to_string(),
+            source,
+        })
 }
 
 /// Applies every migration not yet applied.

@@ -55,7 +55,10 @@ pub async fn find_for_clusters(
         list.push_bind(key.clone());
     }
     query.push(") ORDER BY inc.last_activity_at DESC LIMIT 1");
-    Ok(query.build_query_scalar().fetch_optional(&mut *conn).await?)
+    Ok(query
+        .build_query_scalar()
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 /// Opens a new incident for an alert.
@@ -150,7 +153,9 @@ pub async fn list(
          FROM incidents WHERE 1 = 1",
     );
     if let Some(state) = filter.investigation_state {
-        query.push(" AND investigation_state = ").push_bind(state.as_str());
+        query
+            .push(" AND investigation_state = ")
+            .push_bind(state.as_str());
     }
     if let Some(Cursor { key, id }) = &page.after {
         query
@@ -167,7 +172,13 @@ pub async fn list(
     let mut rows: Vec<IncidentRow> = query.build_query_as().fetch_all(pool).await?;
     let next = if rows.len() > page.limit as usize {
         rows.truncate(page.limit as usize);
-        rows.last().map(|r| Cursor { key: db_time(&r.last_activity_at), id: r.id.clone() }.encode())
+        rows.last().map(|r| {
+            Cursor {
+                key: db_time(&r.last_activity_at),
+                id: r.id.clone(),
+            }
+            .encode()
+        })
     } else {
         None
     };

@@ -35,8 +35,11 @@ pub async fn ingest(
 ) -> Result<InvestigationCreated, AppError> {
     body.check()?;
     let at = db_time(&now());
-    let keys: Vec<String> =
-        body.clusters.iter().map(|c| cluster_key(c.cluster_by, &c.cluster_value)).collect();
+    let keys: Vec<String> = body
+        .clusters
+        .iter()
+        .map(|c| cluster_key(c.cluster_by, &c.cluster_value))
+        .collect();
     let mut tx = pool.begin().await?;
 
     let incident_id = match incidents::find_for_clusters(&mut tx, &keys).await? {
@@ -67,7 +70,12 @@ pub async fn ingest(
     .execute(&mut *tx)
     .await?;
     let mut log = Log::new(&investigation_id);
-    log.add(&mut tx, "Alert", &format!("{} ({})", body.alert.title, body.alert.severity.label())).await?;
+    log.add(
+        &mut tx,
+        "Alert",
+        &format!("{} ({})", body.alert.title, body.alert.severity.label()),
+    )
+    .await?;
 
     let source = match body.investigation_type {
         InvestigationType::Manual => ActionSource::Manual,
@@ -105,13 +113,33 @@ pub async fn ingest(
             .execute(&mut *tx)
             .await?;
         }
-        let remediation = if cluster.verdict.calls_for_action() { "pending_approval" } else { "none" };
-        let entity = format!("{}: {}", cluster.cluster_by.label(), cluster.cluster_value.trim());
-        add_evidence(&mut tx, &investigation_id, "email_cluster", &entity, cluster.verdict, remediation).await?;
+        let remediation = if cluster.verdict.calls_for_action() {
+            "pending_approval"
+        } else {
+            "none"
+        };
+        let entity = format!(
+            "{}: {}",
+            cluster.cluster_by.label(),
+            cluster.cluster_value.trim()
+        );
+        add_evidence(
+            &mut tx,
+            &investigation_id,
+            "email_cluster",
+            &entity,
+            cluster.verdict,
+            remediation,
+        )
+        .await?;
         log.add(
             &mut tx,
             "Email cluster",
-            &format!("{entity}: {} messages, verdict {}", cluster.messages.len(), cluster.verdict.label()),
+            &format!(
+                "{entity}: {} messages, verdict {}",
+                cluster.messages.len(),
+                cluster.verdict.label()
+            ),
         )
         .await?;
         if cluster.verdict.calls_for_action() {
@@ -149,13 +177,28 @@ pub async fn ingest(
         .await?;
         let acts = external && forwarding.verdict.calls_for_action();
         let remediation = if acts { "pending_approval" } else { "none" };
-        add_evidence(&mut tx, &investigation_id, "mailbox", forwarding.mailbox.as_str(), forwarding.verdict, remediation)
-            .await?;
-        let where_to = if external { "outside the organisation" } else { "inside the organisation" };
+        add_evidence(
+            &mut tx,
+            &investigation_id,
+            "mailbox",
+            forwarding.mailbox.as_str(),
+            forwarding.verdict,
+            remediation,
+        )
+        .await?;
+        let where_to = if external {
+            "outside the organisation"
+        } else {
+            "inside the organisation"
+        };
         log.add(
             &mut tx,
             "Mail forwarding",
-            &format!("{} forwards to {} ({where_to})", forwarding.mailbox.as_str(), forwarding.forward_to.as_str()),
+            &format!(
+                "{} forwards to {} ({where_to})",
+                forwarding.mailbox.as_str(),
+                forwarding.forward_to.as_str()
+            ),
         )
         .await?;
         if acts {
@@ -199,12 +242,30 @@ pub async fn ingest(
         "title": body.title, "type": body.investigation_type, "status": status,
         "incident_id": incident_id, "actions": action_ids.len(),
     });
-    audit::record(&mut tx, &actor.username, "investigation", &investigation_id, "investigation_created", None, Some(after))
-        .await?;
+    audit::record(
+        &mut tx,
+        &actor.username,
+        "investigation",
+        &investigation_id,
+        "investigation_created",
+        None,
+        Some(after),
+    )
+    .await?;
     let actions = actions::load(&mut tx, &action_ids).await?;
     tx.commit().await?;
-    tracing::info!(investigation_id, incident_id, actions = actions.len(), "investigation ingested");
-    Ok(InvestigationCreated { id: investigation_id, incident_id, status, actions })
+    tracing::info!(
+        investigation_id,
+        incident_id,
+        actions = actions.len(),
+        "investigation ingested"
+    );
+    Ok(InvestigationCreated {
+        id: investigation_id,
+        incident_id,
+        status,
+        actions,
+    })
 }
 
 struct Proposal<'a> {
@@ -218,7 +279,11 @@ struct Proposal<'a> {
     source: ActionSource,
 }
 
-async fn propose(tx: &mut SqliteConnection, p: Proposal<'_>, actor: &CurrentUser) -> Result<String, AppError> {
+async fn propose(
+    tx: &mut SqliteConnection,
+    p: Proposal<'_>,
+    actor: &CurrentUser,
+) -> Result<String, AppError> {
     let id = new_id();
     let at = db_time(&now());
     sqlx::query(
@@ -241,7 +306,16 @@ async fn propose(tx: &mut SqliteConnection, p: Proposal<'_>, actor: &CurrentUser
     .execute(&mut *tx)
     .await?;
     let after = serde_json::json!({"type": p.action_type, "status": ActionStatus::Pending});
-    audit::record(tx, &actor.username, "action", &id, "action_proposed", None, Some(after)).await?;
+    audit::record(
+        tx,
+        &actor.username,
+        "action",
+        &id,
+        "action_proposed",
+        None,
+        Some(after),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -276,10 +350,18 @@ struct Log<'a> {
 
 impl<'a> Log<'a> {
     fn new(investigation_id: &'a str) -> Self {
-        Log { investigation_id, seq: 0 }
+        Log {
+            investigation_id,
+            seq: 0,
+        }
     }
 
-    async fn add(&mut self, tx: &mut SqliteConnection, step: &str, detail: &str) -> Result<(), AppError> {
+    async fn add(
+        &mut self,
+        tx: &mut SqliteConnection,
+        step: &str,
+        detail: &str,
+    ) -> Result<(), AppError> {
         self.seq += 1;
         sqlx::query("INSERT INTO investigation_log (investigation_id, seq, at, step, detail) VALUES ($1, $2, $3, $4, $5)")
             .bind(self.investigation_id)
@@ -386,15 +468,17 @@ pub async fn get(pool: &SqlitePool, id: &str) -> Result<Investigation, AppError>
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    let action_ids: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM actions WHERE investigation_id = $1 ORDER BY created_at, id")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let action_ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM actions WHERE investigation_id = $1 ORDER BY created_at, id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
     let actions = actions::load(&mut conn, &action_ids).await?;
 
     Ok(Investigation {
-        investigation_type: InvestigationType::parse(&row.investigation_type).ok_or(AppError::Internal)?,
+        investigation_type: InvestigationType::parse(&row.investigation_type)
+            .ok_or(AppError::Internal)?,
         status: InvestigationStatus::parse(&row.status).ok_or(AppError::Internal)?,
         id: row.id,
         incident_id: row.incident_id,
@@ -411,7 +495,10 @@ pub async fn get(pool: &SqlitePool, id: &str) -> Result<Investigation, AppError>
             })
             .collect(),
         actions,
-        log: log.into_iter().map(|(at, step, detail)| LogEntry { at, step, detail }).collect(),
+        log: log
+            .into_iter()
+            .map(|(at, step, detail)| LogEntry { at, step, detail })
+            .collect(),
     })
 }
 
@@ -461,14 +548,21 @@ pub async fn list(
     let mut rows: Vec<SummaryRow> = query.build_query_as().fetch_all(pool).await?;
     let next = if rows.len() > page.limit as usize {
         rows.truncate(page.limit as usize);
-        rows.last().map(|r| Cursor { key: db_time(&r.created_at), id: r.id.clone() }.encode())
+        rows.last().map(|r| {
+            Cursor {
+                key: db_time(&r.created_at),
+                id: r.id.clone(),
+            }
+            .encode()
+        })
     } else {
         None
     };
     rows.into_iter()
         .map(|r| {
             Ok(InvestigationSummary {
-                investigation_type: InvestigationType::parse(&r.investigation_type).ok_or(AppError::Internal)?,
+                investigation_type: InvestigationType::parse(&r.investigation_type)
+                    .ok_or(AppError::Internal)?,
                 status: InvestigationStatus::parse(&r.status).ok_or(AppError::Internal)?,
                 id: r.id,
                 incident_id: r.incident_id,

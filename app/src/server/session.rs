@@ -10,7 +10,10 @@ const USER_ID: &str = "user_id";
 /// Starts a signed-in session, with a fresh session id (no fixation).
 pub async fn sign_in(session: &Session, user: &CurrentUser) -> Result<(), AppError> {
     session.cycle_id().await.map_err(session_error)?;
-    session.insert(USER_ID, &user.id).await.map_err(session_error)
+    session
+        .insert(USER_ID, &user.id)
+        .await
+        .map_err(session_error)
 }
 
 /// Ends the session and deletes it from the store.

@@ -12,7 +12,12 @@ use crate::model::{AppError, CurrentUser};
 pub const PREFIX: &str = "adk_";
 
 /// Creates a token for the named user and returns it in clear text, the only time it exists so.
-pub async fn create(pool: &SqlitePool, actor: &str, username: &str, name: &str) -> Result<String, AppError> {
+pub async fn create(
+    pool: &SqlitePool,
+    actor: &str,
+    username: &str,
+    name: &str,
+) -> Result<String, AppError> {
     let user = users::find_by_name(pool, username)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("user {username:?}")))?;
@@ -32,7 +37,16 @@ pub async fn create(pool: &SqlitePool, actor: &str, username: &str, name: &str) 
     .execute(&mut *tx)
     .await?;
     let after = serde_json::json!({"user": user.username, "name": name});
-    audit::record(&mut tx, actor, "api_token", &id, "token_created", None, Some(after)).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "api_token",
+        &id,
+        "token_created",
+        None,
+        Some(after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(token)
 }
@@ -48,7 +62,9 @@ pub async fn authenticate(pool: &SqlitePool, token: &str) -> Result<CurrentUser,
             .fetch_optional(pool)
             .await?;
     let user_id = user_id.ok_or(AppError::Unauthenticated)?;
-    users::find(pool, &user_id).await?.ok_or(AppError::Unauthenticated)
+    users::find(pool, &user_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)
 }
 
 fn digest(token: &str) -> String {

@@ -1,6 +1,8 @@
 //! Users: creation with Argon2id password hashes, sign-in, and loading the current user.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use sqlx::SqlitePool;
 
@@ -22,7 +24,11 @@ struct UserRow {
 impl UserRow {
     fn into_user(self) -> Result<CurrentUser, AppError> {
         let role = Role::parse(&self.role).ok_or(AppError::Internal)?;
-        Ok(CurrentUser { id: self.id, username: self.username, role })
+        Ok(CurrentUser {
+            id: self.id,
+            username: self.username,
+            role,
+        })
     }
 }
 
@@ -60,9 +66,22 @@ pub async fn create(
         }
     })?;
     let after = serde_json::json!({"username": username.as_str(), "role": role});
-    audit::record(&mut tx, actor, "user", &id, "user_created", None, Some(after)).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "user",
+        &id,
+        "user_created",
+        None,
+        Some(after),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(CurrentUser { id, username: username.as_str().to_string(), role })
+    Ok(CurrentUser {
+        id,
+        username: username.as_str().to_string(),
+        role,
+    })
 }
 
 /// Checks a username and password. Unknown users cost the same Argon2 work as known ones, so
@@ -78,7 +97,10 @@ pub async fn verify_login(
     .bind(username)
     .fetch_optional(pool)
     .await?;
-    let hash = row.as_ref().map(|r| r.password_hash.clone()).unwrap_or_else(|| dummy_hash().to_string());
+    let hash = row
+        .as_ref()
+        .map(|r| r.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_string());
     let matches = verify_password(password.to_string(), hash).await?;
     match row {
         Some(row) if matches => row.into_user(),
@@ -98,7 +120,10 @@ pub async fn find(pool: &SqlitePool, id: &str) -> Result<Option<CurrentUser>, Ap
 }
 
 /// Loads an enabled user by name.
-pub async fn find_by_name(pool: &SqlitePool, username: &str) -> Result<Option<CurrentUser>, AppError> {
+pub async fn find_by_name(
+    pool: &SqlitePool,
+    username: &str,
+) -> Result<Option<CurrentUser>, AppError> {
     let row: Option<UserRow> = sqlx::query_as(
         "SELECT id, username, role, password_hash FROM users WHERE username = $1 AND disabled = 0",
     )
@@ -129,7 +154,9 @@ async fn verify_password(password: String, hash: String) -> Result<bool, AppErro
             tracing::error!(error = %e, "stored password hash is unreadable");
             AppError::Internal
         })?;
-        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
     })
     .await
     .map_err(|_| AppError::Internal)?

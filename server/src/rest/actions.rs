@@ -47,12 +47,17 @@ pub async fn list(
         status: params
             .status
             .as_deref()
-            .map(|s| ActionStatus::parse(s).ok_or_else(|| AppError::Invalid(format!("unknown status {s:?}"))))
+            .map(|s| {
+                ActionStatus::parse(s)
+                    .ok_or_else(|| AppError::Invalid(format!("unknown status {s:?}")))
+            })
             .transpose()?,
         action_type: params
             .action_type
             .as_deref()
-            .map(|t| ActionType::parse(t).ok_or_else(|| AppError::Invalid(format!("unknown type {t:?}"))))
+            .map(|t| {
+                ActionType::parse(t).ok_or_else(|| AppError::Invalid(format!("unknown type {t:?}")))
+            })
             .transpose()?,
         investigation_id: params.investigation_id,
     };
@@ -67,6 +72,10 @@ pub async fn list(
     responses((status = 200, body = Action), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = []))
 )]
-pub async fn get(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> Result<Json<Action>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Action>, ApiError> {
     Ok(Json(actions::get(&state.pool, &id).await?))
 }

@@ -49,7 +49,9 @@ where
         Ok(Claim::Replay(status, body)) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let mut response = (status, Json(body)).into_response();
-            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             return response;
         }
         Err(error) => return error.into_response(),
@@ -58,9 +60,10 @@ where
     let stored = match &outcome {
         Ok((status, body)) => Some((status.as_u16(), body.clone())),
         // A refusal is an answer too; a server fault is not: let the retry try again.
-        Err(ApiError(e)) if e.status() < 500 => {
-            Some((e.status(), serde_json::to_value(super::problem::Problem::from_error(e)).unwrap_or_default()))
-        }
+        Err(ApiError(e)) if e.status() < 500 => Some((
+            e.status(),
+            serde_json::to_value(super::problem::Problem::from_error(e)).unwrap_or_default(),
+        )),
         Err(_) => None,
     };
     if let Err(error) = settle(state, user, &key, stored).await {
@@ -77,9 +80,13 @@ fn respond(outcome: Result<(StatusCode, serde_json::Value), ApiError>) -> Respon
 }
 
 fn read_key(value: &HeaderValue) -> Result<String, ApiError> {
-    let key = value.to_str().map_err(|_| AppError::Malformed("Idempotency-Key must be visible ASCII".into()))?;
+    let key = value
+        .to_str()
+        .map_err(|_| AppError::Malformed("Idempotency-Key must be visible ASCII".into()))?;
     if key.is_empty() || key.len() > 255 {
-        return Err(AppError::Malformed("Idempotency-Key must be 1 to 255 characters".into()).into());
+        return Err(
+            AppError::Malformed("Idempotency-Key must be 1 to 255 characters".into()).into(),
+        );
     }
     Ok(key.to_string())
 }
@@ -89,7 +96,12 @@ enum Claim {
     Replay(u16, serde_json::Value),
 }
 
-async fn claim(state: &AppState, user: &CurrentUser, key: &str, request_hash: &str) -> Result<Claim, ApiError> {
+async fn claim(
+    state: &AppState,
+    user: &CurrentUser,
+    key: &str,
+    request_hash: &str,
+) -> Result<Claim, ApiError> {
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (user_id, idem_key, request_sha256, status, body, created_at)
          VALUES ($1, $2, $3, 0, '', $4)",
@@ -112,9 +124,15 @@ async fn claim(state: &AppState, user: &CurrentUser, key: &str, request_hash: &s
             .await
             .map_err(AppError::from)?;
             if hash != request_hash {
-                Err(AppError::Invalid("this Idempotency-Key was used with a different request".into()).into())
+                Err(AppError::Invalid(
+                    "this Idempotency-Key was used with a different request".into(),
+                )
+                .into())
             } else if status == 0 {
-                Err(AppError::Conflict("a request with this Idempotency-Key is still in progress".into()).into())
+                Err(AppError::Conflict(
+                    "a request with this Idempotency-Key is still in progress".into(),
+                )
+                .into())
             } else {
                 let body = serde_json::from_str(&body).map_err(|_| AppError::Internal)?;
                 Ok(Claim::Replay(status as u16, body))

@@ -32,17 +32,30 @@ use crate::auth::Caller;
     ),
     security(("bearer" = []))
 )]
-pub async fn create(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: JsonBytes) -> Response {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: JsonBytes,
+) -> Response {
     let user = match caller.require_decider() {
         Ok(user) => user.clone(),
         Err(error) => return axum::response::IntoResponse::into_response(error),
     };
-    idempotency::once(&state, &user, &headers, "POST /api/v1/investigations", &body.bytes, || async {
-        let request: IngestInvestigation = body.parse()?;
-        let created = investigations::ingest(&state.pool, &state.rules, &user, &request).await?;
-        let json = serde_json::to_value(created).map_err(|_| AppError::Internal)?;
-        Ok((StatusCode::CREATED, json))
-    })
+    idempotency::once(
+        &state,
+        &user,
+        &headers,
+        "POST /api/v1/investigations",
+        &body.bytes,
+        || async {
+            let request: IngestInvestigation = body.parse()?;
+            let created =
+                investigations::ingest(&state.pool, &state.rules, &user, &request).await?;
+            let json = serde_json::to_value(created).map_err(|_| AppError::Internal)?;
+            Ok((StatusCode::CREATED, json))
+        },
+    )
     .await
 }
 
@@ -57,7 +70,11 @@ pub async fn create(State(state): State<AppState>, caller: Caller, headers: Head
     ),
     security(("bearer" = []))
 )]
-pub async fn get(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> Result<Json<Investigation>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Investigation>, ApiError> {
     Ok(Json(investigations::get(&state.pool, &id).await?))
 }
 
@@ -90,8 +107,13 @@ pub async fn list(
     let status = params
         .status
         .as_deref()
-        .map(|s| InvestigationStatus::parse(s).ok_or_else(|| AppError::Invalid(format!("unknown status {s:?}"))))
+        .map(|s| {
+            InvestigationStatus::parse(s)
+                .ok_or_else(|| AppError::Invalid(format!("unknown status {s:?}")))
+        })
         .transpose()?;
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
-    Ok(Json(investigations::list(&state.pool, status, &page).await?))
+    Ok(Json(
+        investigations::list(&state.pool, status, &page).await?,
+    ))
 }

@@ -1,9 +1,9 @@
 //! Reading request bodies and query strings, with their failures as problems: unreadable JSON
 //! is 400, JSON of the wrong shape 422, a body over the limit 413.
 
+use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Query, Request};
-use axum::body::Bytes;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -39,16 +39,25 @@ where
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .is_some_and(|mime| mime == "application/json" || mime.ends_with("+json"));
         let BodyLimit(limit) = BodyLimit::from_ref(state);
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection: BytesRejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::from(AppError::TooLarge(limit))
-            } else {
-                ApiError::from(AppError::Malformed(rejection.body_text()))
-            }
-        })?;
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::from(AppError::TooLarge(limit))
+                    } else {
+                        ApiError::from(AppError::Malformed(rejection.body_text()))
+                    }
+                })?;
         Ok(JsonBytes { bytes, is_json })
     }
 }
@@ -57,20 +66,20 @@ where
 #[derive(Clone, Copy, Debug)]
 pub struct BodyLimit(pub usize);
 
-/// Parses JSON: syntax errors are 400, shape errors (missing field, bad value) 422.
+/// Parses JSON: a body that is not JSON at all is 400; JSON of the wrong shape (missing field,
+/// unknown word, bad address) is 422 and names where.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| AppError::Malformed(format!("body is not valid JSON: {e}")))?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        let at = if path == "." { String::new() } else { format!(" at {path}") };
-        match inner.classify() {
-            serde_json::error::Category::Data => AppError::Invalid(format!("{inner}{at}")),
-            _ => AppError::Malformed(format!("body is not valid JSON: {inner}")),
-        }
-    })?;
-    deserializer.end().map_err(|e| AppError::Malformed(format!("body is not valid JSON: {e}")))?;
-    Ok(value)
+        let at = if path == "." {
+            String::new()
+        } else {
+            format!(" (at {path})")
+        };
+        AppError::Invalid(format!("{}{at}", e.into_inner())).into()
+    })
 }
 
 /// A query string, with a bad one as 400.

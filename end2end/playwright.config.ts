@@ -1,0 +1,43 @@
+import { defineConfig, devices } from '@playwright/test';
+
+// Runs against the release binary with a fresh database and mail root, in Debian's Chromium
+// (no browser download). AIRDESK_BIN overrides the binary's path.
+const port = Number(process.env.AIRDESK_E2E_PORT ?? 3300);
+const bin = process.env.AIRDESK_BIN ?? '../target/release/airdesk';
+const root = process.env.AIRDESK_E2E_ROOT ?? '/tmp/airdesk-e2e';
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: 'off',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'] } }],
+  webServer: {
+    command:
+      `rm -rf ${root} && mkdir -p ${root} && exec ${bin} serve --demo --listen 127.0.0.1:${port} ` +
+      `--database-url sqlite://${root}/e2e.db --mail-root ${root}/mail --internal-domains example.test`,
+    env: { AIRDESK_DEMO_PASSWORD: 'e2e-demo-password', AIRDESK_LOG: process.env.AIRDESK_LOG ?? 'warn' },
+    url: `http://127.0.0.1:${port}/readyz`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+  },
+});

@@ -1,0 +1,18 @@
+import { expect, Page } from '@playwright/test';
+
+export const PASSWORD = 'e2e-demo-password';
+
+/** Signs in through the login form and waits for the incidents queue. */
+export async function signIn(page: Page, username: string) {
+  await page.goto('/login');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Incidents' })).toBeVisible();
+}
+
+/** Waits until the WASM client has hydrated the page (the boot script sets no flag of its
+ * own, so we wait for the module to be fetched and the network to go quiet). */
+export async function hydrated(page: Page) {
+  await page.waitForLoadState('networkidle');
+}

@@ -1,0 +1,258 @@
+//! The `airdesk` command line, run as a process.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use tempfile::TempDir;
+
+use crate::helpers::{api_md_example, PASSWORD};
+
+fn airdesk(dir: &TempDir, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_airdesk"))
+        .args(args)
+        .env(
+            "AIRDESK_DATABASE_URL",
+            format!("sqlite://{}/airdesk.db", dir.path().display()),
+        )
+        .env("AIRDESK_MAIL_ROOT", dir.path().join("mail"))
+        .env("AIRDESK_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("airdesk runs");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+#[test]
+fn migrate_creates_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = airdesk(&dir, &["migrate"], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(dir.path().join("airdesk.db").exists());
+}
+
+#[tokio::test]
+async fn a_user_and_token_made_on_the_command_line_work_against_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = airdesk(
+        &dir,
+        &[
+            "user",
+            "add",
+            "carol",
+            "--role",
+            "search-and-purge",
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(stdout(&added).contains("Search and purge"));
+    let created = airdesk(&dir, &["token", "create", "carol"], None);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let token = stdout(&created).trim().to_string();
+    assert!(token.starts_with("adk_") && token.len() > 40);
+
+    // The token is stored hashed, never as given.
+    let settings = crate::helpers::settings_in(&dir);
+    let app = server::startup::Application::build(&settings)
+        .await
+        .unwrap();
+    let stored: String = sqlx::query_scalar("SELECT token_sha256 FROM api_tokens")
+        .fetch_one(&app.state().pool)
+        .await
+        .unwrap();
+    assert_ne!(stored, token);
+    let address = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let response = reqwest::Client::new()
+        .post(format!("{address}/api/v1/investigations"))
+        .bearer_auth(&token)
+        .json(&api_md_example())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+}
+
+#[test]
+fn a_duplicate_user_or_short_password_or_bad_role_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = airdesk(
+        &dir,
+        &[
+            "user",
+            "add",
+            "dave",
+            "--role",
+            "reader",
+            "--password-stdin",
+        ],
+        Some(PASSWORD),
+    );
+    assert!(ok.status.success());
+    for (args, input, expected) in [
+        (
+            vec![
+                "user",
+                "add",
+                "dave",
+                "--role",
+                "reader",
+                "--password-stdin",
+            ],
+            PASSWORD,
+            "already exists",
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "erin",
+                "--role",
+                "reader",
+                "--password-stdin",
+            ],
+            "short",
+            "at least 12",
+        ),
+        (
+            vec!["user", "add", "erin", "--role", "owner", "--password-stdin"],
+            PASSWORD,
+            "invalid value 'owner'",
+        ),
+        (
+            vec!["user", "add", "erin", "--role", "reader"],
+            PASSWORD,
+            "--password-stdin",
+        ),
+        (vec!["token", "create", "nobody"], "", "not found"),
+    ] {
+        let output = airdesk(&dir, &args, Some(input));
+        assert!(!output.status.success(), "{args:?}");
+        let err = stderr(&output);
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("airdesk: ") && err.contains(expected),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn bad_flags_exit_two_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = airdesk(&dir, &["serve", "--listen", "not-an-address"], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output).trim().lines().count(),
+        1,
+        "{}",
+        stderr(&output)
+    );
+    let output = airdesk(&dir, &["frobnicate"], None);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn an_unreachable_database_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = airdesk(
+        &dir,
+        &[
+            "--database-url",
+            "sqlite:///no/such/folder/airdesk.db",
+            "migrate",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("cannot open database"), "{err}");
+}
+
+#[test]
+fn an_unwritable_mail_root_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let root = file.join("mail");
+    let output = airdesk(
+        &dir,
+        &[
+            "--mail-root",
+            root.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("mail root"), "{err}");
+}
+
+#[test]
+fn demo_seed_prints_logins_writes_maildir_messages_and_refuses_a_second_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_airdesk"))
+        .args(["demo", "seed"])
+        .env(
+            "AIRDESK_DATABASE_URL",
+            format!("sqlite://{}/airdesk.db", dir.path().display()),
+        )
+        .env("AIRDESK_MAIL_ROOT", dir.path().join("mail"))
+        .env("AIRDESK_DEMO_PASSWORD", "demo-password-123")
+        .env("AIRDESK_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    for user in ["admin", "analyst", "reader"] {
+        assert!(out.contains(user), "{out}");
+    }
+    assert!(out.contains("demo-password-123"));
+    let alice_inbox = dir.path().join("mail/alice@example.test/cur");
+    let messages: Vec<_> = std::fs::read_dir(&alice_inbox).unwrap().collect();
+    assert!(!messages.is_empty());
+    let text = std::fs::read_to_string(messages[0].as_ref().unwrap().path()).unwrap();
+    assert!(text.contains("Message-ID: <invoice-20261120@evil.test>"));
+    assert!(dir.path().join("mail/bob@example.test/.Junk/cur").is_dir());
+
+    let again = airdesk(&dir, &["demo", "seed"], None);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("already has users"));
+}
+
+#[test]
+fn audit_verify_reports_an_intact_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    airdesk(
+        &dir,
+        &["user", "add", "amy", "--role", "admin", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let output = airdesk(&dir, &["audit", "verify"], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("intact"));
+}

@@ -1,0 +1,162 @@
+//! `spawn_app()` and a `TestApp` with one helper per endpoint.
+
+use std::net::SocketAddr;
+
+use app::model::{Role, Username};
+use app::server::{tokens, users};
+use reqwest::{Client, Response};
+use serde_json::{json, Value};
+use server::config::Settings;
+use server::startup::Application;
+use sqlx::SqlitePool;
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: SqlitePool,
+    /// A client that keeps cookies, like a browser.
+    pub browser: Client,
+    pub client: Client,
+    pub dir: TempDir,
+}
+
+/// Starts the real application on a free port with its own database and mail root.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = settings_in(&dir);
+    let app = Application::build(&settings)
+        .await
+        .expect("application builds");
+    let address = format!("http://{}", app.local_addr());
+    let pool = app.state().pool.clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        address,
+        pool,
+        browser: Client::builder().cookie_store(true).build().unwrap(),
+        client: Client::new(),
+        dir,
+    }
+}
+
+pub fn settings_in(dir: &TempDir) -> Settings {
+    Settings {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url: format!("sqlite://{}/airdesk.db", dir.path().display()),
+        mail_root: dir.path().join("mail"),
+        internal_domains: vec!["example.test".into()],
+        body_limit: 1024 * 1024,
+        secure_cookies: false,
+    }
+}
+
+/// The ingest example of shared/API.md.
+pub fn api_md_example() -> Value {
+    json!({
+        "title": "User-reported phish: Invoice overdue",
+        "investigation_type": "user_reported",
+        "alert": {"title": "Email reported by user as phish", "severity": "high"},
+        "clusters": [{
+            "cluster_by": "url",
+            "cluster_value": "http://invoice.evil.test/pay",
+            "verdict": "malicious",
+            "messages": [{
+                "mailbox": "alice@example.test",
+                "internet_message_id": "<c1-1@evil.test>",
+                "sender": "billing@evil.test",
+                "subject": "Invoice overdue",
+                "received_at": "2026-11-20T09:00:00Z"
+            }]
+        }],
+        "forwarding": [{"mailbox": "bob@example.test",
+                        "forward_to": "bob@elsewhere.test", "verdict": "suspicious"}]
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Creates a user with `PASSWORD`.
+    pub async fn user(&self, name: &str, role: Role) {
+        users::create(
+            &self.pool,
+            "test",
+            &Username::parse(name).unwrap(),
+            PASSWORD,
+            role,
+        )
+        .await
+        .expect("user created");
+    }
+
+    /// Creates a user and a bearer token for them.
+    pub async fn token(&self, name: &str, role: Role) -> String {
+        self.user(name, role).await;
+        tokens::create(&self.pool, "test", name, "test")
+            .await
+            .expect("token created")
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn ingest(&self, token: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url("/api/v1/investigations"))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Signs the cookie-keeping client in through the login server function.
+    pub async fn sign_in(&self, name: &str, password: &str) -> Response {
+        self.browser
+            .post(self.url("/rpc/login"))
+            .header("Origin", &self.address)
+            .form(&[
+                ("username", name),
+                ("password", password),
+                ("next", "/incidents"),
+            ])
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.pool)
+            .await
+            .expect("count query")
+    }
+}
+
+/// Asserts a problem+json response with this status; returns the problem.
+pub async fn assert_problem(response: Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(content_type, "application/problem+json");
+    let problem: Value = response.json().await.expect("problem body");
+    assert_eq!(problem["status"], status);
+    assert!(
+        problem["title"].is_string()
+            && problem["detail"].is_string()
+            && problem["type"].is_string()
+    );
+    problem
+}

@@ -1,0 +1,281 @@
+//! Ingest and the read endpoints: rows written, actions proposed, pages that hold together.
+
+use app::model::Role;
+use serde_json::{json, Value};
+
+use crate::helpers::{api_md_example, assert_problem, spawn_app};
+
+#[tokio::test]
+async fn the_api_md_example_creates_an_incident_and_two_pending_actions() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+
+    let response = app.ingest(&token, &api_md_example()).await;
+
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["status"], "pending_action");
+    let actions = created["actions"].as_array().unwrap();
+    let types: Vec<&str> = actions
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["soft_delete_cluster", "turn_off_forwarding"]);
+    assert!(actions
+        .iter()
+        .all(|a| a["status"] == "pending" && a["source"] == "automated"));
+    assert_eq!(
+        actions[0]["target"]["cluster_value"],
+        "http://invoice.evil.test/pay"
+    );
+    assert_eq!(actions[1]["target"]["mailbox"], "bob@example.test");
+
+    assert_eq!(app.count("SELECT COUNT(*) FROM incidents").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM alerts").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM cluster_messages").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM evidence").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM actions WHERE status = 'pending'")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.count("SELECT pending_action_count FROM incidents")
+            .await,
+        2
+    );
+    // One audit event for the investigation and one per proposed action.
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_events WHERE entity_kind IN ('investigation', 'action')"
+        )
+        .await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn the_created_investigation_reads_back_whole() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let created: Value = app
+        .ingest(&token, &api_md_example())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+
+    let investigation: Value = app
+        .get(&format!("/api/v1/investigations/{id}"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        investigation["title"],
+        "User-reported phish: Invoice overdue"
+    );
+    assert_eq!(investigation["investigation_type"], "user_reported");
+    assert_eq!(investigation["incident_id"], created["incident_id"]);
+    let cluster = &investigation["clusters"][0];
+    assert_eq!(cluster["email_count"], 1);
+    assert_eq!(cluster["verdict"], "malicious");
+    assert_eq!(
+        cluster["messages"][0]["internet_message_id"],
+        "<c1-1@evil.test>"
+    );
+    assert_eq!(cluster["messages"][0]["location"], "inbox");
+    assert_eq!(
+        investigation["forwarding"][0]["forward_to"],
+        "bob@elsewhere.test"
+    );
+    assert_eq!(investigation["actions"].as_array().unwrap().len(), 2);
+    assert!(investigation["log"].as_array().unwrap().len() >= 3);
+
+    let action_id = created["actions"][0]["id"].as_str().unwrap();
+    let action: Value = app
+        .get(&format!("/api/v1/actions/{action_id}"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(action["investigation_id"], id);
+    assert_eq!(action["duplicate_of"], Value::Null);
+    assert_eq!(action["results"], json!([]));
+}
+
+#[tokio::test]
+async fn forwarding_inside_the_organisation_and_clean_clusters_propose_nothing() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let mut body = api_md_example();
+    body["clusters"][0]["verdict"] = json!("clean");
+    body["forwarding"][0]["forward_to"] = json!("bob@mail.example.test");
+
+    let created: Value = app.ingest(&token, &body).await.json().await.unwrap();
+
+    assert_eq!(created["status"], "no_threats_found");
+    assert_eq!(created["actions"], json!([]));
+    assert_eq!(app.count("SELECT COUNT(*) FROM actions").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM mailbox_forwarding WHERE external = 0")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_second_investigation_of_the_same_cluster_joins_its_incident_with_the_same_key() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let first: Value = app
+        .ingest(&token, &api_md_example())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut again = api_md_example();
+    again["investigation_type"] = json!("url_verdict_change");
+    again["forwarding"] = json!([]);
+
+    let second: Value = app.ingest(&token, &again).await.json().await.unwrap();
+
+    assert_ne!(first["id"], second["id"]);
+    assert_eq!(first["incident_id"], second["incident_id"]);
+    assert_eq!(
+        app.count("SELECT COUNT(DISTINCT cluster_key) FROM email_clusters")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM actions WHERE action_type = 'soft_delete_cluster'")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.count("SELECT investigation_count FROM incidents").await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn pending_actions_page_oldest_first_without_gaps_or_repeats() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    for n in 0..3 {
+        let mut body = api_md_example();
+        body["clusters"][0]["cluster_value"] = json!(format!("http://evil{n}.test/"));
+        app.ingest(&token, &body).await;
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/actions?status=pending&limit=4".to_string();
+    loop {
+        let page: Value = app.get(&path, &token).await.json().await.unwrap();
+        for item in page["items"].as_array().unwrap() {
+            seen.push((
+                item["created_at"].as_str().unwrap().to_string(),
+                item["id"].as_str().unwrap().to_string(),
+            ));
+        }
+        match page["next"].as_str() {
+            Some(cursor) => {
+                path = format!(
+                    "/api/v1/actions?status=pending&limit=4&cursor={}",
+                    urlencode(cursor)
+                )
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 6);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seen, sorted, "oldest first, each once");
+}
+
+#[tokio::test]
+async fn list_filters_and_page_sizes_are_checked() {
+    let app = spawn_app().await;
+    let token = app.token("reader", Role::Reader).await;
+    assert_problem(app.get("/api/v1/actions?limit=0", &token).await, 422).await;
+    assert_problem(app.get("/api/v1/actions?limit=501", &token).await, 422).await;
+    assert_problem(app.get("/api/v1/actions?limit=ten", &token).await, 400).await;
+    assert_problem(app.get("/api/v1/actions?status=done", &token).await, 422).await;
+    assert_problem(app.get("/api/v1/actions?type=explode", &token).await, 422).await;
+    assert_problem(app.get("/api/v1/actions?cursor=garbage", &token).await, 422).await;
+    assert_problem(
+        app.get("/api/v1/investigations?status=done", &token).await,
+        422,
+    )
+    .await;
+    let empty: Value = app
+        .get("/api/v1/actions?status=pending&type=hard_delete", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(empty, json!({"items": [], "next": null}));
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_idempotency_key_changes_nothing() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let send = |body: Value| {
+        app.client
+            .post(app.url("/api/v1/investigations"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "retry-1")
+            .json(&body)
+            .send()
+    };
+    let first = send(api_md_example()).await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+
+    let retry = send(api_md_example()).await.unwrap();
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let retry: Value = retry.json().await.unwrap();
+    assert_eq!(retry, first);
+    assert_eq!(app.count("SELECT COUNT(*) FROM investigations").await, 1);
+
+    let mut other = api_md_example();
+    other["title"] = json!("Something else");
+    assert_problem(send(other).await.unwrap(), 422).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM investigations").await, 1);
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_endpoints() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/investigations",
+        "/api/v1/investigations/{id}",
+        "/api/v1/actions",
+        "/api/v1/actions/{id}",
+        "/api/v1/audit",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    assert!(doc["paths"]["/api/v1/investigations"]["post"]["responses"]["422"].is_object());
+    assert!(doc["components"]["schemas"]["IngestInvestigation"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+fn urlencode(text: &str) -> String {
+    app::components::pager::urlencode(text)
+}

@@ -1,0 +1,114 @@
+//! The database: migrations, SQLite settings, and the audit trail's guarantees.
+
+use app::model::Role;
+use app::server::audit;
+
+use crate::helpers::{api_md_example, spawn_app};
+
+#[tokio::test]
+async fn migrations_create_every_table_and_sqlite_runs_in_wal_with_foreign_keys() {
+    let app = spawn_app().await;
+    for table in [
+        "users",
+        "api_tokens",
+        "tower_sessions",
+        "incidents",
+        "alerts",
+        "investigations",
+        "evidence",
+        "email_clusters",
+        "cluster_messages",
+        "mailbox_forwarding",
+        "investigation_log",
+        "actions",
+        "action_results",
+        "audit_events",
+        "idempotency_keys",
+    ] {
+        let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = $1")
+            .bind(table)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(found, 1, "table {table}");
+    }
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(fk, 1);
+    assert!(app.dir.path().join("airdesk.db").exists());
+}
+
+#[tokio::test]
+async fn the_audit_trail_refuses_updates_and_deletes() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    app.ingest(&token, &api_md_example()).await;
+    let update = sqlx::query("UPDATE audit_events SET actor = 'mallory'")
+        .execute(&app.pool)
+        .await;
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM audit_events")
+        .execute(&app.pool)
+        .await;
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+}
+
+#[tokio::test]
+async fn the_audit_chain_verifies_and_names_the_first_tampered_event() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    app.ingest(&token, &api_md_example()).await;
+    assert_eq!(audit::verify(&app.pool).await.unwrap(), None);
+
+    // Someone with file access drops the trigger and rewrites history.
+    sqlx::query("DROP TRIGGER audit_events_no_update")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let victim: i64 = sqlx::query_scalar(
+        "SELECT seq FROM audit_events WHERE event = 'action_proposed' ORDER BY seq LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE audit_events SET actor = 'mallory' WHERE seq = $1")
+        .bind(victim)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let broken = audit::verify(&app.pool)
+        .await
+        .unwrap()
+        .expect("tampering is found");
+    assert_eq!(broken.seq, victim);
+}
+
+#[tokio::test]
+async fn every_event_links_to_the_one_before() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    app.ingest(&token, &api_md_example()).await;
+    let page: serde_json::Value = app
+        .get("/api/v1/audit?limit=500", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let events = page["items"].as_array().unwrap();
+    assert!(
+        events.len() >= 5,
+        "user, token, investigation and actions are audited"
+    );
+    assert_eq!(events[0]["prev_hash"], audit::GENESIS);
+    for pair in events.windows(2) {
+        assert_eq!(pair[1]["prev_hash"], pair[0]["hash"]);
+    }
+}
