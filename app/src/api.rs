@@ -9,5 +9,5 @@ mod session;
 
 pub use actions::{list_actions, ActionQuery};
 pub use incidents::{list_incidents, IncidentQuery};
-pub use investigations::{list_investigations, InvestigationQuery};
+pub use investigations::{get_investigation, list_investigations, InvestigationQuery};
 pub use session::{current_user, login, logout, Login, Logout};

@@ -2,6 +2,7 @@
 
 pub mod action_center_page;
 pub mod incidents_page;
+pub mod investigation_page;
 pub mod investigations_page;
 pub mod login_page;
 pub mod not_found_page;

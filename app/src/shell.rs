@@ -9,7 +9,8 @@ use leptos_router::path;
 use crate::components::layout::Layout;
 use crate::pages::{
     action_center_page::ActionCenterPage, incidents_page::IncidentsPage,
-    investigations_page::InvestigationsPage, login_page::LoginPage, not_found_page::NotFoundPage,
+    investigation_page::InvestigationPage, investigations_page::InvestigationsPage,
+    login_page::LoginPage, not_found_page::NotFoundPage,
 };
 
 /// The file names of the built script, WASM and stylesheet under `/pkg/`. The server knows
@@ -61,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/incidents") view=IncidentsPage/>
                     <Route path=path!("/action-center") view=ActionCenterPage/>
                     <Route path=path!("/investigations") view=InvestigationsPage/>
+                    <Route path=path!("/investigations/:id") view=InvestigationPage/>
                 </ParentRoute>
             </Routes>
         </Router>

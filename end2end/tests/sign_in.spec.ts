@@ -13,7 +13,7 @@ test('a wrong password is refused with a clear message', async ({ page }) => {
   await page.getByLabel('Username').fill('analyst');
   await page.getByLabel('Password').fill('not-the-password');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('alert')).toContainText('sign in first');
+  await expect(page.getByRole('alert')).toContainText('wrong username or password');
   await expect(page).toHaveURL(/\/login/);
 });
 

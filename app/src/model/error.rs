@@ -13,6 +13,9 @@ pub enum AppError {
     /// 401: no credentials, or credentials that do not match a user.
     #[error("sign in first")]
     Unauthenticated,
+    /// 401: a sign-in with a wrong username or password (which one is not said).
+    #[error("wrong username or password")]
+    BadCredentials,
     /// 403: the user's role lacks the permission.
     #[error("your role lacks the {0} permission")]
     Forbidden(String),
@@ -38,7 +41,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Malformed(_) => 400,
-            AppError::Unauthenticated => 401,
+            AppError::Unauthenticated | AppError::BadCredentials => 401,
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
@@ -52,7 +55,7 @@ impl AppError {
     pub fn title(&self) -> &'static str {
         match self {
             AppError::Malformed(_) => "Malformed request",
-            AppError::Unauthenticated => "Unauthenticated",
+            AppError::Unauthenticated | AppError::BadCredentials => "Unauthenticated",
             AppError::Forbidden(_) => "Forbidden",
             AppError::NotFound(_) => "Not found",
             AppError::Conflict(_) => "Conflict",

@@ -50,6 +50,7 @@ pub fn ActionCenterPage() -> impl IntoView {
                                     <th scope="col">"Source"</th>
                                     <th scope="col">"Created"</th>
                                     <th scope="col">"Decided by"</th>
+                                    <th scope="col"><span class="visually-hidden">"Investigation page"</span></th>
                                 </tr></thead>
                                 <tbody>
                                     {page.items.into_iter().map(|a| view! {
@@ -61,6 +62,7 @@ pub fn ActionCenterPage() -> impl IntoView {
                                             <td>{a.source.label()}</td>
                                             <td>{display_time(&a.created_at)}</td>
                                             <td>{a.decided_by.unwrap_or_default()}</td>
+                                            <td><a href=format!("/investigations/{}", a.investigation_id)>"Open investigation page"</a></td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

@@ -40,6 +40,7 @@ pub fn InvestigationsPage() -> impl IntoView {
                                 <caption class="visually-hidden">"Investigations"</caption>
                                 <thead><tr>
                                     <th scope="col">"ID"</th>
+                                    <th scope="col"><span class="visually-hidden">"Open in new window"</span></th>
                                     <th scope="col">"Status"</th>
                                     <th scope="col">"Investigation"</th>
                                     <th scope="col">"Investigation type"</th>
@@ -53,8 +54,11 @@ pub fn InvestigationsPage() -> impl IntoView {
                                     {page.items.into_iter().map(|i| view! {
                                         <tr>
                                             <td class="mono">{short_id(&i.id)}</td>
+                                            <td>
+                                                <a href=format!("/investigations/{}", i.id) target="_blank" rel="noopener" aria-label=format!("Open in new window: {}", i.title) title="Open in new window">"↗"</a>
+                                            </td>
                                             <td>{i.status.label()}</td>
-                                            <td>{i.title}</td>
+                                            <td><a href=format!("/investigations/{}", i.id)>{i.title.clone()}</a></td>
                                             <td>{i.investigation_type.label()}</td>
                                             <td>{i.user_count}</td>
                                             <td>{i.threat_count}</td>

@@ -104,7 +104,7 @@ pub async fn verify_login(
     let matches = verify_password(password.to_string(), hash).await?;
     match row {
         Some(row) if matches => row.into_user(),
-        _ => Err(AppError::Unauthenticated),
+        _ => Err(AppError::BadCredentials),
     }
 }
 

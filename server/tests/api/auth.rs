@@ -165,7 +165,8 @@ async fn a_wrong_password_starts_no_session() {
     let app = spawn_app().await;
     app.user("analyst", Role::SearchAndPurge).await;
     let response = app.sign_in("analyst", "wrong password!").await;
-    assert!(!response.status().is_success());
+    assert_eq!(response.status(), 401);
+    assert!(response.text().await.unwrap().contains("BadCredentials"));
     assert_problem(
         app.browser
             .get(app.url("/api/v1/actions"))
@@ -176,7 +177,7 @@ async fn a_wrong_password_starts_no_session() {
     )
     .await;
     let response = app.sign_in("nobody", PASSWORD).await;
-    assert!(!response.status().is_success());
+    assert_eq!(response.status(), 401);
 }
 
 #[tokio::test]
@@ -246,4 +247,38 @@ async fn cross_site_state_changes_are_refused() {
         .await
         .unwrap();
     assert_eq!(own.status(), 201);
+}
+
+#[tokio::test]
+async fn server_rendered_pages_escape_attacker_controlled_subjects() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let mut body = api_md_example();
+    body["clusters"][0]["messages"][0]["subject"] =
+        serde_json::json!("<img src=x onerror=alert(1)>Pay now");
+    body["clusters"][0]["messages"][0]["sender"] =
+        serde_json::json!("\"><script>alert(2)</script>");
+    let created: serde_json::Value = app.ingest(&token, &body).await.json().await.unwrap();
+    app.sign_in("analyst", PASSWORD).await;
+
+    let page = app
+        .browser
+        .get(app.url(&format!(
+            "/investigations/{}",
+            created["id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;Pay now"),
+        "subject escaped"
+    );
+    assert!(!html.contains("<img src=x"), "no live tag from the subject");
+    assert!(
+        !html.contains("<script>alert(2)"),
+        "no live tag from the sender"
+    );
 }
