@@ -48,6 +48,16 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Starts a transaction that will write. SQLite takes the write lock at BEGIN IMMEDIATE, so
+/// concurrent writers queue behind the busy timeout instead of failing when a transaction that
+/// has read tries to write after another has (SQLITE_BUSY_SNAPSHOT). The rules read then write
+/// (the audit chain's head, the incident to join), so every writing transaction starts here.
+pub async fn begin_write(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
 /// Whether every migration this binary knows has been applied (for `/readyz`).
 pub async fn is_migrated(pool: &SqlitePool) -> Result<bool, sqlx::Error> {
     let applied: Vec<i64> =

@@ -40,7 +40,7 @@ pub async fn ingest(
         .iter()
         .map(|c| cluster_key(c.cluster_by, &c.cluster_value))
         .collect();
-    let mut tx = pool.begin().await?;
+    let mut tx = super::db::begin_write(pool).await?;
 
     let incident_id = match incidents::find_for_clusters(&mut tx, &keys).await? {
         Some(id) => id,

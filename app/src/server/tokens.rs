@@ -25,7 +25,7 @@ pub async fn create(
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let token = format!("{PREFIX}{}", hex::encode(secret));
     let id = new_id();
-    let mut tx = pool.begin().await?;
+    let mut tx = super::db::begin_write(pool).await?;
     sqlx::query(
         "INSERT INTO api_tokens (id, user_id, name, token_sha256, created_at) VALUES ($1, $2, $3, $4, $5)",
     )

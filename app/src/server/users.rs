@@ -47,7 +47,7 @@ pub async fn create(
     }
     let hash = hash_password(password.to_string()).await?;
     let id = new_id();
-    let mut tx = pool.begin().await?;
+    let mut tx = super::db::begin_write(pool).await?;
     sqlx::query(
         "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)",
     )

@@ -279,3 +279,34 @@ async fn the_openapi_document_describes_the_endpoints() {
 fn urlencode(text: &str) -> String {
     app::components::pager::urlencode(text)
 }
+
+#[tokio::test]
+async fn concurrent_ingests_all_succeed_and_keep_one_audit_chain() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let requests = (0..16).map(|n| {
+        let mut body = api_md_example();
+        body["clusters"][0]["cluster_value"] = json!(format!("http://wave{n}.evil.test/"));
+        let (client, url, token) = (
+            app.client.clone(),
+            app.url("/api/v1/investigations"),
+            token.clone(),
+        );
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    });
+    for request in requests.collect::<Vec<_>>() {
+        assert_eq!(request.await.unwrap(), 201);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM investigations").await, 16);
+    assert_eq!(app.count("SELECT COUNT(*) FROM actions").await, 32);
+    assert_eq!(app::server::audit::verify(&app.pool).await.unwrap(), None);
+}
