@@ -1,7 +1,8 @@
 import { defineConfig, devices } from '@playwright/test';
 
-// Runs against the release binary with a fresh database and mail root, in Debian's Chromium
-// (no browser download). AIRDESK_BIN overrides the binary's path.
+// Runs against a copy of the release binary alone in an empty folder (so every asset must be
+// embedded in it), with a fresh database and mail root, in Debian's Chromium (no browser
+// download). AIRDESK_BIN overrides the binary's path.
 const port = Number(process.env.AIRDESK_E2E_PORT ?? 3300);
 const bin = process.env.AIRDESK_BIN ?? '../target/release/airdesk';
 const root = process.env.AIRDESK_E2E_ROOT ?? '/tmp/airdesk-e2e';
@@ -33,8 +34,9 @@ export default defineConfig({
   projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'] } }],
   webServer: {
     command:
-      `rm -rf ${root} && mkdir -p ${root} && exec ${bin} serve --demo --listen 127.0.0.1:${port} ` +
-      `--database-url sqlite://${root}/e2e.db --mail-root ${root}/mail --internal-domains example.test`,
+      `rm -rf ${root} && mkdir -p ${root} && cp ${bin} ${root}/airdesk && cd ${root} && ` +
+      `exec ./airdesk serve --demo --listen 127.0.0.1:${port} ` +
+      `--database-url sqlite://e2e.db --mail-root mail --internal-domains example.test`,
     env: { AIRDESK_DEMO_PASSWORD: 'e2e-demo-password', AIRDESK_LOG: process.env.AIRDESK_LOG ?? 'warn' },
     url: `http://127.0.0.1:${port}/readyz`,
     reuseExistingServer: false,

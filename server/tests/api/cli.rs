@@ -256,3 +256,38 @@ fn audit_verify_reports_an_intact_chain() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains("intact"));
 }
+
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_airdesk"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env(
+            "AIRDESK_DATABASE_URL",
+            format!("sqlite://{}/airdesk.db", dir.path().display()),
+        )
+        .env("AIRDESK_MAIL_ROOT", dir.path().join("mail"))
+        .env("AIRDESK_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.starts_with("airdesk listening on http://127.0.0.1:"),
+        "{line}"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
