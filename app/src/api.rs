@@ -3,11 +3,15 @@
 
 mod actions;
 mod context;
+mod decisions;
 mod incidents;
 mod investigations;
 mod session;
 
 pub use actions::{list_actions, ActionQuery};
+pub use decisions::{
+    change_action, decide_action, ChangeAction, ChangeRequest, DecideAction, DecideRequest,
+};
 pub use incidents::{list_incidents, IncidentQuery};
 pub use investigations::{get_investigation, list_investigations, InvestigationQuery};
 pub use session::{current_user, login, logout, Login, Logout};

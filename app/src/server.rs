@@ -3,9 +3,12 @@
 
 pub mod actions;
 pub mod audit;
+pub mod changes;
 pub mod clock;
 pub mod db;
+pub mod decisions;
 pub mod error;
+pub mod expiry;
 pub mod incidents;
 pub mod investigations;
 pub mod session;
@@ -23,10 +26,25 @@ pub struct AppState {
 }
 
 /// Settings the rules read.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RulesConfig {
     /// The organisation's domains: forwarding to anything else is external.
     pub internal_domains: Vec<String>,
+    /// An approval of the same type on the same cluster within this long before is a duplicate
+    /// (DESIGN.md rule 3).
+    pub dedup_window: std::time::Duration,
+    /// A pending action not decided within this long expires (DESIGN.md rule 4).
+    pub pending_expiry: std::time::Duration,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig {
+            internal_domains: Vec::new(),
+            dedup_window: std::time::Duration::from_secs(3600),
+            pending_expiry: std::time::Duration::from_secs(7 * 24 * 3600),
+        }
+    }
 }
 
 /// A new opaque id: UUIDv7, so ids sort roughly by creation time.

@@ -48,6 +48,12 @@ pub struct Cli {
         value_delimiter = ','
     )]
     pub internal_domains: Vec<String>,
+    /// Approvals of one type on one cluster this close together are duplicates (e.g. 1h, 90m, 2s).
+    #[arg(long, global = true, env = "AIRDESK_DEDUP_WINDOW", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub dedup_window: std::time::Duration,
+    /// Pending actions not decided within this long expire (e.g. 7d, 12h, 2s).
+    #[arg(long, global = true, env = "AIRDESK_PENDING_EXPIRY", default_value = "7d", value_parser = humantime::parse_duration)]
+    pub pending_expiry: std::time::Duration,
     /// Log filter, e.g. `info` or `airdesk=debug,sqlx=warn`.
     #[arg(
         long,
@@ -193,6 +199,8 @@ impl Cli {
                 .map(|d| d.trim().to_ascii_lowercase())
                 .filter(|d| !d.is_empty())
                 .collect(),
+            dedup_window: self.dedup_window,
+            pending_expiry: self.pending_expiry,
             body_limit,
             secure_cookies,
         }

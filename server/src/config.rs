@@ -13,6 +13,10 @@ pub struct Settings {
     pub database_url: String,
     pub mail_root: PathBuf,
     pub internal_domains: Vec<String>,
+    /// Approvals of one type on one cluster within this long of each other are duplicates.
+    pub dedup_window: std::time::Duration,
+    /// Pending actions older than this expire.
+    pub pending_expiry: std::time::Duration,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
     /// Mark the session cookie Secure (set when served over HTTPS).
@@ -23,6 +27,8 @@ impl Settings {
     pub fn rules(&self) -> RulesConfig {
         RulesConfig {
             internal_domains: self.internal_domains.clone(),
+            dedup_window: self.dedup_window,
+            pending_expiry: self.pending_expiry,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod audit;
+pub mod decisions;
 pub mod idempotency;
 pub mod investigations;
 pub mod json;
@@ -23,7 +24,11 @@ pub fn router() -> Router<HttpState> {
         )
         .route("/investigations/{id}", get(investigations::get))
         .route("/actions", get(actions::list))
+        .route("/actions/bulk", post(decisions::bulk))
         .route("/actions/{id}", get(actions::get))
+        .route("/actions/{id}/approve", post(decisions::approve))
+        .route("/actions/{id}/reject", post(decisions::reject))
+        .route("/actions/{id}/change", post(decisions::change))
         .route("/audit", get(audit::list))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::from(app::model::AppError::NotFound("endpoint".into())) })

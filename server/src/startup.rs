@@ -78,15 +78,27 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    /// Serves, and runs the background rules (expiry), until `shutdown` completes; then lets
+    /// requests in flight finish.
     pub async fn run_until<F>(self, shutdown: F) -> Result<(), Failure>
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
+        let expiry = tokio::spawn(app::server::expiry::run(self.state.clone()));
+        let _stop_expiry = AbortOnDrop(expiry);
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(|e| Failure::Other(format!("server stopped: {e}")))
+    }
+}
+
+/// Stops a background task when the server stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -25,6 +25,9 @@ pub struct Action {
     pub comment: Option<String>,
     pub duplicate_of: Option<String>,
     pub changed_from: Option<String>,
+    /// For a duplicate: "De-duplicated: the same cluster was approved at … by … (action …)",
+    /// shown instead of execution details.
+    pub details: Option<String>,
     pub results: Vec<ActionResult>,
 }
 

@@ -20,10 +20,12 @@ pub struct ActionFilter {
 const SELECT: &str = "SELECT a.id, a.action_type, a.status, a.investigation_id, a.incident_id,
         i.title AS investigation_title, a.target_kind, a.cluster_id, c.cluster_by, c.cluster_value,
         c.email_count, a.mailbox, a.internet_message_id, a.forward_to, a.source, a.created_at,
-        a.decided_by, a.decided_at, a.comment, a.duplicate_of, a.changed_from
+        a.decided_by, a.decided_at, a.comment, a.duplicate_of, a.changed_from,
+        d.decided_by AS first_decided_by, d.decided_at AS first_decided_at
     FROM actions a
     JOIN investigations i ON i.id = a.investigation_id
-    LEFT JOIN email_clusters c ON c.id = a.cluster_id";
+    LEFT JOIN email_clusters c ON c.id = a.cluster_id
+    LEFT JOIN actions d ON d.id = a.duplicate_of";
 
 #[derive(sqlx::FromRow)]
 struct ActionRow {
@@ -48,6 +50,8 @@ struct ActionRow {
     comment: Option<String>,
     duplicate_of: Option<String>,
     changed_from: Option<String>,
+    first_decided_by: Option<String>,
+    first_decided_at: Option<DateTime<Utc>>,
 }
 
 impl ActionRow {
@@ -70,6 +74,17 @@ impl ActionRow {
                 mailbox: self.mailbox,
                 internet_message_id: self.internet_message_id,
                 forward_to: self.forward_to,
+            },
+            details: match (
+                &self.duplicate_of,
+                &self.first_decided_at,
+                &self.first_decided_by,
+            ) {
+                (Some(first), Some(at), Some(by)) => Some(format!(
+                    "De-duplicated: the same cluster was approved at {} by {by} (action {first})",
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )),
+                _ => None,
             },
             id: self.id,
             investigation_id: self.investigation_id,

@@ -24,8 +24,14 @@ pub struct TestApp {
 
 /// Starts the real application on a free port with its own database and mail root.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the application with some settings changed (a short de-duplication window, say).
+pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let settings = settings_in(&dir);
+    let mut settings = settings_in(&dir);
+    change(&mut settings);
     let app = Application::build(&settings)
         .await
         .expect("application builds");
@@ -47,6 +53,8 @@ pub fn settings_in(dir: &TempDir) -> Settings {
         database_url: format!("sqlite://{}/airdesk.db", dir.path().display()),
         mail_root: dir.path().join("mail"),
         internal_domains: vec!["example.test".into()],
+        dedup_window: std::time::Duration::from_secs(3600),
+        pending_expiry: std::time::Duration::from_secs(7 * 24 * 3600),
         body_limit: 1024 * 1024,
         secure_cookies: false,
     }
@@ -133,6 +141,47 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// Ingests `n` investigations of the same cluster; returns their Soft delete email cluster
+    /// action ids.
+    pub async fn same_cluster_actions(&self, token: &str, n: usize) -> Vec<String> {
+        let mut body = api_md_example();
+        body["forwarding"] = json!([]);
+        let mut ids = Vec::new();
+        for _ in 0..n {
+            let created: Value = self
+                .ingest(token, &body)
+                .await
+                .json()
+                .await
+                .expect("created");
+            ids.push(
+                created["actions"][0]["id"]
+                    .as_str()
+                    .expect("action id")
+                    .to_string(),
+            );
+        }
+        ids
+    }
+
+    pub async fn decide(
+        &self,
+        token: &str,
+        id: &str,
+        decision: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let request = self
+            .client
+            .post(self.url(&format!("/api/v1/actions/{id}/{decision}")))
+            .bearer_auth(token);
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        request.send().await.expect("request sent")
     }
 
     pub async fn count(&self, sql: &str) -> i64 {

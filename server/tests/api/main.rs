@@ -1,8 +1,11 @@
 //! Integration tests: the real server on port 0 with a fresh SQLite file per test.
 
 mod auth;
+mod changes;
 mod cli;
+mod decisions;
 mod helpers;
 mod investigations;
 mod limits;
+mod roles;
 mod storage;

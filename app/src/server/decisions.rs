@@ -1,0 +1,320 @@
+//! Approve and reject (DESIGN.md rules 1, 2, 3, 5 and 7): the one implementation behind the
+//! portal's server functions and the REST API. Each decision is one transaction that checks
+//! the role and the current status, applies the duplicate rule, writes the transition and its
+//! audit event, enqueues execution and brings the investigation's and incident's status along.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+use super::clock::{db_time, now};
+use super::{actions, audit, db, incidents, new_id, AppState};
+use crate::model::{Action, ActionStatus, AppError, CurrentUser, InvestigationStatus};
+
+/// What a person decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+/// Longest comment kept with a decision.
+pub const MAX_COMMENT: usize = 2_000;
+
+#[derive(sqlx::FromRow)]
+struct Current {
+    status: String,
+    action_type: String,
+    cluster_key: Option<String>,
+    investigation_id: String,
+    incident_id: String,
+    decided_by: Option<String>,
+    decided_at: Option<String>,
+}
+
+/// Approves or rejects one pending action. A decision on anything but Pending is a conflict
+/// that names who decided it and when.
+pub async fn decide(
+    state: &AppState,
+    user: &CurrentUser,
+    action_id: &str,
+    decision: Decision,
+    comment: Option<&str>,
+) -> Result<Action, AppError> {
+    if !user.role.can_decide() {
+        return Err(AppError::Forbidden("Search and purge".into()));
+    }
+    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+    if comment.is_some_and(|c| c.chars().count() > MAX_COMMENT) {
+        return Err(AppError::Invalid(format!(
+            "a comment is at most {MAX_COMMENT} characters"
+        )));
+    }
+    let mut tx = db::begin_write(&state.pool).await?;
+    let current: Current = sqlx::query_as(
+        "SELECT status, action_type, cluster_key, investigation_id, incident_id, decided_by, decided_at
+         FROM actions WHERE id = $1",
+    )
+    .bind(action_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound(format!("action {action_id:?}")))?;
+    if current.status != ActionStatus::Pending.as_str() {
+        return Err(already_decided(&current));
+    }
+
+    let at = db_time(&now());
+    let (status, duplicate_of) = match decision {
+        Decision::Reject => (ActionStatus::Rejected, None),
+        Decision::Approve => match &current.cluster_key {
+            Some(key) => {
+                match earlier_approval(&mut tx, key, &current.action_type, state.rules.dedup_window)
+                    .await?
+                {
+                    Some(first) => (ActionStatus::Duplicate, Some(first)),
+                    None => (ActionStatus::Approved, None),
+                }
+            }
+            None => (ActionStatus::Approved, None),
+        },
+    };
+    let updated = sqlx::query(
+        "UPDATE actions SET status = $2, decided_by = $3, decided_at = $4, comment = $5, duplicate_of = $6,
+                updated_at = $4
+         WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(action_id)
+    .bind(status.as_str())
+    .bind(&user.username)
+    .bind(&at)
+    .bind(comment)
+    .bind(&duplicate_of)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        // Unreachable while the write lock is held; kept so a change there cannot decide twice.
+        return Err(AppError::Conflict(
+            "the action was decided meanwhile".into(),
+        ));
+    }
+    if status == ActionStatus::Approved {
+        enqueue(&mut tx, action_id, &at).await?;
+    }
+    let event = match status {
+        ActionStatus::Approved => "action_approved",
+        ActionStatus::Duplicate => "action_deduplicated",
+        _ => "action_rejected",
+    };
+    audit::record(
+        &mut tx,
+        &user.username,
+        "action",
+        action_id,
+        event,
+        Some(json!({"status": ActionStatus::Pending})),
+        Some(json!({"status": status, "comment": comment, "duplicate_of": duplicate_of})),
+    )
+    .await?;
+    refresh_investigation(&mut tx, &user.username, &current.investigation_id).await?;
+    incidents::refresh(&mut tx, &current.incident_id).await?;
+    let action = actions::load(&mut tx, &[action_id.to_string()])
+        .await?
+        .pop()
+        .ok_or(AppError::Internal)?;
+    tx.commit().await?;
+    tracing::info!(action_id, status = %status, user = %user.username, "action decided");
+    Ok(action)
+}
+
+fn already_decided(current: &Current) -> AppError {
+    let status = ActionStatus::parse(&current.status)
+        .map(|s| s.label())
+        .unwrap_or("decided");
+    match (&current.decided_by, &current.decided_at) {
+        (Some(who), Some(when)) => AppError::Conflict(format!(
+            "the action is not pending: {status} by {who} at {when}"
+        )),
+        _ => AppError::Conflict(format!("the action is not pending: {status}")),
+    }
+}
+
+/// The first approval of this type on this cluster within the window, if any. Takes the
+/// (cluster, type) lock row first, so concurrent approvals — in this process or another
+/// sharing the database — see each other.
+async fn earlier_approval(
+    tx: &mut SqliteConnection,
+    cluster_key: &str,
+    action_type: &str,
+    window: Duration,
+) -> Result<Option<String>, AppError> {
+    let at = now();
+    sqlx::query(
+        "INSERT INTO approval_locks (cluster_key, action_type, touched_at) VALUES ($1, $2, $3)
+         ON CONFLICT (cluster_key, action_type) DO UPDATE SET touched_at = excluded.touched_at",
+    )
+    .bind(cluster_key)
+    .bind(action_type)
+    .bind(db_time(&at))
+    .execute(&mut *tx)
+    .await?;
+    let since = at - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM actions
+         WHERE cluster_key = $1 AND action_type = $2 AND duplicate_of IS NULL AND decided_at >= $3
+           AND status IN ('approved', 'in_progress', 'completed', 'partially_completed')
+         ORDER BY decided_at, id LIMIT 1",
+    )
+    .bind(cluster_key)
+    .bind(action_type)
+    .bind(db_time(&since))
+    .fetch_optional(&mut *tx)
+    .await?)
+}
+
+/// Queues an approved action for execution.
+pub(crate) async fn enqueue(
+    tx: &mut SqliteConnection,
+    action_id: &str,
+    at: &str,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO jobs (id, action_id, status, created_at, updated_at) VALUES ($1, $2, 'queued', $3, $3)",
+    )
+    .bind(new_id())
+    .bind(action_id)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// An investigation's status from its actions' (DESIGN.md rule 5).
+pub fn derive_status(
+    current: InvestigationStatus,
+    actions: &[ActionStatus],
+) -> InvestigationStatus {
+    use ActionStatus::*;
+    if actions.is_empty() {
+        return current;
+    }
+    if actions.contains(&Pending) {
+        return InvestigationStatus::PendingAction;
+    }
+    if actions.iter().any(|s| matches!(s, Approved | InProgress)) {
+        return InvestigationStatus::Running;
+    }
+    if actions.iter().all(|s| *s == Expired) {
+        return InvestigationStatus::TerminatedBySystem;
+    }
+    if actions
+        .iter()
+        .any(|s| matches!(s, Expired | Failed | PartiallyCompleted))
+    {
+        return InvestigationStatus::PartiallyRemediated;
+    }
+    InvestigationStatus::Remediated
+}
+
+/// Recomputes an investigation's status in the caller's transaction; audits a change.
+pub async fn refresh_investigation(
+    tx: &mut SqliteConnection,
+    actor: &str,
+    investigation_id: &str,
+) -> Result<InvestigationStatus, AppError> {
+    let current: String = sqlx::query_scalar("SELECT status FROM investigations WHERE id = $1")
+        .bind(investigation_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let current = InvestigationStatus::parse(&current).ok_or(AppError::Internal)?;
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM actions WHERE investigation_id = $1")
+            .bind(investigation_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let statuses: Vec<ActionStatus> = statuses
+        .iter()
+        .filter_map(|s| ActionStatus::parse(s))
+        .collect();
+    let next = derive_status(current, &statuses);
+    if next != current {
+        sqlx::query("UPDATE investigations SET status = $2, updated_at = $3 WHERE id = $1")
+            .bind(investigation_id)
+            .bind(next.as_str())
+            .bind(db_time(&now()))
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            tx,
+            actor,
+            "investigation",
+            investigation_id,
+            "investigation_status_changed",
+            Some(json!({"status": current})),
+            Some(json!({"status": next})),
+        )
+        .await?;
+    }
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ActionStatus::*;
+    use InvestigationStatus as I;
+
+    #[test]
+    fn any_pending_action_keeps_the_investigation_pending() {
+        assert_eq!(
+            derive_status(I::PendingAction, &[Approved, Pending]),
+            I::PendingAction
+        );
+    }
+
+    #[test]
+    fn approved_actions_awaiting_execution_make_it_running() {
+        assert_eq!(
+            derive_status(I::PendingAction, &[Approved, Rejected]),
+            I::Running
+        );
+        assert_eq!(
+            derive_status(I::PendingAction, &[InProgress, Completed]),
+            I::Running
+        );
+    }
+
+    #[test]
+    fn all_decided_and_done_is_remediated() {
+        assert_eq!(
+            derive_status(I::Running, &[Completed, Rejected, Duplicate]),
+            I::Remediated
+        );
+    }
+
+    #[test]
+    fn some_expired_or_failed_is_partially_remediated() {
+        assert_eq!(
+            derive_status(I::Running, &[Completed, Expired]),
+            I::PartiallyRemediated
+        );
+        assert_eq!(
+            derive_status(I::Running, &[Failed, Rejected]),
+            I::PartiallyRemediated
+        );
+    }
+
+    #[test]
+    fn all_expired_is_terminated_by_system() {
+        assert_eq!(
+            derive_status(I::PendingAction, &[Expired, Expired]),
+            I::TerminatedBySystem
+        );
+    }
+
+    #[test]
+    fn no_actions_leaves_the_status_alone() {
+        assert_eq!(derive_status(I::NoThreatsFound, &[]), I::NoThreatsFound);
+    }
+}

@@ -1,0 +1,232 @@
+//! Deciding actions over the API: approve, reject, and both in bulk — what the product we model
+//! cannot do without a person at a browser.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use app::model::{Action, ActionStatus, ActionType, AppError};
+use app::server::changes;
+use app::server::decisions::{self, Decision};
+use app::server::AppState;
+
+use super::idempotency;
+use super::json::JsonBytes;
+use super::problem::{ApiError, Problem};
+use crate::auth::Caller;
+
+/// Most ids one bulk request may carry.
+pub const MAX_BULK: usize = 500;
+
+/// The optional body of approve and reject.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkBody {
+    #[schema(value_type = String, example = "approve")]
+    pub decision: Decision,
+    pub ids: Vec<String>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BulkResult {
+    pub id: String,
+    /// The action's status after the decision, or null when it failed.
+    pub status: Option<ActionStatus>,
+    pub error: Option<Problem>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BulkResults {
+    pub results: Vec<BulkResult>,
+}
+
+/// Approve a pending action: it becomes `approved` and is queued for execution, or `duplicate`
+/// (with `duplicate_of`) when the same cluster was approved for the same action within the
+/// de-duplication window.
+#[utoipa::path(
+    post, path = "/api/v1/actions/{id}/approve", tag = "actions",
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = Option<DecisionBody>, description = "Optional comment"),
+    responses(
+        (status = 200, body = Action), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Not pending: says who decided and when", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn approve(
+    state: State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: JsonBytes,
+) -> Response {
+    one(state, caller, headers, id, Decision::Approve, body).await
+}
+
+/// Reject a pending action: it is never executed.
+#[utoipa::path(
+    post, path = "/api/v1/actions/{id}/reject", tag = "actions",
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = Option<DecisionBody>, description = "Optional comment"),
+    responses(
+        (status = 200, body = Action), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn reject(
+    state: State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: JsonBytes,
+) -> Response {
+    one(state, caller, headers, id, Decision::Reject, body).await
+}
+
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    id: String,
+    decision: Decision,
+    body: JsonBytes,
+) -> Response {
+    let user = match caller.require_decider() {
+        Ok(user) => user.clone(),
+        Err(error) => return error.into_response(),
+    };
+    let route = format!("POST /api/v1/actions/{id}/{decision:?}");
+    idempotency::once(&state, &user, &headers, &route, &body.bytes, || async {
+        let request: DecisionBody = if body.bytes.iter().all(u8::is_ascii_whitespace) {
+            DecisionBody::default()
+        } else {
+            body.parse()?
+        };
+        let action =
+            decisions::decide(&state, &user, &id, decision, request.comment.as_deref()).await?;
+        Ok((
+            StatusCode::OK,
+            serde_json::to_value(action).map_err(|_| AppError::Internal)?,
+        ))
+    })
+    .await
+}
+
+/// Approve or reject many actions: each is decided on its own and reported on its own.
+#[utoipa::path(
+    post, path = "/api/v1/actions/bulk", tag = "actions",
+    params(("Idempotency-Key" = Option<String>, Header)),
+    request_body = BulkBody,
+    responses(
+        (status = 200, body = BulkResults), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn bulk(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: JsonBytes,
+) -> Response {
+    let user = match caller.require_decider() {
+        Ok(user) => user.clone(),
+        Err(error) => return error.into_response(),
+    };
+    idempotency::once(
+        &state,
+        &user,
+        &headers,
+        "POST /api/v1/actions/bulk",
+        &body.bytes,
+        || async {
+            let request: BulkBody = body.parse()?;
+            if request.ids.is_empty() || request.ids.len() > MAX_BULK {
+                return Err(ApiError::from(AppError::Invalid(format!(
+                    "ids must hold 1 to {MAX_BULK} action ids"
+                ))));
+            }
+            let mut results = Vec::with_capacity(request.ids.len());
+            for id in request.ids {
+                let outcome = decisions::decide(
+                    &state,
+                    &user,
+                    &id,
+                    request.decision,
+                    request.comment.as_deref(),
+                )
+                .await;
+                results.push(match outcome {
+                    Ok(action) => BulkResult {
+                        id,
+                        status: Some(action.status),
+                        error: None,
+                    },
+                    Err(error) => BulkResult {
+                        id,
+                        status: None,
+                        error: Some(Problem::from_error(&error)),
+                    },
+                });
+            }
+            Ok((
+                StatusCode::OK,
+                serde_json::to_value(BulkResults { results }).map_err(|_| AppError::Internal)?,
+            ))
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeBody {
+    /// `move_to_inbox`, `move_to_junk`, `move_to_deleted_items`, `soft_delete` or `hard_delete`.
+    pub to: ActionType,
+}
+
+/// Change or undo a completed email action: a new action (`changed_from` = id), decided by the
+/// caller and queued for execution. Hard-deleted mail cannot be changed.
+#[utoipa::path(
+    post, path = "/api/v1/actions/{id}/change", tag = "actions",
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = ChangeBody,
+    responses(
+        (status = 201, description = "The new action", body = Action), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "Not completed, hard deleted, or already changed", body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn change(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: JsonBytes,
+) -> Response {
+    let user = match caller.require_decider() {
+        Ok(user) => user.clone(),
+        Err(error) => return error.into_response(),
+    };
+    let route = format!("POST /api/v1/actions/{id}/change");
+    idempotency::once(&state, &user, &headers, &route, &body.bytes, || async {
+        let request: ChangeBody = body.parse()?;
+        let action = changes::change(&state, &user, &id, request.to).await?;
+        Ok((
+            StatusCode::CREATED,
+            serde_json::to_value(action).map_err(|_| AppError::Internal)?,
+        ))
+    })
+    .await
+}

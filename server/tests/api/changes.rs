@@ -1,0 +1,186 @@
+//! Change or undo a completed email action, and expiry of undecided ones.
+
+use app::model::Role;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with, TestApp};
+
+/// Marks an action completed, as the execution worker will once mail has moved.
+async fn complete(app: &TestApp, id: &str) {
+    sqlx::query("UPDATE actions SET status = 'completed' WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+}
+
+async fn change(app: &TestApp, token: &str, id: &str, to: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/api/v1/actions/{id}/change")))
+        .bearer_auth(token)
+        .json(&json!({"to": to}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_completed_action_changes_into_a_new_approved_action_linked_to_it() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let id = app.same_cluster_actions(&token, 1).await.remove(0);
+    app.decide(&token, &id, "approve", None).await;
+    complete(&app, &id).await;
+
+    let response = change(&app, &token, &id, "move_to_inbox").await;
+
+    assert_eq!(response.status(), 201);
+    let new: Value = response.json().await.unwrap();
+    assert_eq!(new["type"], "move_to_inbox");
+    assert_eq!(new["status"], "approved");
+    assert_eq!(new["changed_from"], id);
+    assert_eq!(new["decided_by"], "analyst");
+    assert_eq!(new["source"], "manual");
+    assert_eq!(
+        new["target"]["cluster_value"],
+        "http://invoice.evil.test/pay"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'action_changed'")
+            .await,
+        1
+    );
+    // Changing the same original again would act on mail the change already moved.
+    let again = assert_problem(change(&app, &token, &id, "move_to_junk").await, 409).await;
+    assert!(again["detail"]
+        .as_str()
+        .unwrap()
+        .contains(new["id"].as_str().unwrap()));
+}
+
+#[tokio::test]
+async fn only_completed_email_actions_that_were_not_hard_deleted_can_change() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let created: Value = app
+        .ingest(&token, &crate::helpers::api_md_example())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cluster = created["actions"][0]["id"].as_str().unwrap().to_string();
+    let forwarding = created["actions"][1]["id"].as_str().unwrap().to_string();
+
+    assert_problem(change(&app, &token, &cluster, "soft_delete").await, 409).await; // still pending
+    app.decide(&token, &forwarding, "approve", None).await;
+    complete(&app, &forwarding).await;
+    assert_problem(
+        change(&app, &token, &forwarding, "move_to_inbox").await,
+        409,
+    )
+    .await; // not an email action
+
+    app.decide(&token, &cluster, "approve", None).await;
+    complete(&app, &cluster).await;
+    assert_problem(
+        change(&app, &token, &cluster, "soft_delete_cluster").await,
+        422,
+    )
+    .await;
+    assert_problem(change(&app, &token, &cluster, "explode").await, 422).await;
+    let reader = app.token("reader", Role::Reader).await;
+    assert_problem(change(&app, &reader, &cluster, "hard_delete").await, 403).await;
+    assert_problem(change(&app, &token, "missing", "hard_delete").await, 404).await;
+
+    let hard: Value = change(&app, &token, &cluster, "hard_delete")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hard["type"], "hard_delete");
+    let hard_id = hard["id"].as_str().unwrap();
+    complete(&app, hard_id).await;
+    let problem = assert_problem(change(&app, &token, hard_id, "move_to_inbox").await, 409).await;
+    assert!(problem["detail"].as_str().unwrap().contains("hard-deleted"));
+}
+
+#[tokio::test]
+async fn undecided_actions_expire_and_their_investigation_is_terminated_by_system() {
+    let app = spawn_app_with(|s| s.pending_expiry = std::time::Duration::from_millis(800)).await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let first: Value = app
+        .ingest(&token, &crate::helpers::api_md_example())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut other = crate::helpers::api_md_example();
+    other["clusters"][0]["cluster_value"] = json!("http://other.evil.test/");
+    let second: Value = app.ingest(&token, &other).await.json().await.unwrap();
+    let decided = second["actions"][0]["id"].as_str().unwrap();
+    app.decide(&token, decided, "approve", None).await;
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app
+        .count("SELECT COUNT(*) FROM actions WHERE status = 'pending'")
+        .await
+        > 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pending actions never expired"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let investigation: Value = app
+        .get(
+            &format!("/api/v1/investigations/{}", first["id"].as_str().unwrap()),
+            &token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(investigation["status"], "terminated_by_system");
+    assert!(investigation["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["status"] == "expired"));
+    let approved: Value = app
+        .get(&format!("/api/v1/actions/{decided}"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        approved["status"], "approved",
+        "a decided action never expires"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_events WHERE event = 'action_expired' AND actor = 'system'"
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        app.count("SELECT SUM(pending_action_count) FROM incidents")
+            .await,
+        0
+    );
+    let late = assert_problem(
+        app.decide(
+            &token,
+            first["actions"][0]["id"].as_str().unwrap(),
+            "approve",
+            None,
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert!(late["detail"].as_str().unwrap().contains("Expired"));
+}

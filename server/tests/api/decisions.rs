@@ -1,0 +1,375 @@
+//! Approve and reject over the API: exactly once, duplicates within the window, roles.
+
+use app::model::Role;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn approving_queues_execution_records_who_and_moves_the_investigation_on() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let id = app.same_cluster_actions(&token, 1).await.remove(0);
+
+    let response = app
+        .decide(
+            &token,
+            &id,
+            "approve",
+            Some(json!({"comment": "confirmed phish"})),
+        )
+        .await;
+
+    assert_eq!(response.status(), 200);
+    let action: Value = response.json().await.unwrap();
+    assert_eq!(action["status"], "approved");
+    assert_eq!(action["decided_by"], "analyst");
+    assert_eq!(action["comment"], "confirmed phish");
+    assert!(action["decided_at"].is_string());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE status = 'queued'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'action_approved'")
+            .await,
+        1
+    );
+    let investigation: Value = app
+        .get(
+            &format!(
+                "/api/v1/investigations/{}",
+                action["investigation_id"].as_str().unwrap()
+            ),
+            &token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(investigation["status"], "running");
+    assert_eq!(
+        app.count("SELECT pending_action_count FROM incidents")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn rejecting_executes_nothing_and_a_second_decision_names_the_first() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let id = app.same_cluster_actions(&token, 1).await.remove(0);
+
+    let rejected: Value = app
+        .decide(&token, &id, "reject", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM investigations WHERE status = 'remediated'")
+            .await,
+        1
+    );
+
+    let problem = assert_problem(app.decide(&token, &id, "approve", None).await, 409).await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("Rejected by analyst at "), "{detail}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 0);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_approvals_of_one_action_decide_it_once() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let id = app.same_cluster_actions(&token, 1).await.remove(0);
+
+    let requests: Vec<_> = (0..50)
+        .map(|_| {
+            let (client, url, token) = (
+                app.client.clone(),
+                app.url(&format!("/api/v1/actions/{id}/approve")),
+                token.clone(),
+            );
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for request in requests {
+        statuses.push(request.await.unwrap());
+    }
+
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        49,
+        "{statuses:?}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'action_approved'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn twenty_concurrent_approvals_on_one_cluster_execute_once_and_link_the_rest() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let ids = app.same_cluster_actions(&token, 20).await;
+
+    let requests: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (client, url, token) = (
+                app.client.clone(),
+                app.url(&format!("/api/v1/actions/{id}/approve")),
+                token.clone(),
+            );
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<Value>()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut actions = Vec::new();
+    for request in requests {
+        actions.push(request.await.unwrap());
+    }
+
+    let approved: Vec<&Value> = actions
+        .iter()
+        .filter(|a| a["status"] == "approved")
+        .collect();
+    assert_eq!(approved.len(), 1, "exactly one executes");
+    let first = approved[0]["id"].as_str().unwrap();
+    let duplicates: Vec<&Value> = actions
+        .iter()
+        .filter(|a| a["status"] == "duplicate")
+        .collect();
+    assert_eq!(duplicates.len(), 19);
+    for duplicate in duplicates {
+        assert_eq!(duplicate["duplicate_of"], first);
+        let details = duplicate["details"].as_str().unwrap();
+        assert!(
+            details.starts_with("De-duplicated: the same cluster was approved at "),
+            "{details}"
+        );
+        assert!(
+            details.ends_with(&format!("by analyst (action {first})")),
+            "{details}"
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 1);
+    // Investigations and evidence are never removed by de-duplication.
+    assert_eq!(app.count("SELECT COUNT(*) FROM investigations").await, 20);
+    assert_eq!(app.count("SELECT COUNT(*) FROM evidence").await, 20);
+}
+
+#[tokio::test]
+async fn an_approval_outside_the_window_executes_again() {
+    let app = spawn_app_with(|s| s.dedup_window = std::time::Duration::from_millis(300)).await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let ids = app.same_cluster_actions(&token, 3).await;
+
+    let first: Value = app
+        .decide(&token, &ids[0], "approve", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let inside: Value = app
+        .decide(&token, &ids[1], "approve", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let outside: Value = app
+        .decide(&token, &ids[2], "approve", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(first["status"], "approved");
+    assert_eq!(inside["status"], "duplicate");
+    assert_eq!(outside["status"], "approved");
+    assert_eq!(outside["duplicate_of"], Value::Null);
+    assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 2);
+}
+
+#[tokio::test]
+async fn a_rejection_does_not_count_as_an_approval_for_duplicates() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let ids = app.same_cluster_actions(&token, 2).await;
+    app.decide(&token, &ids[0], "reject", None).await;
+    let second: Value = app
+        .decide(&token, &ids[1], "approve", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["status"], "approved");
+}
+
+#[tokio::test]
+async fn roles_unknown_ids_and_bad_bodies_are_refused_without_deciding() {
+    let app = spawn_app().await;
+    let analyst = app.token("analyst", Role::SearchAndPurge).await;
+    let reader = app.token("reader", Role::Reader).await;
+    let id = app.same_cluster_actions(&analyst, 1).await.remove(0);
+
+    for decision in ["approve", "reject"] {
+        let anonymous = app
+            .client
+            .post(app.url(&format!("/api/v1/actions/{id}/{decision}")))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(anonymous, 401).await;
+        assert_problem(app.decide(&reader, &id, decision, None).await, 403).await;
+    }
+    assert_problem(
+        app.decide(&analyst, "no-such-action", "approve", None)
+            .await,
+        404,
+    )
+    .await;
+    assert_problem(
+        app.decide(
+            &analyst,
+            &id,
+            "approve",
+            Some(json!({"comment": "x".repeat(2001)})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_problem(
+        app.decide(&analyst, &id, "approve", Some(json!({"note": "typo"})))
+            .await,
+        422,
+    )
+    .await;
+    let garbage = app
+        .client
+        .post(app.url(&format!("/api/v1/actions/{id}/approve")))
+        .bearer_auth(&analyst)
+        .header("Content-Type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(garbage, 400).await;
+
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM actions WHERE status = 'pending'")
+            .await,
+        1
+    );
+    let admin = app.token("admin", Role::Admin).await;
+    assert_eq!(app.decide(&admin, &id, "approve", None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn bulk_decides_each_action_and_reports_each() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let mut body = crate::helpers::api_md_example();
+    body["clusters"][0]["cluster_value"] = json!("http://other.evil.test/");
+    let other: Value = app.ingest(&token, &body).await.json().await.unwrap();
+    let ids = app.same_cluster_actions(&token, 2).await;
+    let forwarding = other["actions"][1]["id"].as_str().unwrap().to_string();
+    app.decide(&token, &forwarding, "reject", None).await;
+
+    let response = app
+        .client
+        .post(app.url("/api/v1/actions/bulk"))
+        .bearer_auth(&token)
+        .json(&json!({"decision": "approve", "ids": [ids[0], ids[1], forwarding, "missing"], "comment": "campaign"}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    let results: Value = response.json().await.unwrap();
+    let results = results["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[0]["status"], "approved");
+    assert_eq!(results[1]["status"], "duplicate");
+    assert_eq!(results[2]["error"]["status"], 409);
+    assert_eq!(results[3]["error"]["status"], 404);
+    assert_eq!(results[0]["error"], Value::Null);
+
+    let reader = app.token("reader", Role::Reader).await;
+    let refused = app
+        .client
+        .post(app.url("/api/v1/actions/bulk"))
+        .bearer_auth(&reader)
+        .json(&json!({"decision": "reject", "ids": [ids[0]]}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(refused, 403).await;
+    let empty = app
+        .client
+        .post(app.url("/api/v1/actions/bulk"))
+        .bearer_auth(&token)
+        .json(&json!({"decision": "approve", "ids": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(empty, 422).await;
+}
+
+#[tokio::test]
+async fn a_retried_approval_with_its_idempotency_key_replays_the_first_answer() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let id = app.same_cluster_actions(&token, 1).await.remove(0);
+    let send = || {
+        app.client
+            .post(app.url(&format!("/api/v1/actions/{id}/approve")))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "approve-once")
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let retry = send().await.unwrap();
+    assert_eq!(retry.status(), 200, "a retry is not a conflict");
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'action_approved'")
+            .await,
+        1
+    );
+}

@@ -1,0 +1,201 @@
+//! The role matrix: every REST endpoint and server function, called as anonymous, Reader,
+//! Search and purge and Admin, with the status each must answer.
+
+use app::model::Role;
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+
+use crate::helpers::{api_md_example, spawn_app, TestApp, PASSWORD};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Anonymous,
+    Reader,
+    Analyst,
+    Admin,
+}
+
+/// A fresh pending action for a decision to act on, so every allowed call can succeed.
+async fn pending(app: &TestApp, token: &str) -> String {
+    let mut body = api_md_example();
+    body["clusters"][0]["cluster_value"] =
+        json!(format!("http://{}.evil.test/", app::server::new_id()));
+    let created: Value = app.ingest(token, &body).await.json().await.unwrap();
+    created["actions"][0]["id"].as_str().unwrap().to_string()
+}
+
+/// A fresh completed email action, for changes.
+async fn completed(app: &TestApp, token: &str) -> String {
+    let id = pending(app, token).await;
+    app.decide(token, &id, "approve", None).await;
+    sqlx::query("UPDATE actions SET status = 'completed' WHERE id = $1")
+        .bind(&id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn every_endpoint_and_server_function_answers_each_role_as_designed() {
+    let app = spawn_app().await;
+    let setup = app.token("setup", Role::Admin).await;
+    let tokens = [
+        (Who::Reader, app.token("reader", Role::Reader).await),
+        (
+            Who::Analyst,
+            app.token("analyst", Role::SearchAndPurge).await,
+        ),
+        (Who::Admin, app.token("boss", Role::Admin).await),
+    ];
+    let sessions = [
+        (Who::Reader, signed_in(&app, "reader").await),
+        (Who::Analyst, signed_in(&app, "analyst").await),
+        (Who::Admin, signed_in(&app, "boss").await),
+    ];
+    let some_investigation: Value = app
+        .ingest(&setup, &api_md_example())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let investigation_id = some_investigation["id"].as_str().unwrap().to_string();
+
+    for who in [Who::Anonymous, Who::Reader, Who::Analyst, Who::Admin] {
+        let token = tokens
+            .iter()
+            .find(|(w, _)| *w == who)
+            .map(|(_, t)| t.clone());
+        let session = sessions
+            .iter()
+            .find(|(w, _)| *w == who)
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(Client::new);
+        let read = if who == Who::Anonymous { 401 } else { 200 };
+        let write = |ok: u16| match who {
+            Who::Anonymous => 401,
+            Who::Reader => 403,
+            _ => ok,
+        };
+
+        // REST, with a bearer token.
+        let calls: Vec<(Method, String, Option<Value>, u16)> = vec![
+            (Method::GET, "/api/v1/investigations".into(), None, read),
+            (
+                Method::GET,
+                format!("/api/v1/investigations/{investigation_id}"),
+                None,
+                read,
+            ),
+            (
+                Method::GET,
+                "/api/v1/actions?status=pending".into(),
+                None,
+                read,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/actions/{}", pending(&app, &setup).await),
+                None,
+                read,
+            ),
+            (Method::GET, "/api/v1/audit".into(), None, read),
+            (
+                Method::POST,
+                "/api/v1/investigations".into(),
+                Some(api_md_example()),
+                write(201),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/actions/{}/approve", pending(&app, &setup).await),
+                None,
+                write(200),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/actions/{}/reject", pending(&app, &setup).await),
+                None,
+                write(200),
+            ),
+            (
+                Method::POST,
+                "/api/v1/actions/bulk".into(),
+                Some(json!({"decision": "reject", "ids": [pending(&app, &setup).await]})),
+                write(200),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/actions/{}/change", completed(&app, &setup).await),
+                Some(json!({"to": "move_to_junk"})),
+                write(201),
+            ),
+        ];
+        for (method, path, body, expected) in calls {
+            let mut request = app.client.request(method.clone(), app.url(&path));
+            if let Some(token) = &token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let status = request.send().await.unwrap().status().as_u16();
+            assert_eq!(status, expected, "{who:?} {method} {path}");
+        }
+
+        // Server functions, with a browser session.
+        let rpc: Vec<(&str, Value, u16)> = vec![
+            ("list_incidents", json!({"query": {}}), read),
+            (
+                "list_actions",
+                json!({"query": {"status": "pending"}}),
+                read,
+            ),
+            ("list_investigations", json!({"query": {}}), read),
+            ("get_investigation", json!({"id": investigation_id}), read),
+            (
+                "decide_action",
+                json!({"request": {"id": pending(&app, &setup).await, "approve": true}}),
+                write(200),
+            ),
+            (
+                "decide_action",
+                json!({"request": {"id": pending(&app, &setup).await, "approve": false}}),
+                write(200),
+            ),
+            (
+                "change_action",
+                json!({"request": {"id": completed(&app, &setup).await, "to": "soft_delete"}}),
+                write(200),
+            ),
+        ];
+        for (name, body, expected) in rpc {
+            let status = session
+                .post(app.url(&format!("/rpc/{name}")))
+                .header("Origin", &app.address)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
+            assert_eq!(status, expected, "{who:?} /rpc/{name}");
+        }
+    }
+}
+
+async fn signed_in(app: &TestApp, name: &str) -> Client {
+    let client = Client::builder().cookie_store(true).build().unwrap();
+    let response = client
+        .post(app.url("/rpc/login"))
+        .header("Origin", &app.address)
+        .form(&[("username", name), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success() || response.status().is_redirection(),
+        "{name} signs in"
+    );
+    client
+}
