@@ -29,3 +29,6 @@ CREATE TABLE jobs (
 );
 -- Workers look for queued work oldest first.
 CREATE INDEX jobs_by_status ON jobs (status, created_at);
+
+-- An incident's pending-action count is recomputed in every decision's transaction.
+CREATE INDEX actions_by_incident ON actions (incident_id, status);

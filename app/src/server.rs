@@ -21,8 +21,28 @@ use sqlx::SqlitePool;
 /// global, so each test runs against its own database.
 #[derive(Clone, Debug)]
 pub struct AppState {
+    /// For reads (and single-statement writes).
     pub pool: SqlitePool,
+    /// One connection for the rules' write transactions: SQLite has one writer at a time, and
+    /// waiting for this connection is a fair async queue, where waiting for the file lock is
+    /// SQLite's sleep-and-retry busy handler. Correctness does not depend on it: the database
+    /// lock still serialises writers across processes.
+    pub writer: SqlitePool,
     pub rules: RulesConfig,
+}
+
+impl AppState {
+    pub fn new(pool: SqlitePool, rules: RulesConfig) -> Self {
+        let writer = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(30))
+            .connect_lazy_with((*pool.connect_options()).clone());
+        AppState {
+            pool,
+            writer,
+            rules,
+        }
+    }
 }
 
 /// Settings the rules read.

@@ -62,10 +62,7 @@ async fn setup() -> (tempfile::TempDir, AppState, CurrentUser) {
         .await
         .unwrap();
     db::migrate(&pool).await.unwrap();
-    let state = AppState {
-        pool,
-        rules: RulesConfig::default(),
-    };
+    let state = AppState::new(pool, RulesConfig::default());
     let user = users::create(
         &state.pool,
         "test",
@@ -86,9 +83,7 @@ async fn setup() -> (tempfile::TempDir, AppState, CurrentUser) {
             "forwarding": if forwarding { json!([{"mailbox": "b@example.test", "forward_to": "b@elsewhere.test", "verdict": "suspicious"}]) } else { json!([]) }
         }))
         .unwrap();
-        investigations::ingest(&state.pool, &state.rules, &user, &body)
-            .await
-            .unwrap();
+        investigations::ingest(&state, &user, &body).await.unwrap();
     }
     (dir, state, user)
 }
@@ -143,7 +138,7 @@ async fn apply(state: &AppState, user: &CurrentUser, op: &Op) {
         }
         Op::Complete(n) => {
             let id = pick(*n);
-            let mut tx = db::begin_write(&state.pool).await.unwrap();
+            let mut tx = db::begin_write(&state.writer).await.unwrap();
             let done = sqlx::query(
                 "UPDATE actions SET status = 'completed' WHERE id = $1 AND status = 'approved'",
             )

@@ -96,7 +96,7 @@ async fn ingest(
     admin: &CurrentUser,
     story: &IngestInvestigation,
 ) -> Result<(), Failure> {
-    investigations::ingest(&state.pool, &state.rules, admin, story).await?;
+    investigations::ingest(state, admin, story).await?;
     Ok(())
 }
 

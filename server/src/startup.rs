@@ -34,10 +34,7 @@ impl From<String> for Failure {
 pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
     let pool = db::connect(&settings.database_url).await?;
     db::migrate(&pool).await?;
-    Ok(AppState {
-        pool,
-        rules: settings.rules(),
-    })
+    Ok(AppState::new(pool, settings.rules()))
 }
 
 /// A bound, ready-to-run server.

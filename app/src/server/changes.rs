@@ -46,7 +46,7 @@ pub async fn change(
             names(&CHANGE_TARGETS)
         )));
     }
-    let mut tx = db::begin_write(&state.pool).await?;
+    let mut tx = db::begin_write(&state.writer).await?;
     let original: Original = sqlx::query_as(
         "SELECT action_type, status, investigation_id, incident_id, target_kind, cluster_id, cluster_key, mailbox,
                 internet_message_id

@@ -52,7 +52,7 @@ pub async fn decide(
             "a comment is at most {MAX_COMMENT} characters"
         )));
     }
-    let mut tx = db::begin_write(&state.pool).await?;
+    let mut tx = db::begin_write(&state.writer).await?;
     let current: Current = sqlx::query_as(
         "SELECT status, action_type, cluster_key, investigation_id, incident_id, decided_by, decided_at
          FROM actions WHERE id = $1",

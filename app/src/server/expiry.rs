@@ -35,7 +35,7 @@ async fn expire_batch(state: &AppState) -> Result<usize, AppError> {
     let at = now();
     let cutoff = db_time(&(at - limit));
     let at = db_time(&at);
-    let mut tx = db::begin_write(&state.pool).await?;
+    let mut tx = db::begin_write(&state.writer).await?;
     // Read under the write lock: an action decided a moment ago is no longer pending here.
     let due: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT id, investigation_id, incident_id FROM actions

@@ -159,13 +159,11 @@ pub async fn list(
     }
     if let Some(Cursor { key, id }) = &page.after {
         query
-            .push(" AND (last_activity_at < ")
+            .push(" AND (last_activity_at, id) < (")
             .push_bind(key.clone())
-            .push(" OR (last_activity_at = ")
-            .push_bind(key.clone())
-            .push(" AND id < ")
+            .push(", ")
             .push_bind(id.clone())
-            .push("))");
+            .push(")");
     }
     query.push(" ORDER BY last_activity_at DESC, id DESC LIMIT ");
     query.push_bind(i64::from(page.limit) + 1);

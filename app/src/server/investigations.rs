@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use super::clock::{db_time, now};
-use super::{actions, audit, incidents, new_id, RulesConfig};
+use super::{actions, audit, incidents, new_id, AppState};
 use crate::model::{
     ActionSource, ActionStatus, ActionType, AppError, ClusterBy, ClusterMessage, ClusterView,
     CurrentUser, Cursor, ForwardingView, IngestInvestigation, Investigation, InvestigationCreated,
@@ -28,11 +28,11 @@ pub fn cluster_key(by: ClusterBy, value: &str) -> String {
 /// Records an investigation's result: incident (opened or joined), alert, evidence, clusters,
 /// forwarding, log and the pending actions its verdicts call for, in one transaction.
 pub async fn ingest(
-    pool: &SqlitePool,
-    rules: &RulesConfig,
+    state: &AppState,
     actor: &CurrentUser,
     body: &IngestInvestigation,
 ) -> Result<InvestigationCreated, AppError> {
+    let rules = &state.rules;
     body.check()?;
     let at = db_time(&now());
     let keys: Vec<String> = body
@@ -40,7 +40,7 @@ pub async fn ingest(
         .iter()
         .map(|c| cluster_key(c.cluster_by, &c.cluster_value))
         .collect();
-    let mut tx = super::db::begin_write(pool).await?;
+    let mut tx = super::db::begin_write(&state.writer).await?;
 
     let incident_id = match incidents::find_for_clusters(&mut tx, &keys).await? {
         Some(id) => id,
@@ -252,8 +252,8 @@ pub async fn ingest(
         Some(after),
     )
     .await?;
-    let actions = actions::load(&mut tx, &action_ids).await?;
     tx.commit().await?;
+    let actions = actions::load(&mut *state.pool.acquire().await?, &action_ids).await?;
     tracing::info!(
         investigation_id,
         incident_id,
@@ -535,13 +535,11 @@ pub async fn list(
     }
     if let Some(Cursor { key, id }) = &page.after {
         query
-            .push(" AND (i.created_at < ")
+            .push(" AND (i.created_at, i.id) < (")
             .push_bind(key.clone())
-            .push(" OR (i.created_at = ")
-            .push_bind(key.clone())
-            .push(" AND i.id < ")
+            .push(", ")
             .push_bind(id.clone())
-            .push("))");
+            .push(")");
     }
     query.push(" ORDER BY i.created_at DESC, i.id DESC LIMIT ");
     query.push_bind(i64::from(page.limit) + 1);

@@ -50,8 +50,7 @@ pub async fn create(
         &body.bytes,
         || async {
             let request: IngestInvestigation = body.parse()?;
-            let created =
-                investigations::ingest(&state.pool, &state.rules, &user, &request).await?;
+            let created = investigations::ingest(&state, &user, &request).await?;
             let json = serde_json::to_value(created).map_err(|_| AppError::Internal)?;
             Ok((StatusCode::CREATED, json))
         },
