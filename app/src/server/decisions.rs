@@ -223,19 +223,21 @@ pub async fn refresh_investigation(
     actor: &str,
     investigation_id: &str,
 ) -> Result<InvestigationStatus, AppError> {
-    let current: String = sqlx::query_scalar("SELECT status FROM investigations WHERE id = $1")
-        .bind(investigation_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let current = InvestigationStatus::parse(&current).ok_or(AppError::Internal)?;
-    let statuses: Vec<String> =
-        sqlx::query_scalar("SELECT status FROM actions WHERE investigation_id = $1")
-            .bind(investigation_id)
-            .fetch_all(&mut *tx)
-            .await?;
-    let statuses: Vec<ActionStatus> = statuses
+    // The investigation's status and its actions' in one round trip.
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT i.status, a.status FROM investigations i LEFT JOIN actions a ON a.investigation_id = i.id
+         WHERE i.id = $1",
+    )
+    .bind(investigation_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let current = rows
+        .first()
+        .and_then(|(s, _)| InvestigationStatus::parse(s))
+        .ok_or(AppError::Internal)?;
+    let statuses: Vec<ActionStatus> = rows
         .iter()
-        .filter_map(|s| ActionStatus::parse(s))
+        .filter_map(|(_, a)| a.as_deref().and_then(ActionStatus::parse))
         .collect();
     let next = derive_status(current, &statuses);
     if next != current {

@@ -86,41 +86,44 @@ pub async fn open(
 /// Recomputes an incident's counts, state and severity from its rows. Called in the same
 /// transaction as whatever changed them.
 pub async fn refresh(conn: &mut SqliteConnection, incident_id: &str) -> Result<(), AppError> {
-    let statuses: Vec<String> =
-        sqlx::query_scalar("SELECT status FROM investigations WHERE incident_id = $1")
-            .bind(incident_id)
-            .fetch_all(&mut *conn)
-            .await?;
-    let state = statuses
-        .iter()
-        .filter_map(|s| InvestigationStatus::parse(s))
+    // One round trip for both lists: this runs in every decision's write transaction.
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT 'investigation', status FROM investigations WHERE incident_id = $1
+         UNION ALL SELECT 'alert', severity FROM alerts WHERE incident_id = $1",
+    )
+    .bind(incident_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let of = |kind: &'static str| {
+        rows.iter()
+            .filter(move |(k, _)| k == kind)
+            .map(|(_, v)| v.as_str())
+    };
+    let investigation_count = of("investigation").count();
+    let state = of("investigation")
+        .filter_map(InvestigationStatus::parse)
         .max_by_key(|s| urgency(*s))
         .unwrap_or(InvestigationStatus::Starting);
-    let severities: Vec<String> =
-        sqlx::query_scalar("SELECT severity FROM alerts WHERE incident_id = $1")
-            .bind(incident_id)
-            .fetch_all(&mut *conn)
-            .await?;
-    let severity = severities
-        .iter()
-        .filter_map(|s| Severity::parse(s))
+    let severity = of("alert")
+        .filter_map(Severity::parse)
         .max_by_key(|s| severity_rank(*s))
         .unwrap_or(Severity::Informational);
     sqlx::query(
         "UPDATE incidents SET
             investigation_state = $2,
             severity = $3,
-            alert_count = (SELECT COUNT(*) FROM alerts WHERE incident_id = $1),
-            investigation_count = $4,
+            alert_count = $4,
+            investigation_count = $5,
             pending_action_count =
                 (SELECT COUNT(*) FROM actions WHERE incident_id = $1 AND status = 'pending'),
-            last_activity_at = $5
+            last_activity_at = $6
          WHERE id = $1",
     )
     .bind(incident_id)
     .bind(state.as_str())
     .bind(severity.as_str())
-    .bind(statuses.len() as i64)
+    .bind(of("alert").count() as i64)
+    .bind(investigation_count as i64)
     .bind(db_time(&now()))
     .execute(&mut *conn)
     .await?;
