@@ -88,29 +88,15 @@ async fn fifty_concurrent_approvals_of_one_action_decide_it_once() {
     let token = app.token("analyst", Role::SearchAndPurge).await;
     let id = app.same_cluster_actions(&token, 1).await.remove(0);
 
-    let requests: Vec<_> = (0..50)
-        .map(|_| {
-            let (client, url, token) = (
-                app.client.clone(),
-                app.url(&format!("/api/v1/actions/{id}/approve")),
-                token.clone(),
-            );
-            tokio::spawn(async move {
-                client
-                    .post(url)
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            })
-        })
+    let approvals = (0..50)
+        .map(|_| (format!("/api/v1/actions/{id}/approve"), None))
         .collect();
-    let mut statuses = Vec::new();
-    for request in requests {
-        statuses.push(request.await.unwrap());
-    }
+    let statuses: Vec<u16> = app
+        .post_concurrently(&token, approvals)
+        .await
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
 
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
@@ -136,31 +122,16 @@ async fn twenty_concurrent_approvals_on_one_cluster_execute_once_and_link_the_re
     let token = app.token("analyst", Role::SearchAndPurge).await;
     let ids = app.same_cluster_actions(&token, 20).await;
 
-    let requests: Vec<_> = ids
+    let approvals = ids
         .iter()
-        .map(|id| {
-            let (client, url, token) = (
-                app.client.clone(),
-                app.url(&format!("/api/v1/actions/{id}/approve")),
-                token.clone(),
-            );
-            tokio::spawn(async move {
-                client
-                    .post(url)
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json::<Value>()
-                    .await
-                    .unwrap()
-            })
-        })
+        .map(|id| (format!("/api/v1/actions/{id}/approve"), None))
         .collect();
-    let mut actions = Vec::new();
-    for request in requests {
-        actions.push(request.await.unwrap());
-    }
+    let actions: Vec<Value> = app
+        .post_concurrently(&token, approvals)
+        .await
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect();
 
     let approved: Vec<&Value> = actions
         .iter()

@@ -184,6 +184,36 @@ impl TestApp {
         request.send().await.expect("request sent")
     }
 
+    /// Sends these POSTs (path, JSON body) all at once; returns each status and body, in order.
+    pub async fn post_concurrently(
+        &self,
+        token: &str,
+        requests: Vec<(String, Option<Value>)>,
+    ) -> Vec<(u16, Value)> {
+        let tasks: Vec<_> = requests
+            .into_iter()
+            .map(|(path, body)| {
+                let mut request = self.client.post(self.url(&path)).bearer_auth(token);
+                if let Some(body) = body {
+                    request = request.json(&body);
+                }
+                tokio::spawn(async move {
+                    let response = request.send().await.expect("request sent");
+                    let status = response.status().as_u16();
+                    (
+                        status,
+                        response.json::<Value>().await.unwrap_or(Value::Null),
+                    )
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.expect("request task"));
+        }
+        answers
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)
             .fetch_one(&self.pool)

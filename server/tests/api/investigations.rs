@@ -284,27 +284,15 @@ fn urlencode(text: &str) -> String {
 async fn concurrent_ingests_all_succeed_and_keep_one_audit_chain() {
     let app = spawn_app().await;
     let token = app.token("analyst", Role::SearchAndPurge).await;
-    let requests = (0..16).map(|n| {
-        let mut body = api_md_example();
-        body["clusters"][0]["cluster_value"] = json!(format!("http://wave{n}.evil.test/"));
-        let (client, url, token) = (
-            app.client.clone(),
-            app.url("/api/v1/investigations"),
-            token.clone(),
-        );
-        tokio::spawn(async move {
-            client
-                .post(url)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
+    let ingests = (0..16)
+        .map(|n| {
+            let mut body = api_md_example();
+            body["clusters"][0]["cluster_value"] = json!(format!("http://wave{n}.evil.test/"));
+            ("/api/v1/investigations".to_string(), Some(body))
         })
-    });
-    for request in requests.collect::<Vec<_>>() {
-        assert_eq!(request.await.unwrap(), 201);
+        .collect();
+    for (status, _) in app.post_concurrently(&token, ingests).await {
+        assert_eq!(status, 201);
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM investigations").await, 16);
     assert_eq!(app.count("SELECT COUNT(*) FROM actions").await, 32);
