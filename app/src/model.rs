@@ -25,6 +25,6 @@ pub use investigation::{
     ClusterMessage, ClusterView, ForwardingView, Investigation, InvestigationCreated,
     InvestigationSummary, LogEntry,
 };
-pub use page::{Cursor, Page, PageRequest};
+pub use page::{urlencode, Cursor, Page, PageRequest};
 pub use time::display_time;
 pub use user::{safe_next, CurrentUser, Username};

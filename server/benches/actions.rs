@@ -120,7 +120,7 @@ async fn run(actions: i64) {
         let path = match &cursor {
             Some(c) => format!(
                 "/api/v1/actions?status=pending&limit=50&cursor={}",
-                app::components::pager::urlencode(c)
+                app::model::urlencode(c)
             ),
             None => "/api/v1/actions?status=pending&limit=50".into(),
         };
@@ -128,7 +128,7 @@ async fn run(actions: i64) {
     }
     let page_500 = format!(
         "/api/v1/actions?status=pending&limit=50&cursor={}",
-        app::components::pager::urlencode(&cursor.expect("500 pages exist"))
+        app::model::urlencode(&cursor.expect("500 pages exist"))
     );
     let mut five_hundredth = Vec::new();
     for _ in 0..300 {

@@ -83,7 +83,7 @@ pub async fn require_login(
                 .path_and_query()
                 .map(|p| p.as_str())
                 .unwrap_or("/");
-            let target = format!("/login?next={}", app::components::pager::urlencode(wanted));
+            let target = format!("/login?next={}", app::model::urlencode(wanted));
             Redirect::to(&target).into_response()
         }
         Err(error) => ApiError::from(error).into_response(),

@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::model::urlencode;
+
 /// A link to the same view with `cursor=<next>`, keeping the other query parameters.
 #[component]
 pub fn Pager(base: String, next: Option<String>) -> impl IntoView {
@@ -15,16 +17,4 @@ pub fn Pager(base: String, next: Option<String>) -> impl IntoView {
             </nav>
         }
     })
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-pub fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

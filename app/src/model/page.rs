@@ -62,6 +62,18 @@ impl PageRequest {
     }
 }
 
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +85,14 @@ mod tests {
             id: "abc".into(),
         };
         assert_eq!(Cursor::parse(&c.encode()).unwrap(), c);
+    }
+
+    #[test]
+    fn cursors_survive_a_query_string() {
+        assert_eq!(
+            urlencode("2026-11-20T09:00:00.000000Z|a b&c"),
+            "2026-11-20T09%3A00%3A00.000000Z%7Ca%20b%26c"
+        );
     }
 
     #[test]

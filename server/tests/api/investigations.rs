@@ -183,7 +183,7 @@ async fn pending_actions_page_oldest_first_without_gaps_or_repeats() {
             Some(cursor) => {
                 path = format!(
                     "/api/v1/actions?status=pending&limit=4&cursor={}",
-                    urlencode(cursor)
+                    app::model::urlencode(cursor)
                 )
             }
             None => break,
@@ -274,10 +274,6 @@ async fn the_openapi_document_describes_the_endpoints() {
     assert!(doc["paths"]["/api/v1/investigations"]["post"]["responses"]["422"].is_object());
     assert!(doc["components"]["schemas"]["IngestInvestigation"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
-}
-
-fn urlencode(text: &str) -> String {
-    app::components::pager::urlencode(text)
 }
 
 #[tokio::test]
