@@ -199,14 +199,30 @@ async fn attach_results(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT action_id, mailbox, internet_message_id, result, location, detail
-         FROM action_results WHERE action_id IN (",
-    );
-    push_list(&mut query, &ids);
-    query.push(") ORDER BY at, mailbox");
-    let results: Vec<ResultRow> = query.build_query_as().fetch_all(&mut *conn).await?;
+    // Only actions that have run have per-message results: pending and decided-but-queued
+    // pages (the common ones) need no second query.
+    let ran = |status: &str| {
+        matches!(
+            status,
+            "in_progress" | "completed" | "partially_completed" | "failed"
+        )
+    };
+    let ids: Vec<String> = rows
+        .iter()
+        .filter(|r| ran(&r.status))
+        .map(|r| r.id.clone())
+        .collect();
+    let results: Vec<ResultRow> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT action_id, mailbox, internet_message_id, result, location, detail
+             FROM action_results WHERE action_id IN (",
+        );
+        push_list(&mut query, &ids);
+        query.push(") ORDER BY at, mailbox");
+        query.build_query_as().fetch_all(&mut *conn).await?
+    };
     rows.into_iter()
         .map(|row| {
             let mine = results

@@ -6,7 +6,7 @@ use sqlx::SqlitePool;
 
 use super::clock::{db_time, now};
 use super::{audit, new_id, users};
-use crate::model::{AppError, CurrentUser};
+use crate::model::{AppError, CurrentUser, Role};
 
 /// Every token starts with this, so leaked tokens are easy to spot in logs and scanners.
 pub const PREFIX: &str = "adk_";
@@ -56,15 +56,17 @@ pub async fn authenticate(pool: &SqlitePool, token: &str) -> Result<CurrentUser,
     if !token.starts_with(PREFIX) || token.len() > 128 {
         return Err(AppError::Unauthenticated);
     }
-    let user_id: Option<String> =
-        sqlx::query_scalar("SELECT user_id FROM api_tokens WHERE token_sha256 = $1")
-            .bind(digest(token))
-            .fetch_optional(pool)
-            .await?;
-    let user_id = user_id.ok_or(AppError::Unauthenticated)?;
-    users::find(pool, &user_id)
-        .await?
-        .ok_or(AppError::Unauthenticated)
+    // Token and user in one query: this runs on every API request.
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT u.id, u.username, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_sha256 = $1 AND u.disabled = 0",
+    )
+    .bind(digest(token))
+    .fetch_optional(pool)
+    .await?;
+    let (id, username, role) = row.ok_or(AppError::Unauthenticated)?;
+    let role = Role::parse(&role).ok_or(AppError::Internal)?;
+    Ok(CurrentUser { id, username, role })
 }
 
 fn digest(token: &str) -> String {

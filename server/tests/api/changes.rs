@@ -184,3 +184,39 @@ async fn undecided_actions_expire_and_their_investigation_is_terminated_by_syste
     .await;
     assert!(late["detail"].as_str().unwrap().contains("Expired"));
 }
+
+#[tokio::test]
+async fn an_executed_action_reports_its_per_message_results() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let id = app.same_cluster_actions(&token, 1).await.remove(0);
+    app.decide(&token, &id, "approve", None).await;
+    complete(&app, &id).await;
+    // What the execution worker records for each message.
+    sqlx::query(
+        "INSERT INTO action_results (action_id, mailbox, internet_message_id, result, location, detail, at)
+         VALUES ($1, 'alice@example.test', '<c1-1@evil.test>', 'success', 'recoverable_items', NULL, '2026-11-26T10:00:00.000000Z')",
+    )
+    .bind(&id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let action: Value = app
+        .get(&format!("/api/v1/actions/{id}"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let listed: Value = app
+        .get("/api/v1/actions?status=completed", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let expected = json!([{"mailbox": "alice@example.test", "internet_message_id": "<c1-1@evil.test>",
+                           "result": "success", "location": "recoverable_items", "detail": null}]);
+    assert_eq!(action["results"], expected);
+    assert_eq!(listed["items"][0]["results"], expected);
+}
