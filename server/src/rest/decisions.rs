@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use app::model::{Action, ActionStatus, ActionType, AppError};
@@ -100,24 +100,28 @@ async fn one(
     decision: Decision,
     body: JsonBytes,
 ) -> Response {
-    let user = match caller.require_decider() {
-        Ok(user) => user.clone(),
-        Err(error) => return error.into_response(),
-    };
+    let (state, body) = (&state, &body);
     let route = format!("POST /api/v1/actions/{id}/{decision:?}");
-    idempotency::once(&state, &user, &headers, &route, &body.bytes, || async {
-        let request: DecisionBody = if body.bytes.iter().all(u8::is_ascii_whitespace) {
-            DecisionBody::default()
-        } else {
-            body.parse()?
-        };
-        let action =
-            decisions::decide(&state, &user, &id, decision, request.comment.as_deref()).await?;
-        Ok((
-            StatusCode::OK,
-            serde_json::to_value(action).map_err(|_| AppError::Internal)?,
-        ))
-    })
+    idempotency::as_decider(
+        state,
+        &caller,
+        &headers,
+        &route,
+        &body.bytes,
+        |user| async move {
+            let request: DecisionBody = if body.bytes.iter().all(u8::is_ascii_whitespace) {
+                DecisionBody::default()
+            } else {
+                body.parse()?
+            };
+            let action =
+                decisions::decide(state, &user, &id, decision, request.comment.as_deref()).await?;
+            Ok((
+                StatusCode::OK,
+                serde_json::to_value(action).map_err(|_| AppError::Internal)?,
+            ))
+        },
+    )
     .await
 }
 
@@ -138,17 +142,14 @@ pub async fn bulk(
     headers: HeaderMap,
     body: JsonBytes,
 ) -> Response {
-    let user = match caller.require_decider() {
-        Ok(user) => user.clone(),
-        Err(error) => return error.into_response(),
-    };
-    idempotency::once(
-        &state,
-        &user,
+    let (state, body) = (&state, &body);
+    idempotency::as_decider(
+        state,
+        &caller,
         &headers,
         "POST /api/v1/actions/bulk",
         &body.bytes,
-        || async {
+        |user| async move {
             let request: BulkBody = body.parse()?;
             if request.ids.is_empty() || request.ids.len() > MAX_BULK {
                 return Err(ApiError::from(AppError::Invalid(format!(
@@ -158,7 +159,7 @@ pub async fn bulk(
             let mut results = Vec::with_capacity(request.ids.len());
             for id in request.ids {
                 let outcome = decisions::decide(
-                    &state,
+                    state,
                     &user,
                     &id,
                     request.decision,
@@ -215,18 +216,22 @@ pub async fn change(
     Path(id): Path<String>,
     body: JsonBytes,
 ) -> Response {
-    let user = match caller.require_decider() {
-        Ok(user) => user.clone(),
-        Err(error) => return error.into_response(),
-    };
+    let (state, body) = (&state, &body);
     let route = format!("POST /api/v1/actions/{id}/change");
-    idempotency::once(&state, &user, &headers, &route, &body.bytes, || async {
-        let request: ChangeBody = body.parse()?;
-        let action = changes::change(&state, &user, &id, request.to).await?;
-        Ok((
-            StatusCode::CREATED,
-            serde_json::to_value(action).map_err(|_| AppError::Internal)?,
-        ))
-    })
+    idempotency::as_decider(
+        state,
+        &caller,
+        &headers,
+        &route,
+        &body.bytes,
+        |user| async move {
+            let request: ChangeBody = body.parse()?;
+            let action = changes::change(state, &user, &id, request.to).await?;
+            Ok((
+                StatusCode::CREATED,
+                serde_json::to_value(action).map_err(|_| AppError::Internal)?,
+            ))
+        },
+    )
     .await
 }

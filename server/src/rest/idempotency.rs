@@ -14,8 +14,29 @@ use app::server::error::is_unique_violation;
 use app::server::AppState;
 
 use super::problem::ApiError;
+use crate::auth::Caller;
 
 const HEADER: &str = "idempotency-key";
+
+/// For POSTs that need the Search and purge permission: checks it (403 before the body is
+/// read), then runs `work` as that user, once per Idempotency-Key.
+pub async fn as_decider<F, Fut>(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    route: &str,
+    body: &[u8],
+    work: F,
+) -> Response
+where
+    F: FnOnce(CurrentUser) -> Fut,
+    Fut: Future<Output = Result<(StatusCode, serde_json::Value), ApiError>>,
+{
+    match caller.require_decider() {
+        Ok(user) => once(state, user, headers, route, body, || work(user.clone())).await,
+        Err(error) => error.into_response(),
+    }
+}
 
 /// Runs `work` once per (user, key). Without a key, simply runs it.
 pub async fn once<F, Fut>(

@@ -38,19 +38,16 @@ pub async fn create(
     headers: HeaderMap,
     body: JsonBytes,
 ) -> Response {
-    let user = match caller.require_decider() {
-        Ok(user) => user.clone(),
-        Err(error) => return axum::response::IntoResponse::into_response(error),
-    };
-    idempotency::once(
-        &state,
-        &user,
+    let (state, body) = (&state, &body);
+    idempotency::as_decider(
+        state,
+        &caller,
         &headers,
         "POST /api/v1/investigations",
         &body.bytes,
-        || async {
+        |user| async move {
             let request: IngestInvestigation = body.parse()?;
-            let created = investigations::ingest(&state, &user, &request).await?;
+            let created = investigations::ingest(state, &user, &request).await?;
             let json = serde_json::to_value(created).map_err(|_| AppError::Internal)?;
             Ok((StatusCode::CREATED, json))
         },
