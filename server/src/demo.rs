@@ -75,9 +75,15 @@ pub async fn seed_if_empty(
     }
     let admin = admin.ok_or_else(|| Failure::Other("demo admin was not created".into()))?;
     let now = Utc::now();
+    // The invoice campaign is investigated twice: its messages are delivered once.
+    let mut delivered = std::collections::HashSet::new();
     for story in stories(now) {
         for cluster in &story.clusters {
             for message in &cluster.messages {
+                if !delivered.insert((message.mailbox.clone(), message.internet_message_id.clone()))
+                {
+                    continue;
+                }
                 write_message(mail_root, message, &cluster.cluster_value).map_err(|e| {
                     Failure::Other(format!(
                         "cannot write demo mail under {}: {e}",

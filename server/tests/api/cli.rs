@@ -291,3 +291,19 @@ fn serve_stops_cleanly_on_sigterm() {
     assert!(status.success(), "exit status {status:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn demo_seed_delivers_each_message_once_per_mailbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = airdesk(&dir, &["demo", "seed"], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // alice got the invoice (investigated twice) and nothing else.
+    let inbox = dir.path().join("mail/alice@example.test/cur");
+    assert_eq!(std::fs::read_dir(inbox).unwrap().count(), 1);
+    let dave = dir.path().join("mail/dave@example.test/cur");
+    assert_eq!(
+        std::fs::read_dir(dave).unwrap().count(),
+        2,
+        "payroll and quota"
+    );
+}
