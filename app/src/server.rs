@@ -29,6 +29,8 @@ pub struct AppState {
     /// lock still serialises writers across processes.
     pub writer: SqlitePool,
     pub rules: RulesConfig,
+    /// Decisions on their way to the writer, committed in groups.
+    pub decisions: decisions::Queue,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
             pool,
             writer,
             rules,
+            decisions: decisions::Queue::default(),
         }
     }
 }

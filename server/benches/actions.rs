@@ -50,7 +50,7 @@ async fn run(actions: i64) {
         .await
         .unwrap();
     let pending: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM actions WHERE status = 'pending' ORDER BY created_at, id LIMIT 20000",
+        "SELECT id FROM actions WHERE status = 'pending' ORDER BY created_at, id LIMIT 100000",
     )
     .fetch_all(&pool)
     .await

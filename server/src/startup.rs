@@ -75,7 +75,7 @@ impl Application {
         &self.state
     }
 
-    /// Serves, and runs the background rules (expiry), until `shutdown` completes; then lets
+    /// Serves, and runs the background work (expiry, WAL checkpoints), until `shutdown` completes; then lets
     /// requests in flight finish.
     pub async fn run_until<F>(self, shutdown: F) -> Result<(), Failure>
     where
@@ -83,6 +83,10 @@ impl Application {
     {
         let expiry = tokio::spawn(app::server::expiry::run(self.state.clone()));
         let _stop_expiry = AbortOnDrop(expiry);
+        let checkpoints = tokio::spawn(app::server::db::checkpoint_periodically(
+            self.state.pool.clone(),
+        ));
+        let _stop_checkpoints = AbortOnDrop(checkpoints);
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await

@@ -20,6 +20,12 @@ pub enum DbError {
 }
 
 /// Opens (creating if missing) an SQLite database with WAL, foreign keys and a busy timeout.
+///
+/// Commits never checkpoint the WAL themselves (`wal_autocheckpoint = 0`): a checkpoint copies
+/// pages into the database file and syncs it, and done by the committing writer it stalls
+/// every decision queued behind it. `airdesk serve` runs [`checkpoint_periodically`] on a
+/// connection of its own instead; the one-shot commands leave it to SQLite, which checkpoints
+/// when the last connection closes.
 pub async fn connect(url: &str) -> Result<SqlitePool, DbError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|source| DbError::BadUrl {
@@ -30,7 +36,8 @@ pub async fn connect(url: &str) -> Result<SqlitePool, DbError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("wal_autocheckpoint", "0");
     SqlitePoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
@@ -56,6 +63,26 @@ pub async fn begin_write(
     pool: &SqlitePool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// How often the server copies the WAL back into the database file.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Checkpoints the WAL every [`CHECKPOINT_INTERVAL`], in PASSIVE mode: it runs beside readers
+/// and the writer without blocking them, copying whatever frames no reader still needs. Runs
+/// until the task is dropped.
+pub async fn checkpoint_periodically(pool: SqlitePool) {
+    let mut ticks = tokio::time::interval(CHECKPOINT_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(%error, "WAL checkpoint failed; will retry");
+        }
+    }
 }
 
 /// Whether every migration this binary knows has been applied (for `/readyz`).

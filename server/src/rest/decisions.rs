@@ -156,17 +156,19 @@ pub async fn bulk(
                     "ids must hold 1 to {MAX_BULK} action ids"
                 ))));
             }
-            let mut results = Vec::with_capacity(request.ids.len());
-            for id in request.ids {
-                let outcome = decisions::decide(
-                    state,
-                    &user,
-                    &id,
-                    request.decision,
-                    request.comment.as_deref(),
-                )
-                .await;
-                results.push(match outcome {
+            let outcomes = decisions::decide_many(
+                state,
+                &user,
+                &request.ids,
+                request.decision,
+                request.comment.as_deref(),
+            )
+            .await;
+            let results = request
+                .ids
+                .into_iter()
+                .zip(outcomes)
+                .map(|(id, outcome)| match outcome {
                     Ok(action) => BulkResult {
                         id,
                         status: Some(action.status),
@@ -177,8 +179,8 @@ pub async fn bulk(
                         status: None,
                         error: Some(Problem::from_error(&error)),
                     },
-                });
-            }
+                })
+                .collect();
             Ok((
                 StatusCode::OK,
                 serde_json::to_value(BulkResults { results }).map_err(|_| AppError::Internal)?,

@@ -285,7 +285,8 @@ async fn bulk_decides_each_action_and_reports_each() {
         .client
         .post(app.url("/api/v1/actions/bulk"))
         .bearer_auth(&token)
-        .json(&json!({"decision": "approve", "ids": [ids[0], ids[1], forwarding, "missing"], "comment": "campaign"}))
+        // Refusals first: one decision failing must not take the rest of its batch with it.
+        .json(&json!({"decision": "approve", "ids": ["missing", forwarding, ids[0], ids[1]], "comment": "campaign"}))
         .send()
         .await
         .unwrap();
@@ -294,11 +295,16 @@ async fn bulk_decides_each_action_and_reports_each() {
     let results: Value = response.json().await.unwrap();
     let results = results["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
-    assert_eq!(results[0]["status"], "approved");
-    assert_eq!(results[1]["status"], "duplicate");
-    assert_eq!(results[2]["error"]["status"], 409);
-    assert_eq!(results[3]["error"]["status"], 404);
-    assert_eq!(results[0]["error"], Value::Null);
+    assert_eq!(results[0]["error"]["status"], 404);
+    assert_eq!(results[1]["error"]["status"], 409);
+    assert_eq!(results[2]["status"], "approved");
+    assert_eq!(results[3]["status"], "duplicate");
+    assert_eq!(results[2]["error"], Value::Null);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM actions WHERE status IN ('approved', 'duplicate') AND comment = 'campaign'")
+            .await,
+        2
+    );
 
     let reader = app.token("reader", Role::Reader).await;
     let refused = app

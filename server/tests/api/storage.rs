@@ -46,6 +46,31 @@ async fn migrations_create_every_table_and_sqlite_runs_in_wal_with_foreign_keys(
 }
 
 #[tokio::test]
+async fn commits_leave_checkpoints_to_the_background_task() {
+    let app = spawn_app().await;
+    let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(autocheckpoint, 0, "commits must not checkpoint");
+    // Committed pages live in the WAL until a checkpoint copies them into the database file,
+    // so the file changing after a write shows the server's own checkpointer at work.
+    let file = app.dir.path().join("airdesk.db");
+    tokio::time::sleep(app::server::db::CHECKPOINT_INTERVAL * 2).await;
+    let before = std::fs::read(&file).unwrap();
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    assert_eq!(app.ingest(&token, &api_md_example()).await.status(), 201);
+    let deadline = std::time::Instant::now() + app::server::db::CHECKPOINT_INTERVAL * 5;
+    while std::fs::read(&file).unwrap() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file never received the committed pages"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
 async fn the_audit_trail_refuses_updates_and_deletes() {
     let app = spawn_app().await;
     let token = app.token("analyst", Role::SearchAndPurge).await;
