@@ -12,6 +12,8 @@ use app::server::{audit, tokens, users};
 
 use crate::config::{check_mail_root, Settings};
 use crate::demo;
+use crate::execution::ExecutionConfig;
+use crate::mail::Folders;
 use crate::startup::{open_state, shutdown_signal, Application, Failure};
 
 /// Who the command line acts as in the audit trail.
@@ -62,8 +64,61 @@ pub struct Cli {
         default_value = "info,sqlx=warn"
     )]
     pub log: String,
+    #[command(flatten)]
+    pub folders: FolderArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The folder names actions move mail between.
+#[derive(Debug, Args)]
+pub struct FolderArgs {
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_INBOX_FOLDER",
+        default_value = "INBOX"
+    )]
+    pub inbox_folder: String,
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_JUNK_FOLDER",
+        default_value = "Junk"
+    )]
+    pub junk_folder: String,
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_DELETED_ITEMS_FOLDER",
+        default_value = "Deleted Items"
+    )]
+    pub deleted_items_folder: String,
+    /// Where soft-deleted mail waits, restorable.
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_RECOVERABLE_ITEMS_FOLDER",
+        default_value = "Recoverable Items"
+    )]
+    pub recoverable_items_folder: String,
+}
+
+/// How approved actions are carried out.
+#[derive(Debug, Args)]
+pub struct ExecutionArgs {
+    /// Execution workers in this process.
+    #[arg(long, env = "AIRDESK_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+    /// How long a worker's claim on a job holds before another may take it over.
+    #[arg(long, env = "AIRDESK_JOB_LEASE", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub job_lease: std::time::Duration,
+    /// Tries before an action whose mail store cannot be reached is Failed.
+    #[arg(long, env = "AIRDESK_JOB_ATTEMPTS", default_value_t = 5)]
+    pub job_attempts: u32,
+    /// Wait before the first retry; it doubles with each try (up to 10 minutes).
+    #[arg(long, env = "AIRDESK_RETRY_BACKOFF", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub retry_backoff: std::time::Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +157,8 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (set this when serving over HTTPS).
     #[arg(long, env = "AIRDESK_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -188,9 +245,10 @@ impl Cli {
         }
     }
 
-    fn settings(&self, listen: SocketAddr, body_limit: usize, secure_cookies: bool) -> Settings {
+    fn settings(&self, serve: Option<&ServeArgs>) -> Settings {
+        let defaults = ExecutionConfig::default();
         Settings {
-            listen,
+            listen: serve.map_or(SocketAddr::from(([127, 0, 0, 1], 3000)), |s| s.listen),
             database_url: self.database_url.clone(),
             mail_root: self.mail_root.clone(),
             internal_domains: self
@@ -201,18 +259,34 @@ impl Cli {
                 .collect(),
             dedup_window: self.dedup_window,
             pending_expiry: self.pending_expiry,
-            body_limit,
-            secure_cookies,
+            body_limit: serve.map_or(1024 * 1024, |s| s.body_limit),
+            secure_cookies: serve.is_some_and(|s| s.secure_cookies),
+            folders: Folders {
+                inbox: self.folders.inbox_folder.clone(),
+                junk: self.folders.junk_folder.clone(),
+                deleted_items: self.folders.deleted_items_folder.clone(),
+                recoverable_items: self.folders.recoverable_items_folder.clone(),
+            },
+            execution: match serve {
+                Some(s) => ExecutionConfig {
+                    workers: s.execution.workers,
+                    lease: s.execution.job_lease,
+                    attempts: s.execution.job_attempts.max(1),
+                    backoff: s.execution.retry_backoff,
+                    ..defaults
+                },
+                None => defaults,
+            },
         }
     }
 }
 
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
-    let defaults = cli.settings(SocketAddr::from(([127, 0, 0, 1], 3000)), 1024 * 1024, false);
+    let defaults = cli.settings(None);
     match &cli.command {
         Command::Serve(args) => {
-            let settings = cli.settings(args.listen, args.body_limit, args.secure_cookies);
+            let settings = cli.settings(Some(args));
             let app = Application::build(&settings).await?;
             if args.demo {
                 match demo::seed_if_empty(

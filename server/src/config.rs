@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use app::server::RulesConfig;
 
+use crate::execution::ExecutionConfig;
+use crate::mail::Folders;
+
 /// Everything `serve` needs.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -21,6 +24,10 @@ pub struct Settings {
     pub body_limit: usize,
     /// Mark the session cookie Secure (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// The folder names actions move mail between.
+    pub folders: Folders,
+    /// How approved actions are carried out.
+    pub execution: ExecutionConfig,
 }
 
 impl Settings {

@@ -11,7 +11,10 @@ use app::server::db::{self, DbError};
 use app::server::AppState;
 
 use crate::config::{check_mail_root, Settings};
+use crate::execution::{ExecutionConfig, Executor};
 use crate::http::{self, HttpOptions};
+use crate::mail::maildir::Maildir;
+use crate::mail::SharedStore;
 
 /// Why a command could not do its work, in one line for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -37,17 +40,25 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
     Ok(AppState::new(pool, settings.rules()))
 }
 
+/// The mail store the settings name: the Maildir++ tree under the mail root.
+pub fn mail_store(settings: &Settings) -> SharedStore {
+    std::sync::Arc::new(Maildir::new(&settings.mail_root, settings.folders.clone()))
+}
+
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    store: SharedStore,
+    execution: ExecutionConfig,
 }
 
 impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, Failure> {
         check_mail_root(&settings.mail_root)?;
         let state = open_state(settings).await?;
+        let store = mail_store(settings);
         let options = HttpOptions {
             body_limit: settings.body_limit,
             secure_cookies: settings.secure_cookies,
@@ -62,6 +73,8 @@ impl Application {
             listener,
             router,
             state,
+            store,
+            execution: settings.execution.clone(),
         })
     }
 
@@ -75,7 +88,12 @@ impl Application {
         &self.state
     }
 
-    /// Serves, and runs the background work (expiry, WAL checkpoints), until `shutdown` completes; then lets
+    /// The mail store approved actions are carried out on.
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    /// Serves, and runs the background work (execution workers, expiry, WAL checkpoints), until `shutdown` completes; then lets
     /// requests in flight finish.
     pub async fn run_until<F>(self, shutdown: F) -> Result<(), Failure>
     where
@@ -87,6 +105,15 @@ impl Application {
             self.state.pool.clone(),
         ));
         let _stop_checkpoints = AbortOnDrop(checkpoints);
+        let workers = tokio::spawn(
+            Executor::new(
+                self.state.clone(),
+                self.store.clone(),
+                self.execution.clone(),
+            )
+            .run(),
+        );
+        let _stop_workers = AbortOnDrop(workers);
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await

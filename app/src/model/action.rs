@@ -26,7 +26,8 @@ pub struct Action {
     pub duplicate_of: Option<String>,
     pub changed_from: Option<String>,
     /// For a duplicate: "De-duplicated: the same cluster was approved at … by … (action …)",
-    /// shown instead of execution details.
+    /// shown instead of execution details; for an action that ran, what execution came to
+    /// ("12 moved to Recoverable Items, 1 not found") or why it failed.
     pub details: Option<String>,
     pub results: Vec<ActionResult>,
 }

@@ -20,7 +20,7 @@ pub struct ActionFilter {
 const SELECT: &str = "SELECT a.id, a.action_type, a.status, a.investigation_id, a.incident_id,
         i.title AS investigation_title, a.target_kind, a.cluster_id, c.cluster_by, c.cluster_value,
         c.email_count, a.mailbox, a.internet_message_id, a.forward_to, a.source, a.created_at,
-        a.decided_by, a.decided_at, a.comment, a.duplicate_of, a.changed_from,
+        a.decided_by, a.decided_at, a.comment, a.duplicate_of, a.changed_from, a.outcome,
         d.decided_by AS first_decided_by, d.decided_at AS first_decided_at
     FROM actions a
     JOIN investigations i ON i.id = a.investigation_id
@@ -50,6 +50,7 @@ struct ActionRow {
     comment: Option<String>,
     duplicate_of: Option<String>,
     changed_from: Option<String>,
+    outcome: Option<String>,
     first_decided_by: Option<String>,
     first_decided_at: Option<DateTime<Utc>>,
 }
@@ -84,7 +85,7 @@ impl ActionRow {
                     "De-duplicated: the same cluster was approved at {} by {by} (action {first})",
                     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 )),
-                _ => None,
+                _ => self.outcome,
             },
             id: self.id,
             investigation_id: self.investigation_id,

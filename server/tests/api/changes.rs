@@ -5,13 +5,10 @@ use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, spawn_app, spawn_app_with, TestApp};
 
-/// Marks an action completed, as the execution worker will once mail has moved.
-async fn complete(app: &TestApp, id: &str) {
-    sqlx::query("UPDATE actions SET status = 'completed' WHERE id = $1")
-        .bind(id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+/// Waits for the execution worker to carry an action out, and checks it completed.
+async fn completed(app: &TestApp, token: &str, id: &str) {
+    let action = app.settled(token, id).await;
+    assert_eq!(action["status"], "completed", "{action}");
 }
 
 async fn change(app: &TestApp, token: &str, id: &str, to: &str) -> reqwest::Response {
@@ -28,9 +25,10 @@ async fn change(app: &TestApp, token: &str, id: &str, to: &str) -> reqwest::Resp
 async fn a_completed_action_changes_into_a_new_approved_action_linked_to_it() {
     let app = spawn_app().await;
     let token = app.token("analyst", Role::SearchAndPurge).await;
+    app.deliver_example();
     let id = app.same_cluster_actions(&token, 1).await.remove(0);
     app.decide(&token, &id, "approve", None).await;
-    complete(&app, &id).await;
+    completed(&app, &token, &id).await;
 
     let response = change(&app, &token, &id, "move_to_inbox").await;
 
@@ -62,6 +60,7 @@ async fn a_completed_action_changes_into_a_new_approved_action_linked_to_it() {
 #[tokio::test]
 async fn only_completed_email_actions_that_were_not_hard_deleted_can_change() {
     let app = spawn_app().await;
+    app.deliver_example();
     let token = app.token("analyst", Role::SearchAndPurge).await;
     let created: Value = app
         .ingest(&token, &crate::helpers::api_md_example())
@@ -74,7 +73,7 @@ async fn only_completed_email_actions_that_were_not_hard_deleted_can_change() {
 
     assert_problem(change(&app, &token, &cluster, "soft_delete").await, 409).await; // still pending
     app.decide(&token, &forwarding, "approve", None).await;
-    complete(&app, &forwarding).await;
+    completed(&app, &token, &forwarding).await;
     assert_problem(
         change(&app, &token, &forwarding, "move_to_inbox").await,
         409,
@@ -82,7 +81,7 @@ async fn only_completed_email_actions_that_were_not_hard_deleted_can_change() {
     .await; // not an email action
 
     app.decide(&token, &cluster, "approve", None).await;
-    complete(&app, &cluster).await;
+    completed(&app, &token, &cluster).await;
     assert_problem(
         change(&app, &token, &cluster, "soft_delete_cluster").await,
         422,
@@ -100,7 +99,7 @@ async fn only_completed_email_actions_that_were_not_hard_deleted_can_change() {
         .unwrap();
     assert_eq!(hard["type"], "hard_delete");
     let hard_id = hard["id"].as_str().unwrap();
-    complete(&app, hard_id).await;
+    completed(&app, &token, hard_id).await;
     let problem = assert_problem(change(&app, &token, hard_id, "move_to_inbox").await, 409).await;
     assert!(problem["detail"].as_str().unwrap().contains("hard-deleted"));
 }
@@ -155,8 +154,8 @@ async fn undecided_actions_expire_and_their_investigation_is_terminated_by_syste
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        approved["status"], "approved",
+    assert_ne!(
+        approved["status"], "expired",
         "a decided action never expires"
     );
     assert_eq!(
@@ -188,26 +187,12 @@ async fn undecided_actions_expire_and_their_investigation_is_terminated_by_syste
 #[tokio::test]
 async fn an_executed_action_reports_its_per_message_results() {
     let app = spawn_app().await;
+    app.deliver_example();
     let token = app.token("analyst", Role::SearchAndPurge).await;
     let id = app.same_cluster_actions(&token, 1).await.remove(0);
     app.decide(&token, &id, "approve", None).await;
-    complete(&app, &id).await;
-    // What the execution worker records for each message.
-    sqlx::query(
-        "INSERT INTO action_results (action_id, mailbox, internet_message_id, result, location, detail, at)
-         VALUES ($1, 'alice@example.test', '<c1-1@evil.test>', 'success', 'recoverable_items', NULL, '2026-11-26T10:00:00.000000Z')",
-    )
-    .bind(&id)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    let action = app.settled(&token, &id).await;
 
-    let action: Value = app
-        .get(&format!("/api/v1/actions/{id}"), &token)
-        .await
-        .json()
-        .await
-        .unwrap();
     let listed: Value = app
         .get("/api/v1/actions?status=completed", &token)
         .await
@@ -218,5 +203,6 @@ async fn an_executed_action_reports_its_per_message_results() {
     let expected = json!([{"mailbox": "alice@example.test", "internet_message_id": "<c1-1@evil.test>",
                            "result": "success", "location": "recoverable_items", "detail": null}]);
     assert_eq!(action["results"], expected);
+    assert_eq!(action["details"], "1 succeeded");
     assert_eq!(listed["items"][0]["results"], expected);
 }

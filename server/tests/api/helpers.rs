@@ -7,6 +7,8 @@ use app::server::{tokens, users};
 use reqwest::{Client, Response};
 use serde_json::{json, Value};
 use server::config::Settings;
+use server::execution::ExecutionConfig;
+use server::mail::Folders;
 use server::startup::Application;
 use sqlx::SqlitePool;
 use tempfile::TempDir;
@@ -57,7 +59,50 @@ pub fn settings_in(dir: &TempDir) -> Settings {
         pending_expiry: std::time::Duration::from_secs(7 * 24 * 3600),
         body_limit: 1024 * 1024,
         secure_cookies: false,
+        folders: Folders::default(),
+        execution: ExecutionConfig {
+            poll: std::time::Duration::from_millis(50),
+            backoff: std::time::Duration::from_millis(200),
+            ..ExecutionConfig::default()
+        },
     }
+}
+
+/// Writes an RFC 5322 message into `<root>/<mailbox>/<folder>/cur/`, as a mail server would
+/// deliver it, creating the mailbox's standard folders.
+pub fn deliver(
+    root: &std::path::Path,
+    mailbox: &str,
+    message_id: &str,
+    folder: &str,
+) -> std::path::PathBuf {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let dir = root.join(mailbox);
+    for standard in ["", ".Junk", ".Deleted Items"] {
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(dir.join(standard).join(sub)).unwrap();
+        }
+    }
+    let folder_dir = if folder == "INBOX" {
+        dir.clone()
+    } else {
+        dir.join(format!(".{folder}"))
+    };
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(folder_dir.join(sub)).unwrap();
+    }
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = folder_dir
+        .join("cur")
+        .join(format!("1764150000.M{n}P{}.test:2,S", std::process::id()));
+    std::fs::write(
+        &path,
+        format!(
+            "Message-ID: {message_id}\r\nFrom: billing@evil.test\r\nTo: {mailbox}\r\nSubject: Invoice overdue\r\nDate: Fri, 20 Nov 2026 09:00:00 +0000\r\n\r\nPay at http://invoice.evil.test/pay\r\n"
+        ),
+    )
+    .unwrap();
+    path
 }
 
 /// The ingest example of shared/API.md.
@@ -212,6 +257,58 @@ impl TestApp {
             answers.push(task.await.expect("request task"));
         }
         answers
+    }
+
+    /// The Maildir++ tree the server acts on.
+    pub fn mail_root(&self) -> std::path::PathBuf {
+        self.dir.path().join("mail")
+    }
+
+    /// Delivers a real message file into a mailbox folder (`INBOX`, `Junk`, …), flagged Seen;
+    /// returns its path.
+    pub fn deliver(&self, mailbox: &str, message_id: &str, folder: &str) -> std::path::PathBuf {
+        deliver(&self.mail_root(), mailbox, message_id, folder)
+    }
+
+    /// Puts shared/API.md's example on disk: alice's message in her inbox, and bob's Sieve
+    /// script forwarding to bob@elsewhere.test.
+    pub fn deliver_example(&self) {
+        self.deliver("alice@example.test", "<c1-1@evil.test>", "INBOX");
+        let bob = self.mail_root().join("bob@example.test");
+        for folder in ["", ".Junk"] {
+            for sub in ["cur", "new", "tmp"] {
+                std::fs::create_dir_all(bob.join(folder).join(sub)).unwrap();
+            }
+        }
+        std::fs::create_dir_all(bob.join("sieve")).unwrap();
+        std::fs::write(
+            bob.join("sieve/rules.sieve"),
+            "require \"fileinto\";\nif header :contains \"subject\" \"[list]\" { fileinto \"Junk\"; }\nredirect \"bob@elsewhere.test\";\n",
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("sieve/rules.sieve", bob.join(".dovecot.sieve")).unwrap();
+    }
+
+    /// Waits (up to 20 s) for an action to finish executing; returns it.
+    pub async fn settled(&self, token: &str, id: &str) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let action: Value = self
+                .get(&format!("/api/v1/actions/{id}"), token)
+                .await
+                .json()
+                .await
+                .expect("action");
+            let status = action["status"].as_str().unwrap_or_default();
+            if ["completed", "partially_completed", "failed"].contains(&status) {
+                return action;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "action {id} still {status} after 20 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
