@@ -119,6 +119,9 @@ pub struct ExecutionArgs {
     /// Wait before the first retry; it doubles with each try (up to 10 minutes).
     #[arg(long, env = "AIRDESK_RETRY_BACKOFF", default_value = "2s", value_parser = humantime::parse_duration)]
     pub retry_backoff: std::time::Duration,
+    /// Messages of one mailbox found, moved and recorded together.
+    #[arg(long, env = "AIRDESK_JOB_BATCH", default_value_t = 500)]
+    pub job_batch: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -273,6 +276,7 @@ impl Cli {
                     lease: s.execution.job_lease,
                     attempts: s.execution.job_attempts.max(1),
                     backoff: s.execution.retry_backoff,
+                    batch: s.execution.job_batch.max(1),
                     ..defaults
                 },
                 None => defaults,

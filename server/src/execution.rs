@@ -397,20 +397,22 @@ impl Executor {
         if !failures.is_empty() {
             // Someone else may have moved them meanwhile (a user, another process): look again.
             let ids: Vec<String> = failures.iter().map(|(id, _)| id.clone()).collect();
-            let again = self
-                .store
-                .locate(mailbox, &ids)
-                .await
-                .map_err(|e| Stop::Unavailable(e.to_string()))?;
+            let again = match self.store.locate(mailbox, &ids).await {
+                Ok(again) => Some(again),
+                Err(StoreError::Unavailable(why)) => return Err(Stop::Unavailable(why)),
+                Err(StoreError::Refused(_)) => None,
+            };
             for (id, error) in failures {
-                let copies: Vec<&Found> = again
-                    .iter()
-                    .filter(|f| same_message_id(&f.internet_message_id, &id))
-                    .collect();
-                let settled = match destination {
-                    Some(_) => !copies.is_empty() && copies.iter().all(|f| in_place(f)),
-                    None => copies.is_empty(),
-                };
+                let settled = again.as_ref().is_some_and(|again| {
+                    let copies: Vec<&Found> = again
+                        .iter()
+                        .filter(|f| same_message_id(&f.internet_message_id, &id))
+                        .collect();
+                    match destination {
+                        Some(_) => !copies.is_empty() && copies.iter().all(|f| in_place(f)),
+                        None => copies.is_empty(),
+                    }
+                });
                 outcomes.push(if settled {
                     Outcome {
                         internet_message_id: Some(id),
@@ -596,7 +598,10 @@ impl Executor {
             Err(_) => return Ok(()),
         }
         if job.attempts >= i64::from(self.config.attempts) {
-            let outcome = format!("Failed after {} tries: {reason}", job.attempts);
+            let outcome = format!(
+                "Failed after {} tries: mail store unavailable: {reason}",
+                job.attempts
+            );
             sqlx::query("UPDATE jobs SET last_error = $2 WHERE id = $1")
                 .bind(&job.job_id)
                 .bind(reason)

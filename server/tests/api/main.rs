@@ -4,6 +4,7 @@ mod auth;
 mod changes;
 mod cli;
 mod decisions;
+mod execution;
 mod helpers;
 mod investigations;
 mod limits;
