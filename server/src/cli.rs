@@ -107,7 +107,8 @@ pub struct FolderArgs {
 /// How approved actions are carried out.
 #[derive(Debug, Args)]
 pub struct ExecutionArgs {
-    /// Execution workers in this process.
+    /// Execution workers in this process; 0 serves only (other instances sharing the database
+    /// carry actions out).
     #[arg(long, env = "AIRDESK_WORKERS", default_value_t = 2)]
     pub workers: usize,
     /// How long a worker's claim on a job holds before another may take it over.

@@ -31,7 +31,7 @@ pub const ACTOR: &str = "system";
 /// How workers run.
 #[derive(Clone, Debug)]
 pub struct ExecutionConfig {
-    /// Worker tasks in this process.
+    /// Worker tasks in this process (0: none, another instance executes).
     pub workers: usize,
     /// How long a claim holds before another worker may take the job over.
     pub lease: Duration,
@@ -127,10 +127,11 @@ impl Executor {
         }
     }
 
-    /// Runs the configured number of workers until the task is dropped.
+    /// Runs the configured number of workers until the task is dropped. None with `workers`
+    /// at 0: the instance only serves, and other instances sharing the database execute.
     pub async fn run(self) {
         let mut workers = tokio::task::JoinSet::new();
-        for _ in 0..self.config.workers.max(1) {
+        for _ in 0..self.config.workers {
             workers.spawn(self.clone().work());
         }
         while workers.join_next().await.is_some() {}

@@ -7,7 +7,8 @@ use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn approving_queues_execution_records_who_and_moves_the_investigation_on() {
-    let app = spawn_app().await;
+    // No workers: the job stays queued for the test to see.
+    let app = spawn_app_with(|s| s.execution.workers = 0).await;
     let token = app.token("analyst", Role::SearchAndPurge).await;
     let id = app.same_cluster_actions(&token, 1).await.remove(0);
 
