@@ -13,6 +13,7 @@ use app::server::{audit, tokens, users};
 use crate::config::{check_mail_root, Settings};
 use crate::demo;
 use crate::execution::ExecutionConfig;
+use crate::mail::imap::ImapSettings;
 use crate::mail::Folders;
 use crate::startup::{open_state, shutdown_signal, Application, Failure};
 
@@ -66,6 +67,8 @@ pub struct Cli {
     pub log: String,
     #[command(flatten)]
     pub folders: FolderArgs,
+    #[command(flatten)]
+    pub imap: ImapArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -102,6 +105,77 @@ pub struct FolderArgs {
         default_value = "Recoverable Items"
     )]
     pub recoverable_items_folder: String,
+}
+
+/// A remote IMAP server instead of the local Maildir tree.
+#[derive(Debug, Args)]
+pub struct ImapArgs {
+    /// IMAP server, e.g. imap://127.0.0.1:143; when set it replaces the maildir connector.
+    #[arg(long, global = true, env = "AIRDESK_IMAP_URL")]
+    pub imap_url: Option<String>,
+    /// The service account that may open every mailbox (with Dovecot, a master user).
+    #[arg(long, global = true, env = "AIRDESK_IMAP_USER")]
+    pub imap_user: Option<String>,
+    /// File holding the service account's password (first line).
+    #[arg(long, global = true, env = "AIRDESK_IMAP_PASSWORD_FILE")]
+    pub imap_password_file: Option<PathBuf>,
+    /// Joins mailbox and service account in the login name: `alice@example.test*admin`.
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_IMAP_MASTER_SEPARATOR",
+        default_value = "*"
+    )]
+    pub imap_master_separator: String,
+    /// Most connections open to the IMAP server at once.
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_IMAP_CONNECTIONS",
+        default_value_t = 8
+    )]
+    pub imap_connections: usize,
+    /// ManageSieve server for forwarding rules, e.g. sieve://127.0.0.1:4190.
+    #[arg(long, global = true, env = "AIRDESK_MANAGESIEVE_URL")]
+    pub managesieve_url: Option<String>,
+}
+
+impl ImapArgs {
+    /// The IMAP settings, if an IMAP server is named; a clear line for what is missing.
+    fn settings(&self) -> Result<Option<ImapSettings>, String> {
+        let Some(url) = &self.imap_url else {
+            return Ok(None);
+        };
+        let address = ImapSettings::address_of(url, "imap")?;
+        let user = self
+            .imap_user
+            .clone()
+            .ok_or("--imap-url needs --imap-user (the service account)")?;
+        let file = self
+            .imap_password_file
+            .as_ref()
+            .ok_or("--imap-url needs --imap-password-file")?;
+        let password = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read the IMAP password file {}: {e}", file.display()))?
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let managesieve = self
+            .managesieve_url
+            .as_deref()
+            .map(|url| ImapSettings::address_of(url, "sieve"))
+            .transpose()?;
+        Ok(Some(ImapSettings {
+            address,
+            user,
+            password,
+            master_separator: self.imap_master_separator.clone(),
+            managesieve,
+            max_connections: self.imap_connections.max(1),
+            timeout: std::time::Duration::from_secs(30),
+        }))
+    }
 }
 
 /// How approved actions are carried out.
@@ -249,9 +323,9 @@ impl Cli {
         }
     }
 
-    fn settings(&self, serve: Option<&ServeArgs>) -> Settings {
+    fn settings(&self, serve: Option<&ServeArgs>) -> Result<Settings, String> {
         let defaults = ExecutionConfig::default();
-        Settings {
+        Ok(Settings {
             listen: serve.map_or(SocketAddr::from(([127, 0, 0, 1], 3000)), |s| s.listen),
             database_url: self.database_url.clone(),
             mail_root: self.mail_root.clone(),
@@ -282,16 +356,17 @@ impl Cli {
                 },
                 None => defaults,
             },
-        }
+            imap: self.imap.settings()?,
+        })
     }
 }
 
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
-    let defaults = cli.settings(None);
+    let defaults = cli.settings(None)?;
     match &cli.command {
         Command::Serve(args) => {
-            let settings = cli.settings(Some(args));
+            let settings = cli.settings(Some(args))?;
             let app = Application::build(&settings).await?;
             if args.demo {
                 match demo::seed_if_empty(

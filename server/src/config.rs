@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use app::server::RulesConfig;
 
 use crate::execution::ExecutionConfig;
+use crate::mail::imap::ImapSettings;
 use crate::mail::Folders;
 
 /// Everything `serve` needs.
@@ -28,6 +29,9 @@ pub struct Settings {
     pub folders: Folders,
     /// How approved actions are carried out.
     pub execution: ExecutionConfig,
+    /// When set, mail is reached over IMAP (and Sieve over ManageSieve) instead of the Maildir
+    /// tree under `mail_root`.
+    pub imap: Option<ImapSettings>,
 }
 
 impl Settings {

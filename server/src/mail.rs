@@ -4,7 +4,9 @@
 //! [`imap`] (any IMAP server through one service account, with ManageSieve for Sieve).
 
 pub mod forwarding;
+pub mod imap;
 pub mod maildir;
+pub mod managesieve;
 pub mod sieve;
 
 use std::sync::Arc;

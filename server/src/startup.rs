@@ -13,6 +13,7 @@ use app::server::AppState;
 use crate::config::{check_mail_root, Settings};
 use crate::execution::{ExecutionConfig, Executor};
 use crate::http::{self, HttpOptions};
+use crate::mail::imap::Imap;
 use crate::mail::maildir::Maildir;
 use crate::mail::SharedStore;
 
@@ -40,9 +41,13 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
     Ok(AppState::new(pool, settings.rules()))
 }
 
-/// The mail store the settings name: the Maildir++ tree under the mail root.
+/// The mail store the settings name: an IMAP server when one is set, else the Maildir++ tree
+/// under the mail root.
 pub fn mail_store(settings: &Settings) -> SharedStore {
-    std::sync::Arc::new(Maildir::new(&settings.mail_root, settings.folders.clone()))
+    match &settings.imap {
+        Some(imap) => std::sync::Arc::new(Imap::new(imap.clone(), settings.folders.clone())),
+        None => std::sync::Arc::new(Maildir::new(&settings.mail_root, settings.folders.clone())),
+    }
 }
 
 /// A bound, ready-to-run server.
@@ -56,7 +61,9 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, Failure> {
-        check_mail_root(&settings.mail_root)?;
+        if settings.imap.is_none() {
+            check_mail_root(&settings.mail_root)?;
+        }
         let state = open_state(settings).await?;
         let store = mail_store(settings);
         let options = HttpOptions {

@@ -4,9 +4,9 @@
 //!
 //! The inbox is the mailbox folder itself and every other folder a `.<name>` folder in it, each
 //! with `cur/`, `new/` and `tmp/`. A message file's name carries its flags (`…:2,S`), so a move
-//! keeps the name and the flags with it. Moves link the file into the destination and then
-//! unlink the source: a crash between the two leaves a second name for the same file, which the
-//! next attempt finds and completes — mail is never lost, never overwritten, never half-written.
+//! keeps the name and the flags with it. A move is one atomic rename that never replaces a file,
+//! so mail is never lost, never overwritten, never half-written, and two processes moving the
+//! same message cannot both succeed.
 //! Sieve scripts live in `<address>/sieve/<name>.sieve` with the active one linked from
 //! `<address>/.dovecot.sieve` (Dovecot's defaults).
 
@@ -360,8 +360,10 @@ pub fn ensure_folder(dir: &Path) -> io::Result<()> {
 }
 
 /// Moves a message file into the same subfolder (`cur` or `new`) of `target`, under the same
-/// name (flags included). Link, then unlink: never overwrites, and a crash in between leaves
-/// the message in both places, which a repeat completes.
+/// name (flags included), with one atomic rename that refuses to replace anything: of two
+/// processes moving the same file, one wins and the other finds it gone. On file systems
+/// without that rename, a link then an unlink: a crash in between leaves the message in both
+/// places, which a repeat completes.
 fn move_file(source: &Path, target: &Path) -> io::Result<()> {
     let sub = source
         .parent()
@@ -375,8 +377,15 @@ fn move_file(source: &Path, target: &Path) -> io::Result<()> {
     if source == destination {
         return Ok(());
     }
-    match fs::hard_link(source, &destination) {
-        Ok(()) => {}
+    let placed = match rename_no_replace(source, &destination) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            fs::hard_link(source, &destination).map(|()| false)
+        }
+        other => other.map(|()| true),
+    };
+    match placed {
+        Ok(true) => return Ok(()),
+        Ok(false) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             // Done before a crash, or another file of the same name: only the first is ours.
             let (a, b) = (fs::metadata(source)?, fs::metadata(&destination)?);
@@ -390,6 +399,32 @@ fn move_file(source: &Path, target: &Path) -> io::Result<()> {
         Err(e) => return Err(e),
     }
     fs::remove_file(source)
+}
+
+/// `renameat2(…, RENAME_NOREPLACE)`: atomic, and fails with AlreadyExists instead of replacing.
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path with a NUL byte"))
+    };
+    let (from, to) = (c(from)?, c(to)?);
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Writes a file through a temporary name and a rename: readers see the old or the new text,

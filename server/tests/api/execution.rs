@@ -327,14 +327,15 @@ async fn an_unreachable_store_is_retried_then_the_action_fails_with_the_reason()
 }
 
 /// The release-like binary as a process on a database and mail root of its own.
-struct Process {
-    child: std::process::Child,
-    base: String,
+pub struct Process {
+    pub child: std::process::Child,
+    pub base: String,
 }
 
-fn start(dir: &Path) -> Process {
+pub fn start(dir: &Path, extra: &[&str]) -> Process {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_airdesk"))
+        .args(extra)
         .args([
             "serve",
             "--listen",
@@ -399,7 +400,7 @@ async fn a_job_killed_mid_cluster_resumes_and_handles_every_message_exactly_once
         .unwrap();
     let client = reqwest::Client::new();
 
-    let mut first = start(dir.path());
+    let mut first = start(dir.path(), &[]);
     let mut body = crate::helpers::api_md_example();
     body["clusters"][0]["messages"] = json!(messages);
     body["forwarding"] = json!([]);
@@ -440,7 +441,7 @@ async fn a_job_killed_mid_cluster_resumes_and_handles_every_message_exactly_once
         "the job must still be running when the server is killed ({at_kill} done)"
     );
 
-    let mut second = start(dir.path());
+    let mut second = start(dir.path(), &[]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let action = loop {
         let action: Value = client

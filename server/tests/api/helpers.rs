@@ -65,6 +65,7 @@ pub fn settings_in(dir: &TempDir) -> Settings {
             backoff: std::time::Duration::from_millis(200),
             ..ExecutionConfig::default()
         },
+        imap: None,
     }
 }
 

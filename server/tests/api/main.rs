@@ -3,8 +3,11 @@
 mod auth;
 mod changes;
 mod cli;
+mod connectors;
 mod decisions;
+mod dovecot;
 mod execution;
+mod execution_imap;
 mod helpers;
 mod investigations;
 mod limits;

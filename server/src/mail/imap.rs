@@ -1,0 +1,541 @@
+//! The imap connector: any IMAP server, through one service account that may open every
+//! mailbox (with Dovecot, a master user: `alice@example.test*admin`). It finds messages with
+//! one SEARCH per folder for many Message-IDs at once and a header FETCH of the hits, moves them
+//! with UID MOVE, a whole folder's worth per command, and hard deletes with UID EXPUNGE
+//! (UIDPLUS) so nothing else flagged for deletion goes with them. Connections come from a
+//! bounded pool per server. Sieve scripts go through ManageSieve.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_imap::types::NameAttribute;
+use futures_util::TryStreamExt;
+use mail_parser::MessageParser;
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::managesieve::{self, ManageSieveError};
+use super::{
+    bare_id, Destination, Folders, Found, ItemOutcome, MailStore, SieveScript, StoreError,
+};
+
+/// Message-IDs asked for in one SEARCH.
+const IDS_PER_SEARCH: usize = 100;
+/// An idle pooled connection older than this is closed rather than reused.
+const MAX_IDLE: Duration = Duration::from_secs(60);
+
+/// Where and how to reach the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImapSettings {
+    /// `host:port` of the IMAP server (plain IMAP; run it on a trusted network or loopback).
+    pub address: String,
+    /// The service account.
+    pub user: String,
+    pub password: String,
+    /// Joins mailbox and service account in a master-user login (Dovecot: `*`).
+    pub master_separator: String,
+    /// `host:port` of the ManageSieve server, for forwarding.
+    pub managesieve: Option<String>,
+    /// Most connections open to the server at once.
+    pub max_connections: usize,
+    /// Longest wait for connecting or for one command.
+    pub timeout: Duration,
+}
+
+impl ImapSettings {
+    /// Reads `imap://host:port` or `sieve://host:port` (the port is required).
+    pub fn address_of(url: &str, scheme: &str) -> Result<String, String> {
+        let rest = url
+            .strip_prefix(&format!("{scheme}://"))
+            .ok_or_else(|| format!("{url:?} does not start with {scheme}://"))?;
+        let rest = rest.trim_end_matches('/');
+        match rest.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+                Ok(rest.to_string())
+            }
+            _ => Err(format!(
+                "{url:?} must name a host and a port, e.g. {scheme}://127.0.0.1:143"
+            )),
+        }
+    }
+}
+
+type Session = async_imap::Session<TcpStream>;
+
+/// A connection logged in as one mailbox, holding its place in the pool.
+struct Pooled {
+    mailbox: String,
+    session: Session,
+    since: Instant,
+    _permit: OwnedSemaphorePermit,
+}
+
+#[derive(Clone)]
+pub struct Imap {
+    settings: Arc<ImapSettings>,
+    folders: Folders,
+    permits: Arc<Semaphore>,
+    idle: Arc<Mutex<Vec<Pooled>>>,
+}
+
+impl std::fmt::Debug for Imap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Imap")
+            .field("address", &self.settings.address)
+            .field("user", &self.settings.user)
+            .field("folders", &self.folders)
+            .finish_non_exhaustive()
+    }
+}
+
+fn imap_error(error: async_imap::error::Error) -> StoreError {
+    use async_imap::error::Error;
+    match error {
+        Error::No(text) | Error::Bad(text) => StoreError::Refused(text),
+        Error::Validate(e) => StoreError::Refused(e.to_string()),
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+fn sieve_error(error: ManageSieveError) -> StoreError {
+    match error {
+        ManageSieveError::Io(text) => StoreError::Unavailable(text),
+        refused => StoreError::Refused(refused.to_string()),
+    }
+}
+
+/// A quoted IMAP string for a SEARCH; `None` for text that cannot be one.
+fn quoted(text: &str) -> Option<String> {
+    if !text.is_ascii() || text.contains(['\r', '\n', '\0']) {
+        return None;
+    }
+    Some(format!(
+        "\"{}\"",
+        text.replace('\\', "\\\\").replace('"', "\\\"")
+    ))
+}
+
+/// `uidvalidity:uid`, the handle of a message found over IMAP.
+fn handle(validity: u32, uid: u32) -> String {
+    format!("{validity}:{uid}")
+}
+
+fn parse_handle(handle: &str) -> Option<(u32, u32)> {
+    let (validity, uid) = handle.split_once(':')?;
+    Some((validity.parse().ok()?, uid.parse().ok()?))
+}
+
+impl Imap {
+    pub fn new(settings: ImapSettings, folders: Folders) -> Self {
+        let permits = Arc::new(Semaphore::new(settings.max_connections.max(1)));
+        Imap {
+            settings: Arc::new(settings),
+            folders,
+            permits,
+            idle: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    fn login_name(&self, mailbox: &str) -> String {
+        format!(
+            "{mailbox}{}{}",
+            self.settings.master_separator, self.settings.user
+        )
+    }
+
+    /// A connection logged in as `mailbox`: an idle one from the pool, or a new one when the
+    /// pool has room (closing an idle connection of another mailbox to make room if need be).
+    async fn checkout(&self, mailbox: &str) -> Result<Pooled, StoreError> {
+        let reusable = {
+            let mut idle = self.idle.lock().expect("pool lock");
+            idle.retain(|p| p.since.elapsed() < MAX_IDLE);
+            idle.iter()
+                .position(|p| p.mailbox == mailbox)
+                .map(|i| idle.swap_remove(i))
+        };
+        if let Some(pooled) = reusable {
+            return Ok(pooled);
+        }
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                // Full: close an idle connection (of another mailbox) to make room, else wait.
+                let evicted = self.idle.lock().expect("pool lock").pop();
+                drop(evicted);
+                tokio::time::timeout(self.settings.timeout, self.permits.clone().acquire_owned())
+                    .await
+                    .map_err(|_| StoreError::Unavailable("every IMAP connection is busy".into()))?
+                    .map_err(|_| StoreError::Unavailable("the IMAP pool is closed".into()))?
+            }
+        };
+        let session = self.within(self.connect(mailbox)).await?;
+        Ok(Pooled {
+            mailbox: mailbox.to_string(),
+            session,
+            since: Instant::now(),
+            _permit: permit,
+        })
+    }
+
+    async fn connect(&self, mailbox: &str) -> Result<Session, StoreError> {
+        let stream = TcpStream::connect(&self.settings.address)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("IMAP {}: {e}", self.settings.address)))?;
+        let mut client = async_imap::Client::new(stream);
+        client
+            .read_response()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("IMAP greeting: {e}")))?
+            .ok_or_else(|| {
+                StoreError::Unavailable("IMAP server closed before its greeting".into())
+            })?;
+        client
+            .login(self.login_name(mailbox), &self.settings.password)
+            .await
+            .map_err(|(error, _)| match imap_error(error) {
+                StoreError::Refused(text) => {
+                    StoreError::Refused(format!("cannot open mailbox {mailbox}: {text}"))
+                }
+                other => other,
+            })
+    }
+
+    fn checkin(&self, mut pooled: Pooled) {
+        pooled.since = Instant::now();
+        self.idle.lock().expect("pool lock").push(pooled);
+    }
+
+    /// Runs `work` on a pooled connection; the connection goes back to the pool only if the
+    /// work did not break it.
+    async fn with_session<T>(
+        &self,
+        mailbox: &str,
+        work: impl AsyncFnOnce(&mut Session) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut pooled = self.checkout(mailbox).await?;
+        let outcome = self.within(work(&mut pooled.session)).await;
+        match &outcome {
+            Err(StoreError::Unavailable(_)) => {} // dropped: closes the connection
+            _ => self.checkin(pooled),
+        }
+        outcome
+    }
+
+    async fn within<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.settings.timeout, work)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(
+                    "the IMAP server did not answer in time".into(),
+                ))
+            })
+    }
+
+    async fn sieve(&self, mailbox: &str) -> Result<managesieve::Client<TcpStream>, StoreError> {
+        let address = self.settings.managesieve.as_deref().ok_or_else(|| {
+            StoreError::Refused("no ManageSieve server is configured (--managesieve-url)".into())
+        })?;
+        let mut client = managesieve::Client::connect(address, self.settings.timeout)
+            .await
+            .map_err(sieve_error)?;
+        client
+            .authenticate("", &self.login_name(mailbox), &self.settings.password)
+            .await
+            .map_err(|e| match sieve_error(e) {
+                StoreError::Refused(text) => {
+                    StoreError::Refused(format!("cannot open mailbox {mailbox} for Sieve: {text}"))
+                }
+                other => other,
+            })?;
+        Ok(client)
+    }
+
+    /// Groups found messages by folder, keeping each one's place in the input.
+    fn by_folder(messages: &[Found]) -> HashMap<&str, Vec<(usize, &Found)>> {
+        let mut groups: HashMap<&str, Vec<(usize, &Found)>> = HashMap::new();
+        for (i, message) in messages.iter().enumerate() {
+            groups
+                .entry(message.folder.as_str())
+                .or_default()
+                .push((i, message));
+        }
+        groups
+    }
+}
+
+/// Selects a folder and splits a group into the UIDs still valid there and refusals for those
+/// whose folder was recreated since they were found.
+async fn select_valid(
+    session: &mut Session,
+    folder: &str,
+    group: &[(usize, &Found)],
+    outcomes: &mut [Option<ItemOutcome>],
+) -> Result<Vec<u32>, StoreError> {
+    let selected = session.select(folder).await.map_err(imap_error)?;
+    let mut uids = Vec::new();
+    for (i, message) in group {
+        match parse_handle(&message.handle) {
+            Some((validity, uid)) if Some(validity) == selected.uid_validity => uids.push(uid),
+            _ => outcomes[*i] = Some(Err("the folder changed since the message was found".into())),
+        }
+    }
+    Ok(uids)
+}
+
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[async_trait::async_trait]
+impl MailStore for Imap {
+    fn folders(&self) -> &Folders {
+        &self.folders
+    }
+
+    async fn locate(
+        &self,
+        mailbox: &str,
+        internet_message_ids: &[String],
+    ) -> Result<Vec<Found>, StoreError> {
+        let searchable: Vec<(&str, String)> = internet_message_ids
+            .iter()
+            .filter_map(|id| quoted(bare_id(id)).map(|q| (id.as_str(), q)))
+            .collect();
+        let by_bare: HashMap<&str, &String> = internet_message_ids
+            .iter()
+            .map(|id| (bare_id(id), id))
+            .collect();
+        let folders = self.folders.clone();
+        self.with_session(mailbox, async move |session: &mut Session| {
+            let names: Vec<String> = session
+                .list(Some(""), Some("*"))
+                .await
+                .map_err(imap_error)?
+                .try_filter_map(|name| async move {
+                    Ok((!name.attributes().contains(&NameAttribute::NoSelect))
+                        .then(|| name.name().to_string()))
+                })
+                .try_collect()
+                .await
+                .map_err(imap_error)?;
+            let parser = MessageParser::new().with_message_ids();
+            let mut found = Vec::new();
+            for folder in names {
+                let examined = session.examine(&folder).await.map_err(imap_error)?;
+                if examined.exists == 0 {
+                    continue;
+                }
+                let validity = examined.uid_validity.unwrap_or(0);
+                for chunk in searchable.chunks(IDS_PER_SEARCH) {
+                    let mut query = "OR ".repeat(chunk.len() - 1);
+                    for (_, q) in chunk {
+                        query.push_str(&format!("HEADER Message-ID {q} "));
+                    }
+                    let uids = session
+                        .uid_search(query.trim_end())
+                        .await
+                        .map_err(imap_error)?;
+                    if uids.is_empty() {
+                        continue;
+                    }
+                    let mut uids: Vec<u32> = uids.into_iter().collect();
+                    uids.sort_unstable();
+                    let fetches: Vec<_> = session
+                        .uid_fetch(
+                            uid_set(&uids),
+                            "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+                        )
+                        .await
+                        .map_err(imap_error)?
+                        .try_collect()
+                        .await
+                        .map_err(imap_error)?;
+                    for fetch in fetches {
+                        let (Some(uid), Some(header)) = (fetch.uid, fetch.header()) else {
+                            continue;
+                        };
+                        let Some(id) = parser
+                            .parse_headers(header)
+                            .and_then(|m| m.message_id().map(|id| bare_id(id).to_string()))
+                        else {
+                            continue;
+                        };
+                        // SEARCH matches substrings: only the exact id counts.
+                        if let Some(original) = by_bare.get(id.as_str()) {
+                            found.push(Found {
+                                internet_message_id: (*original).clone(),
+                                folder: folder.clone(),
+                                location: folders.location(&folder),
+                                handle: handle(validity, uid),
+                            });
+                        }
+                    }
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn move_to(
+        &self,
+        mailbox: &str,
+        messages: &[Found],
+        to: Destination,
+    ) -> Result<Vec<ItemOutcome>, StoreError> {
+        let target = self.folders.name(to).to_string();
+        self.with_session(mailbox, async move |session: &mut Session| {
+            // Make sure the destination exists; NO means it already does.
+            if let Err(error) = session.create(&target).await {
+                if let StoreError::Unavailable(why) = imap_error(error) {
+                    return Err(StoreError::Unavailable(why));
+                }
+            }
+            let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; messages.len()];
+            for (folder, group) in Imap::by_folder(messages) {
+                if folder == target {
+                    for (i, _) in &group {
+                        outcomes[*i] = Some(Ok(()));
+                    }
+                    continue;
+                }
+                let uids = select_valid(session, folder, &group, &mut outcomes).await?;
+                if uids.is_empty() {
+                    continue;
+                }
+                let moved = match session.uid_mv(uid_set(&uids), &target).await {
+                    Ok(()) => Ok(()),
+                    Err(error) => match imap_error(error) {
+                        StoreError::Refused(why) => Err(why),
+                        unavailable => return Err(unavailable),
+                    },
+                };
+                for (i, _) in &group {
+                    outcomes[*i].get_or_insert_with(|| moved.clone());
+                }
+            }
+            Ok(outcomes
+                .into_iter()
+                .map(|o| o.unwrap_or_else(|| Err("not handled".into())))
+                .collect())
+        })
+        .await
+    }
+
+    async fn expunge(
+        &self,
+        mailbox: &str,
+        messages: &[Found],
+    ) -> Result<Vec<ItemOutcome>, StoreError> {
+        self.with_session(mailbox, async move |session: &mut Session| {
+            let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; messages.len()];
+            for (folder, group) in Imap::by_folder(messages) {
+                let uids = select_valid(session, folder, &group, &mut outcomes).await?;
+                if uids.is_empty() {
+                    continue;
+                }
+                let set = uid_set(&uids);
+                let deleted: Result<(), async_imap::error::Error> = async {
+                    session
+                        .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await?;
+                    session
+                        .uid_expunge(&set)
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await?;
+                    Ok(())
+                }
+                .await;
+                let deleted = match deleted {
+                    Ok(()) => Ok(()),
+                    Err(error) => match imap_error(error) {
+                        StoreError::Refused(why) => Err(why),
+                        unavailable => return Err(unavailable),
+                    },
+                };
+                for (i, _) in &group {
+                    outcomes[*i].get_or_insert_with(|| deleted.clone());
+                }
+            }
+            Ok(outcomes
+                .into_iter()
+                .map(|o| o.unwrap_or_else(|| Err("not handled".into())))
+                .collect())
+        })
+        .await
+    }
+
+    async fn active_script(&self, mailbox: &str) -> Result<Option<SieveScript>, StoreError> {
+        let mut client = self.sieve(mailbox).await?;
+        let scripts = client.list_scripts().await.map_err(sieve_error)?;
+        let Some((name, _)) = scripts.into_iter().find(|(_, active)| *active) else {
+            client.logout().await;
+            return Ok(None);
+        };
+        let text = client.get_script(&name).await.map_err(sieve_error)?;
+        client.logout().await;
+        Ok(text.map(|text| SieveScript { name, text }))
+    }
+
+    async fn read_script(&self, mailbox: &str, name: &str) -> Result<Option<String>, StoreError> {
+        let mut client = self.sieve(mailbox).await?;
+        let text = client.get_script(name).await.map_err(sieve_error)?;
+        client.logout().await;
+        Ok(text)
+    }
+
+    async fn put_script(&self, mailbox: &str, script: &SieveScript) -> Result<(), StoreError> {
+        let mut client = self.sieve(mailbox).await?;
+        client
+            .put_script(&script.name, &script.text)
+            .await
+            .map_err(sieve_error)?;
+        client.logout().await;
+        Ok(())
+    }
+
+    async fn activate_script(&self, mailbox: &str, name: &str) -> Result<(), StoreError> {
+        let mut client = self.sieve(mailbox).await?;
+        client.set_active(name).await.map_err(sieve_error)?;
+        client.logout().await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_a_host_and_port() {
+        assert_eq!(
+            ImapSettings::address_of("imap://127.0.0.1:1143", "imap").unwrap(),
+            "127.0.0.1:1143"
+        );
+        assert!(ImapSettings::address_of("imap://mail.example.test", "imap").is_err());
+        assert!(ImapSettings::address_of("sieve://h:4190", "imap").is_err());
+    }
+
+    #[test]
+    fn search_strings_are_quoted_or_refused() {
+        assert_eq!(quoted("a\"b@c").unwrap(), "\"a\\\"b@c\"");
+        assert_eq!(quoted("x\r\nA LOGOUT"), None);
+        assert_eq!(quoted("é@x"), None);
+    }
+
+    #[test]
+    fn handles_round_trip() {
+        assert_eq!(parse_handle(&handle(7, 42)), Some((7, 42)));
+        assert_eq!(parse_handle("/var/mail/x"), None);
+    }
+}

@@ -1,0 +1,242 @@
+//! Approved actions carried out over IMAP and ManageSieve on a real Dovecot, including the
+//! server going away in the middle of a job.
+
+use app::model::Role;
+use serde_json::{json, Value};
+
+use crate::connectors::imap_settings;
+use crate::dovecot::{chown_tree, Dovecot, MASTER_PASSWORD, MASTER_USER};
+use crate::helpers::{api_md_example, deliver, spawn_app_with, TestApp};
+
+/// Delivers a message into a Dovecot mailbox.
+fn deliver_to(dovecot: &Dovecot, mailbox: &str, id: &str) {
+    deliver(&dovecot.mail_root(), mailbox, id, "INBOX");
+    chown_tree(&dovecot.mail_root().join(mailbox));
+}
+
+fn count_files(dovecot: &Dovecot, mailbox: &str, folder: &str) -> usize {
+    let dir = match folder {
+        "INBOX" => dovecot.mail_root().join(mailbox),
+        _ => dovecot.mail_root().join(mailbox).join(format!(".{folder}")),
+    };
+    ["cur", "new"]
+        .iter()
+        .filter_map(|sub| std::fs::read_dir(dir.join(sub)).ok())
+        .map(|entries| entries.count())
+        .sum()
+}
+
+/// A cluster of one message per mailbox, ingested; returns its action id.
+async fn cluster_over(app: &TestApp, token: &str, mailboxes: &[String], id: &str) -> String {
+    let mut body = api_md_example();
+    body["clusters"][0]["cluster_value"] =
+        json!(format!("http://{}.evil.test/", app::server::new_id()));
+    body["clusters"][0]["messages"] = json!(mailboxes
+        .iter()
+        .map(
+            |m| json!({"mailbox": m, "internet_message_id": id, "sender": "billing@evil.test",
+                        "subject": "Invoice overdue", "received_at": "2026-11-20T09:00:00Z"})
+        )
+        .collect::<Vec<_>>());
+    body["forwarding"] = json!([]);
+    let created: Value = app.ingest(token, &body).await.json().await.unwrap();
+    created["actions"][0]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_binary_with_imap_flags_soft_deletes_on_dovecot_and_turns_forwarding_off() {
+    let dovecot = Dovecot::start(&["alice@example.test", "bob@example.test"]);
+    deliver_to(&dovecot, "alice@example.test", "<c1-1@evil.test>");
+    let bob = dovecot.mail_root().join("bob@example.test");
+    std::fs::create_dir_all(bob.join("sieve")).unwrap();
+    std::fs::write(
+        bob.join("sieve/rules.sieve"),
+        "redirect \"bob@elsewhere.test\";\nkeep;\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("sieve/rules.sieve", bob.join(".dovecot.sieve")).unwrap();
+    chown_tree(&bob);
+    let dir = tempfile::tempdir().unwrap();
+    let password = dir.path().join("imap-password");
+    std::fs::write(&password, format!("{MASTER_PASSWORD}\n")).unwrap();
+    let url = format!("sqlite://{}/airdesk.db", dir.path().display());
+    let pool = app::server::db::connect(&url).await.unwrap();
+    app::server::db::migrate(&pool).await.unwrap();
+    app::server::users::create(
+        &pool,
+        "test",
+        &app::model::Username::parse("analyst").unwrap(),
+        crate::helpers::PASSWORD,
+        Role::SearchAndPurge,
+    )
+    .await
+    .unwrap();
+    let token = app::server::tokens::create(&pool, "test", "analyst", "test")
+        .await
+        .unwrap();
+    let imap_url = dovecot.imap_url();
+    let sieve_url = dovecot.sieve_url();
+    let mut server = crate::execution::start(
+        dir.path(),
+        &[
+            "--imap-url",
+            &imap_url,
+            "--imap-user",
+            MASTER_USER,
+            "--imap-password-file",
+            password.to_str().unwrap(),
+            "--managesieve-url",
+            &sieve_url,
+            "--internal-domains",
+            "example.test",
+        ],
+    );
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{}/api/v1/investigations", server.base))
+        .bearer_auth(&token)
+        .json(&api_md_example())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut finals = Vec::new();
+    for action in created["actions"].as_array().unwrap() {
+        let id = action["id"].as_str().unwrap();
+        let approved = client
+            .post(format!("{}/api/v1/actions/{id}/approve", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(approved.status(), 200);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        finals.push(loop {
+            let action: Value = client
+                .get(format!("{}/api/v1/actions/{id}", server.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if ["completed", "failed", "partially_completed"]
+                .contains(&action["status"].as_str().unwrap())
+            {
+                break action;
+            }
+            assert!(std::time::Instant::now() < deadline, "{action}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        });
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    assert_eq!(finals[0]["status"], "completed", "{}", finals[0]);
+    assert_eq!(finals[0]["results"][0]["result"], "success");
+    assert_eq!(count_files(&dovecot, "alice@example.test", "INBOX"), 0);
+    assert_eq!(
+        count_files(&dovecot, "alice@example.test", "Recoverable Items"),
+        1
+    );
+    // Dovecot's own view agrees.
+    let search = dovecot.doveadm(&[
+        "search",
+        "-u",
+        "alice@example.test",
+        "mailbox",
+        "Recoverable Items",
+        "header",
+        "message-id",
+        "<c1-1@evil.test>",
+    ]);
+    assert!(search.status.success(), "{search:?}");
+    assert_eq!(String::from_utf8_lossy(&search.stdout).lines().count(), 1);
+    assert_eq!(finals[1]["status"], "completed", "{}", finals[1]);
+    let active = std::fs::read_link(bob.join(".dovecot.sieve")).unwrap();
+    assert!(
+        active.to_string_lossy().contains("airdesk-no-forwarding"),
+        "{active:?}"
+    );
+    let script = std::fs::read_to_string(bob.join(".dovecot.sieve")).unwrap();
+    assert!(!script.contains("redirect \"bob@elsewhere.test\";"));
+    assert!(script.contains("keep;"));
+}
+
+#[tokio::test]
+async fn dovecot_stopped_mid_job_means_retries_then_failed_and_after_a_restart_the_next_job_succeeds(
+) {
+    let mailboxes: Vec<String> = (0..150).map(|n| format!("u{n:03}@example.test")).collect();
+    let names: Vec<&str> = mailboxes.iter().map(String::as_str).collect();
+    let mut dovecot = Dovecot::start(&names);
+    for mailbox in &mailboxes {
+        deliver_to(&dovecot, mailbox, "<wave-1@evil.test>");
+    }
+    let settings = imap_settings(&dovecot);
+    let app = spawn_app_with(move |s| {
+        s.imap = Some(settings);
+        s.execution.attempts = 3;
+        s.execution.workers = 1;
+    })
+    .await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let id = cluster_over(&app, &token, &mailboxes, "<wave-1@evil.test>").await;
+
+    app.decide(&token, &id, "approve", None).await;
+    let recorded = format!("SELECT COUNT(*) FROM action_results WHERE action_id = '{id}'");
+    while app.count(&recorded).await < 10 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    dovecot.stop();
+    let action = app.settled(&token, &id).await;
+
+    let done = app.count(&recorded).await;
+    assert!(
+        done < 150,
+        "the job must still have had work when Dovecot stopped ({done})"
+    );
+    assert_eq!(action["status"], "failed", "{action}");
+    let details = action["details"].as_str().unwrap();
+    assert!(
+        details.starts_with("Failed after 3 tries: mail store unavailable"),
+        "{details}"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM action_results WHERE action_id = '{id}' AND result = 'success'"
+        ))
+        .await,
+        done,
+        "what was done before the outage stays recorded"
+    );
+    let moved: usize = mailboxes
+        .iter()
+        .map(|m| count_files(&dovecot, m, "Recoverable Items"))
+        .sum();
+    let still: usize = mailboxes
+        .iter()
+        .map(|m| count_files(&dovecot, m, "INBOX"))
+        .sum();
+    assert_eq!(moved + still, 150, "nothing lost");
+    // A MOVE the server finished as it went down may have lost its answer: then one message
+    // more moved than was recorded, and the next job reports it Already in destination.
+    assert!(
+        (done..=done + 1).contains(&(moved as i64)),
+        "recorded what moved: {moved} moved, {done} recorded"
+    );
+
+    dovecot.restart();
+    let retry = cluster_over(&app, &token, &mailboxes, "<wave-1@evil.test>").await;
+    app.decide(&token, &retry, "approve", None).await;
+    let action = app.settled(&token, &retry).await;
+
+    assert_eq!(action["status"], "completed", "{action}");
+    let moved: usize = mailboxes
+        .iter()
+        .map(|m| count_files(&dovecot, m, "Recoverable Items"))
+        .sum();
+    assert_eq!(moved, 150);
+}
