@@ -174,6 +174,7 @@ impl ImapArgs {
             managesieve,
             max_connections: self.imap_connections.max(1),
             timeout: std::time::Duration::from_secs(30),
+            fetch_all_up_to: crate::mail::imap::FETCH_ALL_UP_TO,
         }))
     }
 }
@@ -197,6 +198,9 @@ pub struct ExecutionArgs {
     /// Messages of one mailbox found, moved and recorded together.
     #[arg(long, env = "AIRDESK_JOB_BATCH", default_value_t = 500)]
     pub job_batch: usize,
+    /// Mailboxes of one job worked on at once.
+    #[arg(long, env = "AIRDESK_PARALLEL_MAILBOXES", default_value_t = 4)]
+    pub parallel_mailboxes: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -352,6 +356,7 @@ impl Cli {
                     attempts: s.execution.job_attempts.max(1),
                     backoff: s.execution.retry_backoff,
                     batch: s.execution.job_batch.max(1),
+                    parallel_mailboxes: s.execution.parallel_mailboxes.max(1),
                     ..defaults
                 },
                 None => defaults,

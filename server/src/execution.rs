@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::{StreamExt, TryStreamExt};
 use serde_json::json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -41,8 +42,10 @@ pub struct ExecutionConfig {
     pub backoff: Duration,
     /// How often an idle worker looks for jobs.
     pub poll: Duration,
-    /// Messages found, moved and recorded together.
+    /// Messages of one mailbox found, moved and recorded together.
     pub batch: usize,
+    /// Mailboxes of one job worked on at once.
+    pub parallel_mailboxes: usize,
 }
 
 impl Default for ExecutionConfig {
@@ -54,6 +57,7 @@ impl Default for ExecutionConfig {
             backoff: Duration::from_secs(2),
             poll: Duration::from_millis(250),
             batch: 500,
+            parallel_mailboxes: 4,
         }
     }
 }
@@ -268,12 +272,24 @@ impl Executor {
         for (mailbox, id) in todo {
             by_mailbox.entry(mailbox).or_default().push(id);
         }
-        for (mailbox, ids) in by_mailbox {
-            for chunk in ids.chunks(self.config.batch.max(1)) {
-                let outcomes = self.apply(&mailbox, chunk, destination).await?;
-                self.record(job, &mailbox, &outcomes).await?;
-            }
-        }
+        let batches: Vec<(String, Vec<String>)> = by_mailbox
+            .into_iter()
+            .flat_map(|(mailbox, ids)| {
+                ids.chunks(self.config.batch.max(1))
+                    .map(|chunk| (mailbox.clone(), chunk.to_vec()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        // Several mailboxes at once: a store's round trips overlap; each batch still records
+        // its own results with the lease renewal. The first failure stops the job.
+        futures_util::stream::iter(batches)
+            .map(|(mailbox, ids)| async move {
+                let outcomes = self.apply(&mailbox, &ids, destination).await?;
+                self.record(job, &mailbox, &outcomes).await
+            })
+            .buffer_unordered(self.config.parallel_mailboxes.max(1))
+            .try_collect::<Vec<()>>()
+            .await?;
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! The imap connector: any IMAP server, through one service account that may open every
 //! mailbox (with Dovecot, a master user: `alice@example.test*admin`). It finds messages with
-//! one SEARCH per folder for many Message-IDs at once and a header FETCH of the hits, moves them
+//! one header FETCH per small folder, or one SEARCH for many Message-IDs at once and a FETCH of
+//! the hits in a large one, moves them
 //! with UID MOVE, a whole folder's worth per command, and hard deletes with UID EXPUNGE
 //! (UIDPLUS) so nothing else flagged for deletion goes with them. Connections come from a
 //! bounded pool per server. Sieve scripts go through ManageSieve.
@@ -22,6 +23,8 @@ use super::{
 
 /// Message-IDs asked for in one SEARCH.
 const IDS_PER_SEARCH: usize = 100;
+/// Folders up to this size are read with one FETCH of every Message-ID instead of a SEARCH.
+pub const FETCH_ALL_UP_TO: usize = 2_000;
 /// An idle pooled connection older than this is closed rather than reused.
 const MAX_IDLE: Duration = Duration::from_secs(60);
 
@@ -41,6 +44,9 @@ pub struct ImapSettings {
     pub max_connections: usize,
     /// Longest wait for connecting or for one command.
     pub timeout: Duration,
+    /// Folders up to this many messages are read whole (one FETCH of every Message-ID);
+    /// larger ones are searched. [`FETCH_ALL_UP_TO`] unless testing.
+    pub fetch_all_up_to: usize,
 }
 
 impl ImapSettings {
@@ -66,9 +72,73 @@ type Session = async_imap::Session<TcpStream>;
 /// A connection logged in as one mailbox, holding its place in the pool.
 struct Pooled {
     mailbox: String,
-    session: Session,
+    conn: Conn,
     since: Instant,
     _permit: OwnedSemaphorePermit,
+}
+
+/// A session and what it knows, so repeated work skips round trips: the folder list, and which
+/// folder is selected (a move right after locating its messages needs no second SELECT).
+struct Conn {
+    session: Session,
+    folders: Option<Vec<String>>,
+    /// The selected folder and its UIDVALIDITY.
+    selected: Option<(String, Option<u32>)>,
+}
+
+impl Conn {
+    /// Every selectable folder, listed once per connection.
+    async fn folders(&mut self) -> Result<Vec<String>, StoreError> {
+        if let Some(folders) = &self.folders {
+            return Ok(folders.clone());
+        }
+        let names: Vec<String> = self
+            .session
+            .list(Some(""), Some("*"))
+            .await
+            .map_err(imap_error)?
+            .try_filter_map(|name| async move {
+                Ok((!name.attributes().contains(&NameAttribute::NoSelect))
+                    .then(|| name.name().to_string()))
+            })
+            .try_collect()
+            .await
+            .map_err(imap_error)?;
+        self.folders = Some(names.clone());
+        Ok(names)
+    }
+
+    /// SELECTs a folder (read-write, as moves need); returns its message count and UIDVALIDITY.
+    async fn select(&mut self, folder: &str) -> Result<(u32, Option<u32>), StoreError> {
+        self.selected = None;
+        let mailbox = self.session.select(folder).await.map_err(imap_error)?;
+        self.selected = Some((folder.to_string(), mailbox.uid_validity));
+        Ok((mailbox.exists, mailbox.uid_validity))
+    }
+
+    /// The folder's UIDVALIDITY, selecting it only if it is not selected already.
+    async fn selected(&mut self, folder: &str) -> Result<Option<u32>, StoreError> {
+        match &self.selected {
+            Some((name, validity)) if name == folder => Ok(*validity),
+            _ => Ok(self.select(folder).await?.1),
+        }
+    }
+
+    /// Creates a folder unless the listing shows it; NO from CREATE means it exists.
+    async fn ensure_folder(&mut self, folder: &str) -> Result<(), StoreError> {
+        if self.folders().await?.iter().any(|f| f == folder) {
+            return Ok(());
+        }
+        if let Err(error) = self.session.create(folder).await {
+            if let StoreError::Unavailable(why) = imap_error(error) {
+                return Err(StoreError::Unavailable(why));
+            }
+        }
+        if let Some(folders) = &mut self.folders {
+            folders.push(folder.to_string());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone)]
@@ -172,7 +242,11 @@ impl Imap {
         let session = self.within(self.connect(mailbox)).await?;
         Ok(Pooled {
             mailbox: mailbox.to_string(),
-            session,
+            conn: Conn {
+                session,
+                folders: None,
+                selected: None,
+            },
             since: Instant::now(),
             _permit: permit,
         })
@@ -211,10 +285,10 @@ impl Imap {
     async fn with_session<T>(
         &self,
         mailbox: &str,
-        work: impl AsyncFnOnce(&mut Session) -> Result<T, StoreError>,
+        work: impl AsyncFnOnce(&mut Conn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut pooled = self.checkout(mailbox).await?;
-        let outcome = self.within(work(&mut pooled.session)).await;
+        let outcome = self.within(work(&mut pooled.conn)).await;
         match &outcome {
             Err(StoreError::Unavailable(_)) => {} // dropped: closes the connection
             _ => self.checkin(pooled),
@@ -267,19 +341,19 @@ impl Imap {
     }
 }
 
-/// Selects a folder and splits a group into the UIDs still valid there and refusals for those
-/// whose folder was recreated since they were found.
+/// Selects a folder (unless it is selected) and splits a group into the UIDs still valid
+/// there and refusals for those whose folder was recreated since they were found.
 async fn select_valid(
-    session: &mut Session,
+    conn: &mut Conn,
     folder: &str,
     group: &[(usize, &Found)],
     outcomes: &mut [Option<ItemOutcome>],
 ) -> Result<Vec<u32>, StoreError> {
-    let selected = session.select(folder).await.map_err(imap_error)?;
+    let validity = conn.selected(folder).await?;
     let mut uids = Vec::new();
     for (i, message) in group {
         match parse_handle(&message.handle) {
-            Some((validity, uid)) if Some(validity) == selected.uid_validity => uids.push(uid),
+            Some((v, uid)) if Some(v) == validity => uids.push(uid),
             _ => outcomes[*i] = Some(Err("the folder changed since the message was found".into())),
         }
     }
@@ -313,45 +387,47 @@ impl MailStore for Imap {
             .map(|id| (bare_id(id), id))
             .collect();
         let folders = self.folders.clone();
-        self.with_session(mailbox, async move |session: &mut Session| {
-            let names: Vec<String> = session
-                .list(Some(""), Some("*"))
-                .await
-                .map_err(imap_error)?
-                .try_filter_map(|name| async move {
-                    Ok((!name.attributes().contains(&NameAttribute::NoSelect))
-                        .then(|| name.name().to_string()))
-                })
-                .try_collect()
-                .await
-                .map_err(imap_error)?;
+        let fetch_all_up_to = self.settings.fetch_all_up_to;
+        self.with_session(mailbox, async move |conn: &mut Conn| {
+            // The inbox last: it is where mail usually is, and the move that follows finds it
+            // still selected.
+            let mut names = conn.folders().await?;
+            names.sort_by_key(|n| n.eq_ignore_ascii_case(&folders.inbox));
             let parser = MessageParser::new().with_message_ids();
             let mut found = Vec::new();
             for folder in names {
-                let examined = session.examine(&folder).await.map_err(imap_error)?;
-                if examined.exists == 0 {
+                let (exists, validity) = conn.select(&folder).await?;
+                if exists == 0 {
                     continue;
                 }
-                let validity = examined.uid_validity.unwrap_or(0);
-                for chunk in searchable.chunks(IDS_PER_SEARCH) {
-                    let mut query = "OR ".repeat(chunk.len() - 1);
-                    for (_, q) in chunk {
-                        query.push_str(&format!("HEADER Message-ID {q} "));
+                let validity = validity.unwrap_or(0);
+                // A small folder: one FETCH of every Message-ID beats SEARCH and then FETCH.
+                let ranges: Vec<String> = if exists as usize <= fetch_all_up_to {
+                    vec!["1:*".to_string()]
+                } else {
+                    let mut ranges = Vec::new();
+                    for chunk in searchable.chunks(IDS_PER_SEARCH) {
+                        let mut query = "OR ".repeat(chunk.len() - 1);
+                        for (_, q) in chunk {
+                            query.push_str(&format!("HEADER Message-ID {q} "));
+                        }
+                        let uids = conn
+                            .session
+                            .uid_search(query.trim_end())
+                            .await
+                            .map_err(imap_error)?;
+                        if !uids.is_empty() {
+                            let mut uids: Vec<u32> = uids.into_iter().collect();
+                            uids.sort_unstable();
+                            ranges.push(uid_set(&uids));
+                        }
                     }
-                    let uids = session
-                        .uid_search(query.trim_end())
-                        .await
-                        .map_err(imap_error)?;
-                    if uids.is_empty() {
-                        continue;
-                    }
-                    let mut uids: Vec<u32> = uids.into_iter().collect();
-                    uids.sort_unstable();
-                    let fetches: Vec<_> = session
-                        .uid_fetch(
-                            uid_set(&uids),
-                            "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
-                        )
+                    ranges
+                };
+                for range in ranges {
+                    let fetches: Vec<_> = conn
+                        .session
+                        .uid_fetch(range, "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
                         .await
                         .map_err(imap_error)?
                         .try_collect()
@@ -391,13 +467,8 @@ impl MailStore for Imap {
         to: Destination,
     ) -> Result<Vec<ItemOutcome>, StoreError> {
         let target = self.folders.name(to).to_string();
-        self.with_session(mailbox, async move |session: &mut Session| {
-            // Make sure the destination exists; NO means it already does.
-            if let Err(error) = session.create(&target).await {
-                if let StoreError::Unavailable(why) = imap_error(error) {
-                    return Err(StoreError::Unavailable(why));
-                }
-            }
+        self.with_session(mailbox, async move |conn: &mut Conn| {
+            conn.ensure_folder(&target).await?;
             let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; messages.len()];
             for (folder, group) in Imap::by_folder(messages) {
                 if folder == target {
@@ -406,11 +477,11 @@ impl MailStore for Imap {
                     }
                     continue;
                 }
-                let uids = select_valid(session, folder, &group, &mut outcomes).await?;
+                let uids = select_valid(conn, folder, &group, &mut outcomes).await?;
                 if uids.is_empty() {
                     continue;
                 }
-                let moved = match session.uid_mv(uid_set(&uids), &target).await {
+                let moved = match conn.session.uid_mv(uid_set(&uids), &target).await {
                     Ok(()) => Ok(()),
                     Err(error) => match imap_error(error) {
                         StoreError::Refused(why) => Err(why),
@@ -434,14 +505,15 @@ impl MailStore for Imap {
         mailbox: &str,
         messages: &[Found],
     ) -> Result<Vec<ItemOutcome>, StoreError> {
-        self.with_session(mailbox, async move |session: &mut Session| {
+        self.with_session(mailbox, async move |conn: &mut Conn| {
             let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; messages.len()];
             for (folder, group) in Imap::by_folder(messages) {
-                let uids = select_valid(session, folder, &group, &mut outcomes).await?;
+                let uids = select_valid(conn, folder, &group, &mut outcomes).await?;
                 if uids.is_empty() {
                     continue;
                 }
                 let set = uid_set(&uids);
+                let session = &mut conn.session;
                 let deleted: Result<(), async_imap::error::Error> = async {
                     session
                         .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")

@@ -96,7 +96,9 @@ pub fn imap_settings(dovecot: &Dovecot) -> ImapSettings {
         master_separator: "*".into(),
         managesieve: Some(format!("127.0.0.1:{}", dovecot.sieve_port)),
         max_connections: 4,
-        timeout: std::time::Duration::from_secs(10),
+        // Short, so a connection to a server going down fails fast.
+        timeout: std::time::Duration::from_secs(3),
+        fetch_all_up_to: server::mail::imap::FETCH_ALL_UP_TO,
     }
 }
 
@@ -283,6 +285,29 @@ async fn an_unknown_mailbox_is_refused_not_retried(f: Fixture) {
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::Refused(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn imap_large_folders_are_searched_for_many_ids_at_once() {
+    let mut f = Fixture::imap();
+    let mut settings = imap_settings(f.dovecot.as_ref().unwrap());
+    settings.fetch_all_up_to = 0;
+    f.store = Arc::new(Imap::new(settings, Folders::default()));
+    let ids: Vec<String> = (0..150).map(|n| format!("<s{n}@evil.test>")).collect();
+    for id in &ids {
+        f.deliver(ALICE, id, "INBOX");
+    }
+    f.deliver(ALICE, "<xs1@evil.test>", "INBOX"); // contains "s1@evil.test"
+
+    // More ids than one SEARCH carries, one that only matches as a substring, one absent.
+    let mut wanted: Vec<&str> = ids.iter().map(String::as_str).collect();
+    wanted.push("<absent@evil.test>");
+    let found = f.locate(ALICE, &wanted).await;
+
+    assert_eq!(found.len(), 150);
+    assert!(found
+        .iter()
+        .all(|m| m.internet_message_id != "<xs1@evil.test>"));
 }
 
 #[tokio::test]

@@ -483,8 +483,8 @@ async fn a_job_killed_mid_cluster_resumes_and_handles_every_message_exactly_once
     .await
     .unwrap();
     assert!(
-        redone <= 2 * 50,
-        "only the batches in flight at the kill are found already moved ({redone})"
+        redone <= 4 * 50,
+        "only the batches in flight at the kill (4 mailboxes of 50) are found already moved ({redone})"
     );
     let (mut inbox, mut recoverable) = (0, 0);
     for m in 0..MAILBOXES {

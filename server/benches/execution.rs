@@ -1,0 +1,221 @@
+//! Benchmark (not a test): carrying out one approved soft delete of a 10,000-message cluster
+//! spread over 100 mailboxes, on a real Dovecot, beside the time Dovecot's own `doveadm move`
+//! takes for the same messages on the same server (the server-side floor).
+//!
+//! 1. `doveadm move` moves the 10,000 messages to Recoverable Items and back (the floor).
+//! 2. airdesk's imap connector soft deletes them (IMAP + ManageSieve-capable Dovecot, master
+//!    user), from approval to Completed, with every per-message result recorded; doveadm
+//!    moves them back.
+//! 3. airdesk's maildir connector does the same on the same files.
+//!
+//! Run: `cargo bench -p server --bench execution` (AIRDESK_BENCH_MAILBOXES and
+//! AIRDESK_BENCH_PER_MAILBOX scale it).
+
+#[path = "../tests/api/dovecot.rs"]
+#[allow(dead_code)]
+mod dovecot;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::model::{CurrentUser, IngestInvestigation, Role};
+use app::server::decisions::{decide, Decision};
+use app::server::{db, investigations, AppState, RulesConfig};
+use serde_json::json;
+use server::execution::{ExecutionConfig, Executor};
+use server::mail::imap::{Imap, ImapSettings};
+use server::mail::maildir::Maildir;
+use server::mail::{Folders, SharedStore};
+
+use dovecot::{chown_tree, Dovecot, MASTER_PASSWORD, MASTER_USER};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let mailboxes = env("AIRDESK_BENCH_MAILBOXES", 100);
+    let per_mailbox = env("AIRDESK_BENCH_PER_MAILBOX", 100);
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(run(mailboxes, per_mailbox));
+}
+
+fn message(mailbox: &str, id: &str) -> String {
+    format!(
+        "Message-ID: {id}\r\nFrom: billing@evil.test\r\nTo: {mailbox}\r\nSubject: Invoice overdue\r\n\
+         Date: Fri, 20 Nov 2026 09:00:00 +0000\r\n\r\nPay at http://invoice.evil.test/pay\r\n"
+    )
+}
+
+async fn run(mailboxes: usize, per_mailbox: usize) {
+    let total = mailboxes * per_mailbox;
+    let names: Vec<String> = (0..mailboxes)
+        .map(|m| format!("user{m:04}@example.test"))
+        .collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let dovecot = Dovecot::start(&refs);
+    let root = dovecot.mail_root();
+    for (m, mailbox) in names.iter().enumerate() {
+        let cur = root.join(mailbox).join("cur");
+        for n in 0..per_mailbox {
+            let id = format!("<campaign-{n}@evil.test>");
+            std::fs::write(
+                cur.join(format!("1764150000.M{m}x{n}P1.bench:2,S")),
+                message(mailbox, &id),
+            )
+            .unwrap();
+        }
+        chown_tree(&root.join(mailbox));
+    }
+    let users_file = root.parent().unwrap().join("bench-users");
+    std::fs::write(&users_file, names.join("\n") + "\n").unwrap();
+    println!(
+        "{total} messages in {mailboxes} mailboxes, Dovecot on 127.0.0.1:{}",
+        dovecot.imap_port
+    );
+
+    // Dovecot indexes a folder on first access: let every path start warm.
+    let warm = dovecot.doveadm(&[
+        "search",
+        "-F",
+        &users_file.display().to_string(),
+        "mailbox",
+        "INBOX",
+        "all",
+    ]);
+    assert!(warm.status.success(), "{warm:?}");
+    let created = dovecot.doveadm(&[
+        "mailbox",
+        "create",
+        "-F",
+        &users_file.display().to_string(),
+        "Recoverable Items",
+    ]);
+    assert!(created.status.success(), "{created:?}");
+
+    let floor = doveadm_move(&dovecot, &users_file, "Recoverable Items", "INBOX", total);
+    doveadm_move(&dovecot, &users_file, "INBOX", "Recoverable Items", total);
+    println!("doveadm move (server-side floor): {floor:.2?}");
+
+    let imap: SharedStore = Arc::new(Imap::new(
+        ImapSettings {
+            address: format!("127.0.0.1:{}", dovecot.imap_port),
+            user: MASTER_USER.into(),
+            password: MASTER_PASSWORD.into(),
+            master_separator: "*".into(),
+            managesieve: Some(format!("127.0.0.1:{}", dovecot.sieve_port)),
+            max_connections: 8,
+            timeout: Duration::from_secs(30),
+            fetch_all_up_to: server::mail::imap::FETCH_ALL_UP_TO,
+        },
+        Folders::default(),
+    ));
+    let over_imap = soft_delete_cluster(imap, &names, per_mailbox).await;
+    println!(
+        "airdesk, imap connector: {over_imap:.2?} = {:.1}x doveadm ({:.0} messages/s)",
+        over_imap.as_secs_f64() / floor.as_secs_f64(),
+        total as f64 / over_imap.as_secs_f64()
+    );
+    check_all_in(&root, &names, "Recoverable Items", per_mailbox);
+    doveadm_move(&dovecot, &users_file, "INBOX", "Recoverable Items", total);
+
+    let maildir: SharedStore = Arc::new(Maildir::new(&root, Folders::default()));
+    let on_disk = soft_delete_cluster(maildir, &names, per_mailbox).await;
+    println!(
+        "airdesk, maildir connector: {on_disk:.2?} = {:.1}x doveadm ({:.0} messages/s)",
+        on_disk.as_secs_f64() / floor.as_secs_f64(),
+        total as f64 / on_disk.as_secs_f64()
+    );
+    check_all_in(&root, &names, "Recoverable Items", per_mailbox);
+}
+
+fn doveadm_move(dovecot: &Dovecot, users: &Path, to: &str, from: &str, total: usize) -> Duration {
+    let started = Instant::now();
+    let out = dovecot.doveadm(&[
+        "move",
+        "-F",
+        &users.display().to_string(),
+        to,
+        "mailbox",
+        from,
+        "all",
+    ]);
+    let took = started.elapsed();
+    assert!(out.status.success(), "doveadm move: {out:?}");
+    let _ = total;
+    took
+}
+
+fn check_all_in(root: &Path, names: &[String], folder: &str, per_mailbox: usize) {
+    for mailbox in names {
+        let dir = root.join(mailbox).join(format!(".{folder}"));
+        let count: usize = ["cur", "new"]
+            .iter()
+            .filter_map(|s| std::fs::read_dir(dir.join(s)).ok())
+            .map(|e| e.count())
+            .sum();
+        assert_eq!(count, per_mailbox, "{mailbox} {folder}");
+    }
+}
+
+/// Ingests the cluster, approves its soft delete and times execution to Completed.
+async fn soft_delete_cluster(
+    store: SharedStore,
+    mailboxes: &[String],
+    per_mailbox: usize,
+) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = db::connect(&format!("sqlite://{}/bench.db", dir.path().display()))
+        .await
+        .unwrap();
+    db::migrate(&pool).await.unwrap();
+    let state = AppState::new(pool.clone(), RulesConfig::default());
+    let user = CurrentUser {
+        id: "bench".into(),
+        username: "bench".into(),
+        role: Role::Admin,
+    };
+    let messages: Vec<_> = mailboxes
+        .iter()
+        .flat_map(|mailbox| {
+            (0..per_mailbox).map(move |n| {
+                json!({"mailbox": mailbox, "internet_message_id": format!("<campaign-{n}@evil.test>"),
+                       "sender": "billing@evil.test", "subject": "Invoice overdue",
+                       "received_at": "2026-11-20T09:00:00Z"})
+            })
+        })
+        .collect();
+    let body: IngestInvestigation = serde_json::from_value(json!({
+        "title": "Bench campaign", "investigation_type": "url_verdict_change",
+        "alert": {"title": "Bench", "severity": "high"},
+        "clusters": [{"cluster_by": "url", "cluster_value": "http://invoice.evil.test/pay",
+                      "verdict": "malicious", "messages": messages}]
+    }))
+    .unwrap();
+    let created = investigations::ingest(&state, &user, &body).await.unwrap();
+    let action = created.actions[0].id.clone();
+    let executor = Executor::new(state.clone(), store, ExecutionConfig::default());
+
+    let started = Instant::now();
+    decide(&state, &user, &action, Decision::Approve, None)
+        .await
+        .unwrap();
+    while executor.run_once().await.unwrap() {}
+    let took = started.elapsed();
+
+    let (status, results): (String, i64) = sqlx::query_as(
+        "SELECT status, (SELECT COUNT(*) FROM action_results WHERE action_id = $1) FROM actions WHERE id = $1",
+    )
+    .bind(&action)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "completed");
+    assert_eq!(results as usize, mailboxes.len() * per_mailbox);
+    took
+}
