@@ -92,6 +92,14 @@ pub async fn seed_if_empty(
                 })?;
             }
         }
+        for forwarding in &story.forwarding {
+            write_forwarding(mail_root, forwarding).map_err(|e| {
+                Failure::Other(format!(
+                    "cannot write demo Sieve scripts under {}: {e}",
+                    mail_root.display()
+                ))
+            })?;
+        }
         ingest(state, &admin, &story).await?;
     }
     Ok(Some(DemoLogins { password }))
@@ -290,6 +298,32 @@ fn stories(now: DateTime<Utc>) -> Vec<IngestInvestigation> {
             }],
         ),
     ]
+}
+
+/// Gives the mailbox an active Sieve script (Dovecot's layout) that files newsletters and
+/// forwards everything to the outside address, as a compromised account's rule would.
+fn write_forwarding(root: &Path, forwarding: &IngestForwarding) -> std::io::Result<()> {
+    let mailbox = root.join(forwarding.mailbox.as_str());
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(mailbox.join(sub))?;
+    }
+    let script = format!(
+        "require [\"fileinto\", \"copy\"];\n\
+         # Newsletters to their own folder.\n\
+         if header :contains \"list-id\" \"newsletter\" {{\n    fileinto \"Junk\";\n}}\n\
+         # Keep a copy of everything somewhere else.\n\
+         redirect :copy \"{}\";\n",
+        forwarding.forward_to.as_str()
+    );
+    crate::mail::maildir::write_atomically(
+        &mailbox.join("sieve/roundcube.sieve"),
+        script.as_bytes(),
+    )?;
+    let link = mailbox.join(".dovecot.sieve");
+    if std::fs::symlink_metadata(&link).is_err() {
+        std::os::unix::fs::symlink("sieve/roundcube.sieve", &link)?;
+    }
+    Ok(())
 }
 
 /// Writes a message into the mailbox's Maildir++ INBOX (`cur/`), through `tmp/` so it appears

@@ -506,3 +506,89 @@ async fn a_job_killed_mid_cluster_resumes_and_handles_every_message_exactly_once
     .unwrap();
     assert_eq!(completions, 1);
 }
+
+#[tokio::test]
+async fn approving_every_demo_action_moves_the_demo_mail_and_turns_its_forwarding_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = crate::helpers::settings_in(&dir);
+    let application = server::startup::Application::build(&settings)
+        .await
+        .unwrap();
+    server::demo::seed_if_empty(
+        application.state(),
+        &settings.mail_root,
+        Some("demo-password-1".into()),
+    )
+    .await
+    .unwrap()
+    .expect("seeded");
+    let base = format!("http://{}", application.local_addr());
+    let pool = application.state().pool.clone();
+    tokio::spawn(application.run_until(std::future::pending()));
+    let token = app::server::tokens::create(&pool, "test", "analyst", "test")
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let pending: Value = client
+        .get(format!("{base}/api/v1/actions?status=pending&limit=100"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let mut approved = Vec::new();
+    for action in pending["items"].as_array().unwrap() {
+        let id = action["id"].as_str().unwrap();
+        let decided: Value = client
+            .post(format!("{base}/api/v1/actions/{id}/approve"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if decided["status"] == "approved" {
+            approved.push(id.to_string());
+        }
+    }
+    assert!(approved.len() >= 4, "{approved:?}");
+    for id in &approved {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let action: Value = client
+                .get(format!("{base}/api/v1/actions/{id}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if action["status"] == "completed" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{action}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    let alice = settings.mail_root.join("alice@example.test");
+    assert!(
+        files_in(&alice).is_empty(),
+        "the invoice left alice's inbox"
+    );
+    assert_eq!(files_in(&alice.join(".Recoverable Items")).len(), 1);
+    for mailbox in ["bob@example.test", "erin@example.test"] {
+        let home = settings.mail_root.join(mailbox);
+        assert_eq!(
+            std::fs::read_link(home.join(".dovecot.sieve")).unwrap(),
+            Path::new("sieve/airdesk-no-forwarding.sieve")
+        );
+        assert_valid_sieve(&home.join(".dovecot.sieve"));
+        assert_valid_sieve(&home.join("sieve/roundcube.sieve"));
+    }
+}
