@@ -11,16 +11,6 @@ async fn completed(app: &TestApp, token: &str, id: &str) {
     assert_eq!(action["status"], "completed", "{action}");
 }
 
-async fn change(app: &TestApp, token: &str, id: &str, to: &str) -> reqwest::Response {
-    app.client
-        .post(app.url(&format!("/api/v1/actions/{id}/change")))
-        .bearer_auth(token)
-        .json(&json!({"to": to}))
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_completed_action_changes_into_a_new_approved_action_linked_to_it() {
     let app = spawn_app().await;
@@ -30,7 +20,7 @@ async fn a_completed_action_changes_into_a_new_approved_action_linked_to_it() {
     app.decide(&token, &id, "approve", None).await;
     completed(&app, &token, &id).await;
 
-    let response = change(&app, &token, &id, "move_to_inbox").await;
+    let response = app.change(&token, &id, "move_to_inbox").await;
 
     assert_eq!(response.status(), 201);
     let new: Value = response.json().await.unwrap();
@@ -50,7 +40,7 @@ async fn a_completed_action_changes_into_a_new_approved_action_linked_to_it() {
         1
     );
     // Changing the same original again would act on mail the change already moved.
-    let again = assert_problem(change(&app, &token, &id, "move_to_junk").await, 409).await;
+    let again = assert_problem(app.change(&token, &id, "move_to_junk").await, 409).await;
     assert!(again["detail"]
         .as_str()
         .unwrap()
@@ -71,28 +61,25 @@ async fn only_completed_email_actions_that_were_not_hard_deleted_can_change() {
     let cluster = created["actions"][0]["id"].as_str().unwrap().to_string();
     let forwarding = created["actions"][1]["id"].as_str().unwrap().to_string();
 
-    assert_problem(change(&app, &token, &cluster, "soft_delete").await, 409).await; // still pending
+    assert_problem(app.change(&token, &cluster, "soft_delete").await, 409).await; // still pending
     app.decide(&token, &forwarding, "approve", None).await;
     completed(&app, &token, &forwarding).await;
-    assert_problem(
-        change(&app, &token, &forwarding, "move_to_inbox").await,
-        409,
-    )
-    .await; // not an email action
+    assert_problem(app.change(&token, &forwarding, "move_to_inbox").await, 409).await; // not an email action
 
     app.decide(&token, &cluster, "approve", None).await;
     completed(&app, &token, &cluster).await;
     assert_problem(
-        change(&app, &token, &cluster, "soft_delete_cluster").await,
+        app.change(&token, &cluster, "soft_delete_cluster").await,
         422,
     )
     .await;
-    assert_problem(change(&app, &token, &cluster, "explode").await, 422).await;
+    assert_problem(app.change(&token, &cluster, "explode").await, 422).await;
     let reader = app.token("reader", Role::Reader).await;
-    assert_problem(change(&app, &reader, &cluster, "hard_delete").await, 403).await;
-    assert_problem(change(&app, &token, "missing", "hard_delete").await, 404).await;
+    assert_problem(app.change(&reader, &cluster, "hard_delete").await, 403).await;
+    assert_problem(app.change(&token, "missing", "hard_delete").await, 404).await;
 
-    let hard: Value = change(&app, &token, &cluster, "hard_delete")
+    let hard: Value = app
+        .change(&token, &cluster, "hard_delete")
         .await
         .json()
         .await
@@ -100,7 +87,7 @@ async fn only_completed_email_actions_that_were_not_hard_deleted_can_change() {
     assert_eq!(hard["type"], "hard_delete");
     let hard_id = hard["id"].as_str().unwrap();
     completed(&app, &token, hard_id).await;
-    let problem = assert_problem(change(&app, &token, hard_id, "move_to_inbox").await, 409).await;
+    let problem = assert_problem(app.change(&token, hard_id, "move_to_inbox").await, 409).await;
     assert!(problem["detail"].as_str().unwrap().contains("hard-deleted"));
 }
 

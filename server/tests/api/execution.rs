@@ -115,13 +115,8 @@ async fn an_approved_soft_delete_moves_the_files_and_a_change_brings_them_back()
     );
 
     let undo: Value = app
-        .client
-        .post(app.url(&format!("/api/v1/actions/{id}/change")))
-        .bearer_auth(&token)
-        .json(&json!({"to": "move_to_inbox"}))
-        .send()
+        .change(&token, &id, "move_to_inbox")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -199,13 +194,8 @@ async fn hard_delete_removes_the_files_for_good() {
     app.settled(&token, &id).await;
 
     let hard: Value = app
-        .client
-        .post(app.url(&format!("/api/v1/actions/{id}/change")))
-        .bearer_auth(&token)
-        .json(&json!({"to": "hard_delete"}))
-        .send()
+        .change(&token, &id, "hard_delete")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -383,21 +373,7 @@ async fn a_job_killed_mid_cluster_resumes_and_handles_every_message_exactly_once
                 "received_at": "2026-11-20T09:00:00Z"}));
         }
     }
-    let url = format!("sqlite://{}/airdesk.db", dir.path().display());
-    let pool = app::server::db::connect(&url).await.unwrap();
-    app::server::db::migrate(&pool).await.unwrap();
-    app::server::users::create(
-        &pool,
-        "test",
-        &app::model::Username::parse("analyst").unwrap(),
-        crate::helpers::PASSWORD,
-        Role::SearchAndPurge,
-    )
-    .await
-    .unwrap();
-    let token = app::server::tokens::create(&pool, "test", "analyst", "test")
-        .await
-        .unwrap();
+    let (pool, token) = crate::helpers::prepared_database(dir.path()).await;
     let client = reqwest::Client::new();
 
     let mut first = start(dir.path(), &[]);
@@ -442,27 +418,8 @@ async fn a_job_killed_mid_cluster_resumes_and_handles_every_message_exactly_once
     );
 
     let mut second = start(dir.path(), &[]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let action = loop {
-        let action: Value = client
-            .get(format!("{}/api/v1/actions/{id}", second.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if action["status"] == "completed" {
-            break action;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not resumed: {}",
-            action["status"]
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let action = crate::helpers::settled(&client, &second.base, &token, &id).await;
+    assert_eq!(action["status"], "completed", "{action}");
     second.child.kill().unwrap();
     second.child.wait().unwrap();
 
@@ -557,23 +514,8 @@ async fn approving_every_demo_action_moves_the_demo_mail_and_turns_its_forwardin
     }
     assert!(approved.len() >= 4, "{approved:?}");
     for id in &approved {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let action: Value = client
-                .get(format!("{base}/api/v1/actions/{id}"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if action["status"] == "completed" {
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "{action}");
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let action = crate::helpers::settled(&client, &base, &token, id).await;
+        assert_eq!(action["status"], "completed", "{action}");
     }
 
     let alice = settings.mail_root.join("alice@example.test");

@@ -59,21 +59,7 @@ async fn the_binary_with_imap_flags_soft_deletes_on_dovecot_and_turns_forwarding
     let dir = tempfile::tempdir().unwrap();
     let password = dir.path().join("imap-password");
     std::fs::write(&password, format!("{MASTER_PASSWORD}\n")).unwrap();
-    let url = format!("sqlite://{}/airdesk.db", dir.path().display());
-    let pool = app::server::db::connect(&url).await.unwrap();
-    app::server::db::migrate(&pool).await.unwrap();
-    app::server::users::create(
-        &pool,
-        "test",
-        &app::model::Username::parse("analyst").unwrap(),
-        crate::helpers::PASSWORD,
-        Role::SearchAndPurge,
-    )
-    .await
-    .unwrap();
-    let token = app::server::tokens::create(&pool, "test", "analyst", "test")
-        .await
-        .unwrap();
+    let (_pool, token) = crate::helpers::prepared_database(dir.path()).await;
     let imap_url = dovecot.imap_url();
     let sieve_url = dovecot.sieve_url();
     let mut server = crate::execution::start(
@@ -112,25 +98,7 @@ async fn the_binary_with_imap_flags_soft_deletes_on_dovecot_and_turns_forwarding
             .await
             .unwrap();
         assert_eq!(approved.status(), 200);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        finals.push(loop {
-            let action: Value = client
-                .get(format!("{}/api/v1/actions/{id}", server.base))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if ["completed", "failed", "partially_completed"]
-                .contains(&action["status"].as_str().unwrap())
-            {
-                break action;
-            }
-            assert!(std::time::Instant::now() < deadline, "{action}");
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        });
+        finals.push(crate::helpers::settled(&client, &server.base, &token, id).await);
     }
     server.child.kill().unwrap();
     server.child.wait().unwrap();

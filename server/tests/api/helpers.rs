@@ -69,6 +69,52 @@ pub fn settings_in(dir: &TempDir) -> Settings {
     }
 }
 
+/// Waits (up to 20 s) for an action on the server at `base` to finish executing; returns it.
+pub async fn settled(client: &Client, base: &str, token: &str, id: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let action: Value = client
+            .get(format!("{base}/api/v1/actions/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("action");
+        let status = action["status"].as_str().unwrap_or_default();
+        if ["completed", "partially_completed", "failed"].contains(&status) {
+            return action;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "action {id} still {status} after 20 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A migrated database in `dir` (for a server run as a process) with a Search and purge user
+/// `analyst`; returns its pool and a bearer token for that user.
+pub async fn prepared_database(dir: &std::path::Path) -> (SqlitePool, String) {
+    let url = format!("sqlite://{}/airdesk.db", dir.display());
+    let pool = app::server::db::connect(&url).await.expect("database");
+    app::server::db::migrate(&pool).await.expect("migrations");
+    users::create(
+        &pool,
+        "test",
+        &Username::parse("analyst").unwrap(),
+        PASSWORD,
+        Role::SearchAndPurge,
+    )
+    .await
+    .expect("user created");
+    let token = tokens::create(&pool, "test", "analyst", "test")
+        .await
+        .expect("token created");
+    (pool, token)
+}
+
 /// Writes an RFC 5322 message into `<root>/<mailbox>/<folder>/cur/`, as a mail server would
 /// deliver it, creating the mailbox's standard folders.
 pub fn deliver(
@@ -292,24 +338,18 @@ impl TestApp {
 
     /// Waits (up to 20 s) for an action to finish executing; returns it.
     pub async fn settled(&self, token: &str, id: &str) -> Value {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let action: Value = self
-                .get(&format!("/api/v1/actions/{id}"), token)
-                .await
-                .json()
-                .await
-                .expect("action");
-            let status = action["status"].as_str().unwrap_or_default();
-            if ["completed", "partially_completed", "failed"].contains(&status) {
-                return action;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "action {id} still {status} after 20 s"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        settled(&self.client, &self.address, token, id).await
+    }
+
+    /// Changes (or undoes) an action; returns the response.
+    pub async fn change(&self, token: &str, id: &str, to: &str) -> Response {
+        self.client
+            .post(self.url(&format!("/api/v1/actions/{id}/change")))
+            .bearer_auth(token)
+            .json(&json!({"to": to}))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
