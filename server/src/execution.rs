@@ -84,6 +84,7 @@ struct Claimed {
 struct Target {
     id: String,
     action_type: String,
+    changed_from: Option<String>,
     investigation_id: String,
     incident_id: String,
     cluster_id: Option<String>,
@@ -217,8 +218,8 @@ impl Executor {
                 .fetch_one(&mut *tx)
                 .await?;
             let target: Target = sqlx::query_as(
-                "SELECT id, action_type, investigation_id, incident_id, cluster_id, mailbox,
-                        internet_message_id
+                "SELECT id, action_type, changed_from, investigation_id, incident_id, cluster_id,
+                        mailbox, internet_message_id
                  FROM actions WHERE id = $1",
             )
             .bind(&action_id)
@@ -259,6 +260,9 @@ impl Executor {
             ActionType::parse(&job.action.action_type).ok_or(Stop::Db(AppError::Internal))?;
         if kind == ActionType::TurnOffForwarding {
             return self.turn_off_forwarding(job).await;
+        }
+        if kind == ActionType::RestoreForwarding {
+            return self.restore_forwarding(job).await;
         }
         let destination = match kind {
             ActionType::MoveToInbox => Some(Destination::Inbox),
@@ -451,12 +455,7 @@ impl Executor {
         let Some(mailbox) = job.action.mailbox.clone() else {
             return Ok(());
         };
-        let already: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM action_results WHERE action_id = $1")
-                .bind(&job.action.id)
-                .fetch_one(&self.state.pool)
-                .await?;
-        if already > 0 {
+        if self.has_result(job).await? {
             return Ok(());
         }
         let internal = &self.state.rules.internal_domains;
@@ -509,6 +508,58 @@ impl Executor {
                 location: None,
                 detail: Some(format!("the Sieve script was left as it was: {error}")),
             },
+        };
+        self.record(job, &mailbox, &[outcome]).await
+    }
+
+    /// Whether a mailbox action already has its one result (it ran before a crash).
+    async fn has_result(&self, job: &Claimed) -> Result<bool, Stop> {
+        let results: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM action_results WHERE action_id = $1")
+                .bind(&job.action.id)
+                .fetch_one(&self.state.pool)
+                .await?;
+        Ok(results > 0)
+    }
+
+    /// Undo of turning forwarding off: the original script, as recorded, is active again.
+    async fn restore_forwarding(&self, job: &Claimed) -> Result<(), Stop> {
+        let Some(mailbox) = job.action.mailbox.clone() else {
+            return Ok(());
+        };
+        if self.has_result(job).await? {
+            return Ok(());
+        }
+        let original: Option<String> = sqlx::query_scalar(
+            "SELECT original_script FROM forwarding_changes WHERE action_id = $1",
+        )
+        .bind(&job.action.changed_from)
+        .fetch_optional(&self.state.pool)
+        .await?;
+        let outcome = match original {
+            None => Outcome {
+                internet_message_id: None,
+                result: MessageResult::AlreadyInDestination,
+                location: None,
+                detail: Some("nothing was turned off, so nothing needs restoring".into()),
+            },
+            Some(original) => {
+                match forwarding::restore(self.store.as_ref(), &mailbox, &original).await {
+                    Ok(()) => Outcome {
+                        internet_message_id: None,
+                        result: MessageResult::Success,
+                        location: None,
+                        detail: Some(format!("the Sieve script \"{original}\" is active again")),
+                    },
+                    Err(StoreError::Unavailable(why)) => return Err(Stop::Unavailable(why)),
+                    Err(StoreError::Refused(why)) => Outcome {
+                        internet_message_id: None,
+                        result: MessageResult::Failed,
+                        location: None,
+                        detail: Some(why),
+                    },
+                }
+            }
         };
         self.record(job, &mailbox, &[outcome]).await
     }

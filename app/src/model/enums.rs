@@ -49,6 +49,7 @@ word_enum!(
         MoveToDeletedItems = "move_to_deleted_items" / "Move to deleted items",
         SoftDelete = "soft_delete" / "Soft delete",
         HardDelete = "hard_delete" / "Hard delete",
+        RestoreForwarding = "restore_forwarding" / "Restore mail forwarding",
     }
 );
 

@@ -1,5 +1,7 @@
-//! Change or undo a completed email action (DESIGN.md rule 6): a new action linked to the
-//! original, decided by the person who chose it, and queued for execution at once.
+//! Change or undo a completed action (DESIGN.md rule 6): a new action linked to the original,
+//! decided by the person who chose it, and queued for execution at once. An email action can
+//! become any of [`CHANGE_TARGETS`]; turning forwarding off is undone by Restore mail
+//! forwarding, which makes the mailbox's original Sieve script active again.
 
 use serde_json::json;
 
@@ -40,9 +42,9 @@ pub async fn change(
     if !user.role.can_decide() {
         return Err(AppError::Forbidden("Search and purge".into()));
     }
-    if !CHANGE_TARGETS.contains(&to) {
+    if !CHANGE_TARGETS.contains(&to) && to != ActionType::RestoreForwarding {
         return Err(AppError::Invalid(format!(
-            "an action can be changed to {}",
+            "an action can be changed to {}, or restore_forwarding",
             names(&CHANGE_TARGETS)
         )));
     }
@@ -58,10 +60,24 @@ pub async fn change(
     .ok_or_else(|| AppError::NotFound(format!("action {id:?}")))?;
     let kind = ActionType::parse(&original.action_type).ok_or(AppError::Internal)?;
     let status = ActionStatus::parse(&original.status).ok_or(AppError::Internal)?;
-    if kind == ActionType::TurnOffForwarding {
-        return Err(AppError::Conflict(
-            "only email actions can be changed".into(),
-        ));
+    match (kind, to) {
+        (ActionType::TurnOffForwarding, ActionType::RestoreForwarding) => {}
+        (ActionType::TurnOffForwarding, _) => {
+            return Err(AppError::Conflict(
+                "turning forwarding off is not an email action: it can only be undone (restore_forwarding)".into(),
+            ))
+        }
+        (ActionType::RestoreForwarding, _) => {
+            return Err(AppError::Conflict(
+                "restoring forwarding cannot be changed; turn it off again instead".into(),
+            ))
+        }
+        (_, ActionType::RestoreForwarding) => {
+            return Err(AppError::Conflict(
+                "restore_forwarding undoes Turn off external mail forwarding only".into(),
+            ))
+        }
+        _ => {}
     }
     if kind == ActionType::HardDelete {
         return Err(AppError::Conflict(

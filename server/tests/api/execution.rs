@@ -268,6 +268,38 @@ redirect "bob.private@elsewhere.test";
             .await,
         1
     );
+
+    // Undo: the original script is active again, byte for byte.
+    let wrong = app.change(&token, forwarding, "move_to_inbox").await;
+    assert_eq!(wrong.status(), 409);
+    let undo: Value = app
+        .change(&token, forwarding, "restore_forwarding")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(undo["type"], "restore_forwarding");
+    let restored = app.settled(&token, undo["id"].as_str().unwrap()).await;
+
+    assert_eq!(restored["status"], "completed", "{restored}");
+    assert_eq!(
+        std::fs::read_link(bob.join(".dovecot.sieve")).unwrap(),
+        Path::new("sieve/rules.sieve")
+    );
+    assert_eq!(
+        std::fs::read_to_string(bob.join(".dovecot.sieve")).unwrap(),
+        original
+    );
+    let email = created["actions"][0]["id"].as_str().unwrap();
+    app.decide(&token, email, "approve", None).await;
+    app.settled(&token, email).await;
+    assert_eq!(
+        app.change(&token, email, "restore_forwarding")
+            .await
+            .status(),
+        409,
+        "restore_forwarding undoes forwarding only"
+    );
 }
 
 #[tokio::test]
