@@ -8,9 +8,10 @@ mod incidents;
 mod investigations;
 mod session;
 
-pub use actions::{list_actions, ActionQuery};
+pub use actions::{get_action, list_actions, ActionQuery};
 pub use decisions::{
-    change_action, decide_action, ChangeAction, ChangeRequest, DecideAction, DecideRequest,
+    change_action, decide_action, decide_actions, BulkDecideRequest, BulkOutcome, ChangeAction,
+    ChangeRequest, DecideAction, DecideActions, DecideRequest,
 };
 pub use incidents::{list_incidents, IncidentQuery};
 pub use investigations::{get_investigation, list_investigations, InvestigationQuery};

@@ -1,5 +1,7 @@
 //! Pieces the pages share.
 
+pub mod decide;
 pub mod error_view;
 pub mod layout;
 pub mod pager;
+pub mod portal;

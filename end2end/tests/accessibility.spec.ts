@@ -1,6 +1,7 @@
 import { test, expect } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { signIn, hydrated } from './helpers';
+import { ingest, token } from './api';
 
 const WCAG_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
@@ -15,5 +16,38 @@ test('the home page has no WCAG 2.1 AA violations', async ({ page }) => {
   await signIn(page, 'analyst');
   await hydrated(page);
   const results = await new AxeBuilder({ page }).withTags(WCAG_AA).analyze();
+  expect(results.violations).toEqual([]);
+});
+
+for (const path of ['/incidents', '/action-center', '/action-center?tab=history', '/investigations']) {
+  test(`${path} has no WCAG 2.1 AA violations`, async ({ page }) => {
+    await signIn(page, 'analyst');
+    await page.goto(path);
+    await hydrated(page);
+    const results = await new AxeBuilder({ page }).withTags(WCAG_AA).analyze();
+    expect(results.violations).toEqual([]);
+  });
+}
+
+test('the decision dialog and the History side panel have no WCAG 2.1 AA violations', async ({ page, request }) => {
+  const decided = await ingest(request, 'E2E axe');
+  const rejected = await request.post(`/api/v1/actions/${decided.actions[0]}/reject`, {
+    headers: { Authorization: `Bearer ${token('analyst')}` },
+  });
+  expect(rejected.status()).toBe(200);
+  await signIn(page, 'analyst');
+  await page.goto('/action-center');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Approve', exact: true }).first().click();
+  await expect(page.getByRole('dialog')).toBeVisible();
+  let results = await new AxeBuilder({ page }).withTags(WCAG_AA).analyze();
+  expect(results.violations).toEqual([]);
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+
+  await page.goto('/action-center?tab=history');
+  await hydrated(page);
+  await page.getByRole('button', { name: decided.cluster }).click();
+  await expect(page.getByRole('dialog')).toBeVisible();
+  results = await new AxeBuilder({ page }).withTags(WCAG_AA).analyze();
   expect(results.violations).toEqual([]);
 });

@@ -1,5 +1,7 @@
 //! The `airdesk` binary's parts: configuration and command line, the HTTP application (portal,
 //! REST API, embedded assets), demo data and telemetry.
+// Rendering the portal's deeply nested view types in release builds needs the room.
+#![recursion_limit = "256"]
 
 pub mod assets;
 pub mod auth;

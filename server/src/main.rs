@@ -1,4 +1,6 @@
 //! `airdesk`: parse the command line, run the command, and turn any failure into one line.
+// Rendering the portal's deeply nested view types in release builds needs the room.
+#![recursion_limit = "256"]
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

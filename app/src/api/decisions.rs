@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Action, ActionType, AppError};
+use crate::model::{Action, ActionStatus, ActionType, AppError};
 
 /// Approve or reject one action, with an optional comment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +33,71 @@ pub async fn decide_action(request: DecideRequest) -> Result<Action, AppError> {
                 request.comment.as_deref(),
             )
             .await
+        }
+        .await,
+    )
+}
+
+/// Approve or reject several actions at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkDecideRequest {
+    pub ids: Vec<String>,
+    pub approve: bool,
+    pub comment: Option<String>,
+}
+
+/// What one action of a bulk decision came to: its new status, or why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkOutcome {
+    pub id: String,
+    pub status: Option<ActionStatus>,
+    pub error: Option<String>,
+}
+
+#[server(name = DecideActions, prefix = "/rpc", endpoint = "decide_actions", input = leptos::server_fn::codec::Json)]
+pub async fn decide_actions(request: BulkDecideRequest) -> Result<Vec<BulkOutcome>, AppError> {
+    super::context::with_status(
+        async move {
+            use crate::server::decisions::{decide_many, Decision};
+            /// The most actions one bulk decision takes (as the REST API).
+            const MAX_BULK: usize = 500;
+            let (state, user) = super::context::user().await?;
+            if request.ids.is_empty() || request.ids.len() > MAX_BULK {
+                return Err(AppError::Invalid(format!("select 1 to {MAX_BULK} actions")));
+            }
+            if !user.role.can_decide() {
+                return Err(AppError::Forbidden("Search and purge".into()));
+            }
+            let decision = if request.approve {
+                Decision::Approve
+            } else {
+                Decision::Reject
+            };
+            let outcomes = decide_many(
+                &state,
+                &user,
+                &request.ids,
+                decision,
+                request.comment.as_deref(),
+            )
+            .await;
+            Ok(request
+                .ids
+                .into_iter()
+                .zip(outcomes)
+                .map(|(id, outcome)| match outcome {
+                    Ok(action) => BulkOutcome {
+                        id,
+                        status: Some(action.status),
+                        error: None,
+                    },
+                    Err(error) => BulkOutcome {
+                        id,
+                        status: None,
+                        error: Some(error.to_string()),
+                    },
+                })
+                .collect())
         }
         .await,
     )

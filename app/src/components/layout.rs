@@ -3,11 +3,12 @@
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
-use crate::api::{current_user, Logout};
+use super::portal::Portal;
+use crate::api::Logout;
 
 #[component]
 pub fn Layout() -> impl IntoView {
-    let user = Resource::new_blocking(|| (), |_| current_user());
+    let user = Portal::provide().user;
     let logout = ServerAction::<Logout>::new();
     view! {
         <a class="skip" href="#content">"Skip to content"</a>

@@ -13,8 +13,13 @@ use crate::model::{
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ActionFilter {
     pub status: Option<ActionStatus>,
+    /// Only decided actions: anything but Pending (the History tab).
+    pub decided: bool,
     pub action_type: Option<ActionType>,
     pub investigation_id: Option<String>,
+    pub decided_by: Option<String>,
+    /// Only actions created at or after this time.
+    pub since: Option<DateTime<Utc>>,
 }
 
 const SELECT: &str = "SELECT a.id, a.action_type, a.status, a.investigation_id, a.incident_id,
@@ -149,10 +154,23 @@ pub async fn list(
     if let Some(status) = filter.status {
         query.push(" AND a.status = ").push_bind(status.as_str());
     }
+    if filter.decided {
+        query.push(" AND a.status <> 'pending'");
+    }
     if let Some(action_type) = filter.action_type {
         query
             .push(" AND a.action_type = ")
             .push_bind(action_type.as_str());
+    }
+    if let Some(decided_by) = &filter.decided_by {
+        query
+            .push(" AND a.decided_by = ")
+            .push_bind(decided_by.clone());
+    }
+    if let Some(since) = &filter.since {
+        query
+            .push(" AND a.created_at >= ")
+            .push_bind(db_time(since));
     }
     if let Some(investigation_id) = &filter.investigation_id {
         query

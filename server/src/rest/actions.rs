@@ -60,6 +60,7 @@ pub async fn list(
             })
             .transpose()?,
         investigation_id: params.investigation_id,
+        ..ActionFilter::default()
     };
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
     Ok(Json(actions::list(&state.pool, &filter, &page).await?))

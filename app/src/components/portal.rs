@@ -1,0 +1,41 @@
+//! What every signed-in page shares: who is signed in, and a counter that decisions bump so
+//! every open view refetches without a reload.
+
+use leptos::prelude::*;
+
+use crate::api::current_user;
+use crate::model::{AppError, CurrentUser};
+
+#[derive(Clone, Copy)]
+pub struct Portal {
+    pub user: Resource<Result<Option<CurrentUser>, AppError>>,
+    /// Bumped after every decision or change; resources that show actions read it.
+    pub changes: RwSignal<u64>,
+}
+
+impl Portal {
+    /// Made once by the layout.
+    pub fn provide() -> Portal {
+        let portal = Portal {
+            user: Resource::new_blocking(|| (), |_| current_user()),
+            changes: RwSignal::new(0),
+        };
+        provide_context(portal);
+        portal
+    }
+
+    /// Whether the signed-in user holds Search and purge (the server checks again).
+    pub fn can_decide(&self) -> bool {
+        matches!(self.user.get(), Some(Ok(Some(user))) if user.role.can_decide())
+    }
+
+    /// Tells every view that actions changed.
+    pub fn changed(&self) {
+        self.changes.update(|n| *n += 1);
+    }
+}
+
+/// The portal context (the layout provides it).
+pub fn use_portal() -> Portal {
+    expect_context::<Portal>()
+}
