@@ -1,5 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { signIn, hydrated } from './helpers';
+import { ingest, action } from './api';
 
 const HOSTILE = '<img src=x onerror=alert(1)> Payroll update';
 
@@ -31,9 +32,13 @@ test('an investigation page shows its clusters, messages, actions and log', asyn
   const cluster = page.getByRole('region', { name: 'URL: http://invoice.evil.test/pay' });
   await expect(cluster.getByRole('row')).toHaveCount(4);
   await expect(cluster.getByRole('row', { name: /alice@example.test/ })).toContainText('Inbox');
+  await page.getByRole('tab', { name: 'Mailboxes' }).click();
+  await expect(page.getByRole('tab', { name: 'Mailboxes' })).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByRole('row', { name: /bob.private@elsewhere.test/ })).toBeVisible();
+  await page.getByRole('tab', { name: 'Actions', exact: true }).click();
   await expect(page.getByRole('row', { name: /Turn off external mail forwarding/ })).toContainText('Pending');
-  await expect(page.getByRole('list').filter({ hasText: 'Remediation' })).toContainText('2 pending action(s)');
+  await page.getByRole('tab', { name: 'Log' }).click();
+  await expect(page.getByRole('list', { name: 'Log' })).toContainText('2 pending action(s)');
 });
 
 test('Open in new window opens the investigation in a new tab', async ({ page, context }) => {
@@ -44,4 +49,29 @@ test('Open in new window opens the investigation in a new tab', async ({ page, c
     page.getByRole('link', { name: 'Open in new window: URL verdict change: invoice.evil.test' }).click(),
   ]);
   await expect(tab.getByRole('heading', { name: 'URL verdict change: invoice.evil.test' })).toBeVisible();
+});
+
+test('Investigations: filter Pending action, Open in new window, approve there', async ({ page, context, request }) => {
+  const investigation = await ingest(request, 'E2E investigation queue');
+  await signIn(page, 'analyst');
+  await page.getByRole('link', { name: 'Investigations' }).click();
+  await hydrated(page);
+  await page.getByLabel('Status').selectOption({ label: 'Pending action' });
+  await expect(page).toHaveURL(/status=pending_action/);
+  const row = page.getByRole('row', { name: new RegExp(investigation.title) });
+  await expect(row).toContainText('Pending action');
+  const [tab] = await Promise.all([
+    context.waitForEvent('page'),
+    row.getByRole('link', { name: `Open in new window: ${investigation.title}` }).click(),
+  ]);
+  await expect(tab.getByRole('heading', { name: investigation.title })).toBeVisible();
+  await hydrated(tab);
+  await tab.getByRole('tab', { name: 'Pending actions' }).click();
+  const pending = tab.getByRole('row', { name: /Soft delete email cluster/ });
+  await pending.getByRole('button', { name: 'Approve' }).click();
+  await tab.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
+
+  await expect(tab.getByText('No actions are waiting for approval.')).toBeVisible();
+  expect(['approved', 'in_progress', 'completed']).toContain((await action(request, investigation.actions[0])).status);
+  await expect(tab.getByRole('definition').filter({ hasText: /^Running$|^Remediated$/ })).toBeVisible();
 });

@@ -4,18 +4,29 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::get_investigation;
+use crate::components::decide::DecideButtons;
 use crate::components::error_view::ErrorView;
-use crate::model::{display_time, Investigation};
+use crate::components::portal::use_portal;
+use crate::model::{
+    display_time, Action, ActionStatus, ClusterView, ForwardingView, Investigation, LogEntry,
+    MessageLocation,
+};
 
 #[component]
 pub fn InvestigationPage() -> impl IntoView {
     let params = use_params_map();
+    let portal = use_portal();
     let investigation = Resource::new(
-        move || params.read().get("id").unwrap_or_default(),
-        get_investigation,
+        move || {
+            (
+                params.read().get("id").unwrap_or_default(),
+                portal.changes.get(),
+            )
+        },
+        |(id, _)| get_investigation(id),
     );
     view! {
         <Transition fallback=|| view! { <p>"Loading investigation…"</p> }>
@@ -43,6 +54,18 @@ fn InvestigationView(investigation: Investigation) -> impl IntoView {
         log,
         ..
     } = investigation;
+    let query = use_query_map();
+    let tab = move || {
+        let wanted = query.read().get("tab").unwrap_or_default();
+        TABS.iter()
+            .map(|(k, _)| *k)
+            .find(|k| *k == wanted)
+            .unwrap_or("clusters")
+    };
+    let pending = actions
+        .iter()
+        .filter(|a| a.status == ActionStatus::Pending)
+        .count();
     view! {
         <Title text=title.clone()/>
         <h1>{title}</h1>
@@ -51,72 +74,162 @@ fn InvestigationView(investigation: Investigation) -> impl IntoView {
             <dt>"Investigation type"</dt><dd>{investigation_type.label()}</dd>
             <dt>"Creation time"</dt><dd>{display_time(&created_at)}</dd>
             <dt>"Last changed time"</dt><dd>{display_time(&updated_at)}</dd>
+            <dt>"Pending actions"</dt><dd>{pending}</dd>
         </dl>
 
-        <h2>"Email clusters"</h2>
-        {clusters.into_iter().map(|c| {
-            let name = format!("{}: {}", c.cluster_by.label(), c.cluster_value);
-            let label = name.clone();
-            view! {
-                <section class="cluster" aria-label=label>
-                    <h3>{name}</h3>
-                    <p>"Verdict: "{c.verdict.label()}" · "{c.email_count}" emails"</p>
-                    <table class="queue">
-                        <caption class="visually-hidden">"Messages"</caption>
-                        <thead><tr>
-                            <th scope="col">"Subject"</th>
-                            <th scope="col">"Sender"</th>
-                            <th scope="col">"Mailbox"</th>
-                            <th scope="col">"Received"</th>
-                            <th scope="col">"Location"</th>
-                        </tr></thead>
-                        <tbody>
-                            {c.messages.into_iter().map(|m| view! {
-                                <tr>
-                                    <td>{m.subject}</td>
-                                    <td>{m.sender}</td>
-                                    <td>{m.mailbox}</td>
-                                    <td>{display_time(&m.received_at)}</td>
-                                    <td>{m.location.label()}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </section>
-            }
-        }).collect_view()}
+        <div role="tablist" aria-label="Investigation" class="tabs">
+            {TABS.iter().map(|(key, label)| {
+                let key = *key;
+                view! {
+                    <a role="tab" href=format!("?tab={key}") aria-selected=move || (tab() == key).to_string()>{*label}</a>
+                }
+            }).collect_view()}
+        </div>
+        <div role="tabpanel" aria-label=move || TABS.iter().find(|(k, _)| *k == tab()).map_or("", |(_, l)| *l)>
+            {move || match tab() {
+                "pending" => pending_view(&actions).into_any(),
+                "actions" => actions_view(&actions).into_any(),
+                "mailboxes" => mailboxes_view(&clusters, &forwarding).into_any(),
+                "log" => log_view(&log).into_any(),
+                _ => clusters_view(&clusters).into_any(),
+            }}
+        </div>
+    }
+}
 
-        <h2>"Mail forwarding"</h2>
+/// The investigation page's tabs: `?tab=<key>`, Email clusters first.
+const TABS: [(&str, &str); 5] = [
+    ("clusters", "Email clusters"),
+    ("mailboxes", "Mailboxes"),
+    ("actions", "Actions"),
+    ("pending", "Pending actions"),
+    ("log", "Log"),
+];
+
+fn clusters_view(clusters: &[ClusterView]) -> impl IntoView {
+    if clusters.is_empty() {
+        return view! { <p>"No email clusters."</p> }.into_any();
+    }
+    clusters.iter().map(|c| {
+        let name = format!("{}: {}", c.cluster_by.label(), c.cluster_value);
+        let label = name.clone();
+        let delivered = c.messages.iter().filter(|m| m.location == MessageLocation::Inbox).count();
+        let junked = c.messages.iter().filter(|m| m.location == MessageLocation::Junk).count();
+        let deleted = c.messages.len() - delivered - junked;
+        view! {
+            <section class="cluster" aria-label=label>
+                <h2>{name}</h2>
+                <p>{format!("Verdict: {} · {} emails · {delivered} delivered, {junked} junked, {deleted} deleted or removed", c.verdict.label(), c.email_count)}</p>
+                <table class="queue">
+                    <caption class="visually-hidden">"Messages"</caption>
+                    <thead><tr>
+                        <th scope="col">"Subject"</th>
+                        <th scope="col">"Sender"</th>
+                        <th scope="col">"Mailbox"</th>
+                        <th scope="col">"Received"</th>
+                        <th scope="col">"Location"</th>
+                    </tr></thead>
+                    <tbody>
+                        {c.messages.iter().map(|m| view! {
+                            <tr>
+                                <td>{m.subject.clone()}</td>
+                                <td>{m.sender.clone()}</td>
+                                <td>{m.mailbox.clone()}</td>
+                                <td>{display_time(&m.received_at)}</td>
+                                <td>{m.location.label()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+        }
+    }).collect_view().into_any()
+}
+
+fn mailboxes_view(clusters: &[ClusterView], forwarding: &[ForwardingView]) -> impl IntoView {
+    let mut mailboxes: Vec<String> = clusters
+        .iter()
+        .flat_map(|c| c.messages.iter().map(|m| m.mailbox.clone()))
+        .chain(forwarding.iter().map(|f| f.mailbox.clone()))
+        .collect();
+    mailboxes.sort();
+    mailboxes.dedup();
+    view! {
         <table class="queue">
-            <caption class="visually-hidden">"Mail forwarding"</caption>
-            <thead><tr><th scope="col">"Mailbox"</th><th scope="col">"Forwards to"</th><th scope="col">"Verdict"</th></tr></thead>
+            <caption class="visually-hidden">"Mailboxes"</caption>
+            <thead><tr><th scope="col">"Mailbox"</th><th scope="col">"Messages in clusters"</th><th scope="col">"Forwards to"</th><th scope="col">"Verdict"</th></tr></thead>
             <tbody>
-                {forwarding.into_iter().map(|f| view! {
-                    <tr><td>{f.mailbox}</td><td>{f.forward_to}</td><td>{f.verdict.label()}</td></tr>
+                {mailboxes.into_iter().map(|mailbox| {
+                    let messages = clusters.iter().flat_map(|c| c.messages.iter()).filter(|m| m.mailbox == mailbox).count();
+                    let forward = forwarding.iter().find(|f| f.mailbox == mailbox);
+                    view! {
+                        <tr>
+                            <td>{mailbox.clone()}</td>
+                            <td>{messages}</td>
+                            <td>{forward.map(|f| f.forward_to.clone()).unwrap_or_default()}</td>
+                            <td>{forward.map(|f| f.verdict.label()).unwrap_or_default()}</td>
+                        </tr>
+                    }
                 }).collect_view()}
             </tbody>
         </table>
+    }
+}
 
-        <h2>"Actions"</h2>
+fn actions_view(actions: &[Action]) -> impl IntoView {
+    view! {
         <table class="queue">
             <caption class="visually-hidden">"Actions"</caption>
-            <thead><tr><th scope="col">"Action type"</th><th scope="col">"Entity"</th><th scope="col">"Status"</th><th scope="col">"Created"</th></tr></thead>
+            <thead><tr><th scope="col">"Action type"</th><th scope="col">"Entity"</th><th scope="col">"Status"</th><th scope="col">"Created"</th><th scope="col">"Details"</th></tr></thead>
             <tbody>
-                {actions.into_iter().map(|a| view! {
+                {actions.iter().map(|a| view! {
                     <tr>
                         <td>{a.action_type.label()}</td>
                         <td>{a.target.describe()}</td>
                         <td>{a.status.label()}</td>
                         <td>{display_time(&a.created_at)}</td>
+                        <td>{a.details.clone().unwrap_or_default()}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
         </table>
+    }
+}
 
-        <h2>"Log"</h2>
-        <ol class="log">
-            {log.into_iter().map(|entry| view! {
-                <li><span class="mono">{display_time(&entry.at)}</span>" "<strong>{entry.step}</strong>" "{entry.detail}</li>
+fn pending_view(actions: &[Action]) -> impl IntoView {
+    let pending: Vec<&Action> = actions
+        .iter()
+        .filter(|a| a.status == ActionStatus::Pending)
+        .collect();
+    if pending.is_empty() {
+        return view! { <p>"No actions are waiting for approval."</p> }.into_any();
+    }
+    view! {
+        <table class="queue">
+            <caption class="visually-hidden">"Pending actions"</caption>
+            <thead><tr><th scope="col">"Action type"</th><th scope="col">"Entity"</th><th scope="col">"Created"</th><th scope="col">"Decision"</th></tr></thead>
+            <tbody>
+                {pending.into_iter().map(|a| {
+                    let what = format!("{}: {}", a.action_type.label(), a.target.describe());
+                    view! {
+                        <tr>
+                            <td>{a.action_type.label()}</td>
+                            <td>{a.target.describe()}</td>
+                            <td>{display_time(&a.created_at)}</td>
+                            <td><DecideButtons id=a.id.clone() what=what/></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }.into_any()
+}
+
+fn log_view(log: &[LogEntry]) -> impl IntoView {
+    view! {
+        <ol class="log" aria-label="Log">
+            {log.iter().map(|entry| view! {
+                <li><span class="mono">{display_time(&entry.at)}</span>" "<strong>{entry.step.clone()}</strong>" "{entry.detail.clone()}</li>
             }).collect_view()}
         </ol>
     }

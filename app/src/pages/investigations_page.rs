@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{list_investigations, InvestigationQuery};
 use crate::components::{error_view::ErrorView, pager::Pager};
@@ -25,9 +25,29 @@ pub fn InvestigationsPage() -> impl IntoView {
         },
         list_investigations,
     );
+    let navigate = use_navigate();
+    let on_filter = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        let url = if value.is_empty() {
+            "/investigations".to_string()
+        } else {
+            format!("/investigations?status={value}")
+        };
+        navigate(&url, Default::default());
+    };
     view! {
         <Title text="Investigations"/>
         <h1>"Investigations"</h1>
+        <div class="filters">
+            <label for="status-filter">"Status"</label>
+            <select id="status-filter" on:change=on_filter>
+                <option value="" selected=move || status().is_none()>"Any"</option>
+                {InvestigationStatus::ALL.iter().map(|s| {
+                    let s = *s;
+                    view! { <option value=s.as_str() selected=move || status() == Some(s)>{s.label()}</option> }
+                }).collect_view()}
+            </select>
+        </div>
         <Transition fallback=|| view! { <p>"Loading investigations…"</p> }>
             {move || Suspend::new(async move {
                 match investigations.await {
