@@ -13,6 +13,6 @@ pub use decisions::{
     change_action, decide_action, decide_actions, BulkDecideRequest, BulkOutcome, ChangeAction,
     ChangeRequest, DecideAction, DecideActions, DecideRequest,
 };
-pub use incidents::{list_incidents, IncidentQuery};
+pub use incidents::{get_incident, list_incidents, IncidentQuery};
 pub use investigations::{get_investigation, list_investigations, InvestigationQuery};
 pub use session::{current_user, login, logout, Login, Logout};

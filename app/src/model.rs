@@ -16,7 +16,7 @@ pub use enums::{
     InvestigationType, MessageLocation, MessageResult, Role, Severity, Verdict,
 };
 pub use error::AppError;
-pub use incident::{IncidentFilter, IncidentSummary};
+pub use incident::{IncidentDetail, IncidentFilter, IncidentSummary};
 pub use ingest::{
     EmailAddress, IngestAlert, IngestCluster, IngestForwarding, IngestInvestigation, IngestMessage,
     InternetMessageId,

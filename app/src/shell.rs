@@ -8,9 +8,9 @@ use leptos_router::path;
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    action_center_page::ActionCenterPage, incidents_page::IncidentsPage,
-    investigation_page::InvestigationPage, investigations_page::InvestigationsPage,
-    login_page::LoginPage, not_found_page::NotFoundPage,
+    action_center_page::ActionCenterPage, incident_page::IncidentPage,
+    incidents_page::IncidentsPage, investigation_page::InvestigationPage,
+    investigations_page::InvestigationsPage, login_page::LoginPage, not_found_page::NotFoundPage,
 };
 
 /// The file names of the built script, WASM and stylesheet under `/pkg/`. The server knows
@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("") view=|| view! { <Redirect path="/incidents"/> }/>
                     <Route path=path!("/incidents") view=IncidentsPage/>
+                    <Route path=path!("/incidents/:id") view=IncidentPage/>
                     <Route path=path!("/action-center") view=ActionCenterPage/>
                     <Route path=path!("/investigations") view=InvestigationsPage/>
                     <Route path=path!("/investigations/:id") view=InvestigationPage/>

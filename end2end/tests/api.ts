@@ -51,6 +51,8 @@ export async function ingest(request: APIRequestContext, title: string) {
   return {
     id: body.id as string,
     title: fullTitle,
+    incident: `E2E alert ${unique}`,
+    clusterEntity: `URL: http://e2e-${unique}.evil.test/`,
     cluster: `Soft delete email cluster: URL: http://e2e-${unique}.evil.test/`,
     actions: (body.actions as { id: string }[]).map((a) => a.id),
   };

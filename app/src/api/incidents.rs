@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AppError, IncidentSummary, InvestigationStatus, Page};
+use crate::model::{AppError, IncidentDetail, IncidentSummary, InvestigationStatus, Page};
 
 /// One page request of the incidents queue.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -23,6 +23,18 @@ pub async fn list_incidents(query: IncidentQuery) -> Result<Page<IncidentSummary
                 investigation_state: query.investigation_state,
             };
             crate::server::incidents::list(&state.pool, &filter, &page).await
+        }
+        .await,
+    )
+}
+
+/// One incident with its investigations.
+#[server(name = GetIncident, prefix = "/rpc", endpoint = "get_incident", input = leptos::server_fn::codec::Json)]
+pub async fn get_incident(id: String) -> Result<IncidentDetail, AppError> {
+    super::context::with_status(
+        async move {
+            let (state, _user) = super::context::user().await?;
+            crate::server::incidents::get(&state.pool, &id).await
         }
         .await,
     )

@@ -22,6 +22,14 @@ pub struct IncidentSummary {
     pub last_activity_at: DateTime<Utc>,
 }
 
+/// One incident and its investigations, whole: its summary page shows their evidence and the
+/// response to each piece.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentDetail {
+    pub incident: IncidentSummary,
+    pub investigations: Vec<super::Investigation>,
+}
+
 /// The incidents queue's filter, as it appears in the URL.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncidentFilter {

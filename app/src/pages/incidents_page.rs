@@ -72,7 +72,7 @@ pub fn IncidentsPage() -> impl IntoView {
                                 <tbody>
                                     {page.items.into_iter().map(|i| view! {
                                         <tr>
-                                            <td>{i.title}</td>
+                                            <td><a href=format!("/incidents/{}", i.id)>{i.title}</a></td>
                                             <td>{i.severity.label()}</td>
                                             <td>{i.investigation_state.label()}</td>
                                             <td>{i.alert_count}</td>

@@ -6,8 +6,8 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use super::clock::{db_time, now};
 use super::new_id;
 use crate::model::{
-    AppError, Cursor, IncidentFilter, IncidentStatus, IncidentSummary, InvestigationStatus, Page,
-    PageRequest, Severity,
+    AppError, Cursor, IncidentDetail, IncidentFilter, IncidentStatus, IncidentSummary,
+    InvestigationStatus, Page, PageRequest, Severity,
 };
 
 /// How urgently an investigation status wants a person: the incident shows the most urgent.
@@ -144,6 +144,51 @@ struct IncidentRow {
     last_activity_at: DateTime<Utc>,
 }
 
+impl IncidentRow {
+    fn into_summary(self) -> IncidentSummary {
+        IncidentSummary {
+            severity: Severity::parse(&self.severity).unwrap_or(Severity::Informational),
+            status: IncidentStatus::parse(&self.status).unwrap_or(IncidentStatus::Active),
+            investigation_state: InvestigationStatus::parse(&self.investigation_state)
+                .unwrap_or(InvestigationStatus::Starting),
+            id: self.id,
+            title: self.title,
+            alert_count: self.alert_count,
+            investigation_count: self.investigation_count,
+            pending_action_count: self.pending_action_count,
+            first_activity_at: self.first_activity_at,
+            last_activity_at: self.last_activity_at,
+        }
+    }
+}
+
+/// One incident with its investigations, whole (the incident's summary page).
+pub async fn get(pool: &SqlitePool, id: &str) -> Result<IncidentDetail, AppError> {
+    let row: IncidentRow = sqlx::query_as(
+        "SELECT id, title, severity, status, investigation_state, alert_count, investigation_count,
+                pending_action_count, first_activity_at, last_activity_at
+         FROM incidents WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| AppError::NotFound(format!("incident {id:?}")))?;
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM investigations WHERE incident_id = $1 ORDER BY created_at, id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let mut investigations = Vec::with_capacity(ids.len());
+    for investigation in ids {
+        investigations.push(super::investigations::get(pool, &investigation).await?);
+    }
+    Ok(IncidentDetail {
+        incident: row.into_summary(),
+        investigations,
+    })
+}
+
 /// The incidents queue: latest activity first.
 pub async fn list(
     pool: &SqlitePool,
@@ -183,21 +228,6 @@ pub async fn list(
     } else {
         None
     };
-    let items = rows
-        .into_iter()
-        .map(|r| IncidentSummary {
-            severity: Severity::parse(&r.severity).unwrap_or(Severity::Informational),
-            status: IncidentStatus::parse(&r.status).unwrap_or(IncidentStatus::Active),
-            investigation_state: InvestigationStatus::parse(&r.investigation_state)
-                .unwrap_or(InvestigationStatus::Starting),
-            id: r.id,
-            title: r.title,
-            alert_count: r.alert_count,
-            investigation_count: r.investigation_count,
-            pending_action_count: r.pending_action_count,
-            first_activity_at: r.first_activity_at,
-            last_activity_at: r.last_activity_at,
-        })
-        .collect();
+    let items = rows.into_iter().map(IncidentRow::into_summary).collect();
     Ok(Page { items, next })
 }
