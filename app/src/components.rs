@@ -1,5 +1,6 @@
 //! Pieces the pages share.
 
+pub mod change;
 pub mod decide;
 pub mod error_view;
 pub mod layout;

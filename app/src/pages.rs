@@ -7,3 +7,4 @@ pub mod investigation_page;
 pub mod investigations_page;
 pub mod login_page;
 pub mod not_found_page;
+pub mod office_action_center_page;

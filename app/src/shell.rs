@@ -7,6 +7,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Layout;
+use crate::pages::office_action_center_page::OfficeActionCenterPage;
 use crate::pages::{
     action_center_page::ActionCenterPage, incident_page::IncidentPage,
     incidents_page::IncidentsPage, investigation_page::InvestigationPage,
@@ -64,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/action-center") view=ActionCenterPage/>
                     <Route path=path!("/investigations") view=InvestigationsPage/>
                     <Route path=path!("/investigations/:id") view=InvestigationPage/>
+                    <Route path=path!("/threatincidents") view=OfficeActionCenterPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -58,7 +58,7 @@ test('signing out ends the session', async ({ page }) => {
 
 test('the action center lists pending actions with the product vocabulary', async ({ page }) => {
   await signIn(page, 'analyst');
-  await page.getByRole('link', { name: 'Action center' }).click();
+  await page.getByRole('link', { name: 'Action center', exact: true }).click();
   await expect(page.getByRole('tab', { name: 'Pending' })).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByRole('row', { name: /Soft delete email cluster/ }).first()).toBeVisible();
   await expect(page.getByRole('row', { name: /Turn off external mail forwarding/ }).first()).toBeVisible();

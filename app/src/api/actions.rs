@@ -16,6 +16,9 @@ pub struct ActionQuery {
     pub decided_by: Option<String>,
     /// Only actions created within this many days.
     pub within_days: Option<u32>,
+    /// Only approved email actions (the Office action center's remediations).
+    #[serde(default)]
+    pub remediations: bool,
     pub cursor: Option<String>,
 }
 
@@ -30,6 +33,7 @@ pub async fn list_actions(query: ActionQuery) -> Result<Page<Action>, AppError> 
             let filter = ActionFilter {
                 status: query.status,
                 decided: query.decided,
+                remediations: query.remediations,
                 action_type: query.action_type,
                 decided_by: query.decided_by.filter(|d| !d.trim().is_empty()),
                 since: query

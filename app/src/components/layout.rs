@@ -18,6 +18,7 @@ pub fn Layout() -> impl IntoView {
                 <A href="/incidents">"Incidents"</A>
                 <A href="/action-center">"Action center"</A>
                 <A href="/investigations">"Investigations"</A>
+                <A href="/threatincidents">"Office action center"</A>
             </nav>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {

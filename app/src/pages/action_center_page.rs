@@ -5,10 +5,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::api::{
-    change_action, get_action, list_actions, ActionQuery, BulkDecideRequest, ChangeRequest,
-    DecideActions,
-};
+use crate::api::{list_actions, ActionQuery, BulkDecideRequest, DecideActions};
+use crate::components::change::{ChangeOptions, ResultsTable};
 use crate::components::decide::DecideButtons;
 use crate::components::portal::use_portal;
 use crate::components::{error_view::ErrorView, pager::Pager};
@@ -32,7 +30,7 @@ pub fn ActionCenterPage() -> impl IntoView {
 }
 
 /// What a row is about, in words: "Soft delete email cluster: URL: http://…".
-fn describe(action: &Action) -> String {
+pub fn describe(action: &Action) -> String {
     format!(
         "{}: {}",
         action.action_type.label(),
@@ -201,6 +199,7 @@ fn HistoryTab() -> impl IntoView {
                             .map(|(_, _, d)| *d)
                     }),
                     cursor: param("cursor"),
+                    ..ActionQuery::default()
                 },
                 portal.changes.get(),
             )
@@ -320,69 +319,12 @@ fn HistoryTab() -> impl IntoView {
     }
 }
 
-/// What a completed action can become from the side panel.
-fn changes_for(action: &Action) -> Vec<ActionType> {
-    let done = matches!(
-        action.status,
-        ActionStatus::Completed | ActionStatus::PartiallyCompleted
-    );
-    match action.action_type {
-        _ if !done => Vec::new(),
-        ActionType::HardDelete | ActionType::RestoreForwarding => Vec::new(),
-        ActionType::TurnOffForwarding => vec![ActionType::RestoreForwarding],
-        _ => vec![
-            ActionType::MoveToInbox,
-            ActionType::MoveToJunk,
-            ActionType::MoveToDeletedItems,
-            ActionType::SoftDelete,
-            ActionType::HardDelete,
-        ],
-    }
-}
-
 /// The side panel of one decided action: its details and results, and the change options.
 #[component]
 fn ActionPanel(
     action: Action,
     on_close: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let portal = use_portal();
-    let confirm_hard = RwSignal::new(false);
-    let change =
-        leptos::prelude::Action::new(|request: &ChangeRequest| change_action(request.clone()));
-    let created = RwSignal::new(None::<String>);
-    Effect::new(move |_| {
-        if let Some(Ok(new)) = change.value().get() {
-            created.set(Some(new.id));
-            portal.changed();
-        }
-    });
-    // The new action's progress, read again every second until it settles.
-    let tick = RwSignal::new(0u32);
-    let progress = Resource::new(
-        move || (created.get(), tick.get()),
-        |(id, _)| async move {
-            match id {
-                Some(id) => get_action(id).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
-    Effect::new(move |_| {
-        if created.get().is_some() {
-            let handle = set_interval_with_handle(
-                move || tick.update(|t| *t += 1),
-                std::time::Duration::from_secs(1),
-            );
-            on_cleanup(move || {
-                if let Ok(handle) = handle {
-                    handle.clear();
-                }
-            });
-        }
-    });
-    let id = action.id.clone();
-    let options = changes_for(&action);
     let title = describe(&action);
     let close = on_close.clone();
     view! {
@@ -396,67 +338,8 @@ fn ActionPanel(
                 <dt>"Comment"</dt><dd>{action.comment.clone().unwrap_or_default()}</dd>
                 <dt>"Details"</dt><dd>{action.details.clone().unwrap_or_default()}</dd>
             </dl>
-            {(!action.results.is_empty()).then(|| view! {
-                <table class="queue">
-                    <caption>"Results"</caption>
-                    <thead><tr><th scope="col">"Mailbox"</th><th scope="col">"Message"</th><th scope="col">"Result"</th><th scope="col">"Location"</th></tr></thead>
-                    <tbody>
-                        {action.results.iter().map(|r| view! {
-                            <tr>
-                                <td>{r.mailbox.clone()}</td>
-                                <td>{r.internet_message_id.clone().unwrap_or_default()}</td>
-                                <td>{r.result.label()}</td>
-                                <td>{r.location.map(|l| l.label()).unwrap_or_default()}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            })}
-            {(!options.is_empty()).then(|| {
-                let id = id.clone();
-                view! {
-                    <div role="group" aria-label="Change or undo" class="buttons">
-                        {options.into_iter().map(|to| {
-                            let id = id.clone();
-                            let run = move |_| {
-                                if to == ActionType::HardDelete && !confirm_hard.get_untracked() {
-                                    confirm_hard.set(true);
-                                    return;
-                                }
-                                change.dispatch(ChangeRequest { id: id.clone(), to });
-                            };
-                            view! {
-                                <button type="button" disabled=move || !portal.can_decide() || change.pending().get() || created.get().is_some()
-                                    on:click=run>{to.label()}</button>
-                            }
-                        }).collect_view()}
-                    </div>
-                    {move || confirm_hard.get().then(|| {
-                        let id = id.clone();
-                        view! {
-                            <div role="alertdialog" aria-labelledby="hard-title" class="confirm">
-                                <p id="hard-title">"Hard delete removes the mail for good. It cannot be undone."</p>
-                                <button type="button" class="reject" disabled=move || created.get().is_some()
-                                    on:click=move |_| { change.dispatch(ChangeRequest { id: id.clone(), to: ActionType::HardDelete }); }>"Confirm hard delete"</button>
-                                <button type="button" on:click=move |_| confirm_hard.set(false)>"Cancel"</button>
-                            </div>
-                        }
-                    })}
-                }
-            })}
-            {move || change.value().get().and_then(|r| r.err()).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match progress.await {
-                        Ok(Some(new)) => Some(view! {
-                            <p role="status">{format!("{}: {}", new.action_type.label(), new.status.label())}
-                                {new.details.map(|d| format!(" — {d}"))}</p>
-                        }.into_any()),
-                        Ok(None) => None,
-                        Err(e) => Some(view! { <ErrorView error=e/> }.into_any()),
-                    }
-                })}
-            </Transition>
+            {(!action.results.is_empty()).then(|| view! { <ResultsTable results=action.results.clone()/> })}
+            <ChangeOptions action=action.clone()/>
         </aside>
     }
 }

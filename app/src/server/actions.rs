@@ -20,6 +20,9 @@ pub struct ActionFilter {
     pub decided_by: Option<String>,
     /// Only actions created at or after this time.
     pub since: Option<DateTime<Utc>>,
+    /// Only approved email actions, whatever became of them (the Office action center's
+    /// remediations).
+    pub remediations: bool,
 }
 
 const SELECT: &str = "SELECT a.id, a.action_type, a.status, a.investigation_id, a.incident_id,
@@ -156,6 +159,12 @@ pub async fn list(
     }
     if filter.decided {
         query.push(" AND a.status <> 'pending'");
+    }
+    if filter.remediations {
+        query.push(
+            " AND a.action_type NOT IN ('turn_off_forwarding', 'restore_forwarding')
+              AND a.status IN ('approved', 'in_progress', 'completed', 'partially_completed', 'failed')",
+        );
     }
     if let Some(action_type) = filter.action_type {
         query
