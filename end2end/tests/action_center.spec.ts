@@ -150,4 +150,14 @@ test('History filters live in the URL', async ({ page }) => {
   for (const row of await rows.all()) {
     await expect(row).toContainText('Rejected');
   }
+  // The same view as CSV, through the signed-in session.
+  const href = await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
+  expect(href).toContain('status=rejected');
+  expect(href).toContain('within_days=7');
+  const csv = await page.request.get(href!);
+  expect(csv.status()).toBe(200);
+  const lines = (await csv.text()).trim().split('\n');
+  expect(lines[0]).toContain('id,type,status');
+  expect(lines.length).toBeGreaterThan(1);
+  for (const line of lines.slice(1)) expect(line).toContain(',rejected,');
 });

@@ -25,6 +25,7 @@ pub fn router() -> Router<HttpState> {
         .route("/investigations/{id}", get(investigations::get))
         .route("/actions", get(actions::list))
         .route("/actions/bulk", post(decisions::bulk))
+        .route("/actions/export.csv", get(actions::export))
         .route("/actions/{id}", get(actions::get))
         .route("/actions/{id}/approve", post(decisions::approve))
         .route("/actions/{id}/reject", post(decisions::reject))

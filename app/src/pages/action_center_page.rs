@@ -237,6 +237,28 @@ fn HistoryTab() -> impl IntoView {
         }
         url
     };
+    // The same filters, as a CSV download from the REST API (the session signs it in).
+    let export = move || {
+        let mut url = "/api/v1/actions/export.csv?".to_string();
+        for (key, name) in [
+            ("status", "status"),
+            ("type", "type"),
+            ("decided_by", "decided_by"),
+        ] {
+            if let Some(v) = param(key) {
+                url.push_str(&format!("{name}={}&", urlencode(&v)));
+            }
+        }
+        if let Some(days) = param("time").and_then(|t| {
+            TIME_RANGES
+                .iter()
+                .find(|(k, _, _)| *k == t)
+                .map(|(_, _, d)| *d)
+        }) {
+            url.push_str(&format!("within_days={days}&"));
+        }
+        url.trim_end_matches(['&', '?']).to_string()
+    };
     let open = RwSignal::new(None::<Action>);
     let (f1, f2, f3, f4) = (
         set_filter.clone(),
@@ -269,6 +291,7 @@ fn HistoryTab() -> impl IntoView {
             <label for="history-decided-by">"Decided by"</label>
             <input id="history-decided-by" type="search" prop:value=move || param("decided_by").unwrap_or_default()
                 on:change=move |e| f4("decided_by", event_target_value(&e))/>
+            <a href=export download="airdesk-history.csv">"Export CSV"</a>
         </div>
     }
     .into_any();

@@ -80,3 +80,151 @@ pub async fn get(
 ) -> Result<Json<Action>, ApiError> {
     Ok(Json(actions::get(&state.pool, &id).await?))
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ExportParams {
+    /// Only this status; without it, every decided action (History).
+    pub status: Option<String>,
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub action_type: Option<String>,
+    pub decided_by: Option<String>,
+    /// Only actions created within this many days.
+    pub within_days: Option<u32>,
+}
+
+/// Rows one export holds at most.
+const EXPORT_LIMIT: usize = 100_000;
+
+/// History as CSV (newest first), with the same filters as the portal's History tab. Text that
+/// came from outside (comments, subjects in details) is neutralised for spreadsheets: a cell
+/// starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'`.
+#[utoipa::path(
+    get, path = "/api/v1/actions/export.csv", tag = "actions",
+    params(ExportParams),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+pub async fn export(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiQuery(params): ApiQuery<ExportParams>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let filter = ActionFilter {
+        status: params
+            .status
+            .as_deref()
+            .map(|s| {
+                ActionStatus::parse(s)
+                    .ok_or_else(|| AppError::Invalid(format!("unknown status {s:?}")))
+            })
+            .transpose()?,
+        decided: true,
+        action_type: params
+            .action_type
+            .as_deref()
+            .map(|t| {
+                ActionType::parse(t).ok_or_else(|| AppError::Invalid(format!("unknown type {t:?}")))
+            })
+            .transpose()?,
+        decided_by: params.decided_by.filter(|d| !d.trim().is_empty()),
+        since: params
+            .within_days
+            .map(|days| chrono::Utc::now() - chrono::Duration::days(i64::from(days))),
+        ..ActionFilter::default()
+    };
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let csv_error = |e: csv::Error| {
+        tracing::error!(error = %e, "writing CSV");
+        AppError::Internal
+    };
+    out.write_record([
+        "id",
+        "type",
+        "status",
+        "entity",
+        "investigation",
+        "created_at",
+        "decided_by",
+        "decided_at",
+        "comment",
+        "details",
+        "messages",
+        "succeeded",
+        "failed",
+    ])
+    .map_err(csv_error)?;
+    let mut cursor: Option<String> = None;
+    let mut written = 0;
+    loop {
+        let page = PageRequest::parse(Some(PageRequest::MAX_LIMIT), cursor.as_deref())?;
+        let Page { items, next } = actions::list(&state.pool, &filter, &page).await?;
+        for a in items {
+            let count = |r: app::model::MessageResult| {
+                a.results
+                    .iter()
+                    .filter(|x| x.result == r)
+                    .count()
+                    .to_string()
+            };
+            out.write_record([
+                a.id.clone(),
+                a.action_type.as_str().to_string(),
+                a.status.as_str().to_string(),
+                spreadsheet_safe(&a.target.describe()),
+                spreadsheet_safe(&a.investigation_title),
+                a.created_at.to_rfc3339(),
+                spreadsheet_safe(a.decided_by.as_deref().unwrap_or_default()),
+                a.decided_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                spreadsheet_safe(a.comment.as_deref().unwrap_or_default()),
+                spreadsheet_safe(a.details.as_deref().unwrap_or_default()),
+                a.results.len().to_string(),
+                count(app::model::MessageResult::Success),
+                count(app::model::MessageResult::Failed),
+            ])
+            .map_err(csv_error)?;
+            written += 1;
+        }
+        match next {
+            Some(next) if written < EXPORT_LIMIT => cursor = Some(next),
+            _ => break,
+        }
+    }
+    let body = out
+        .into_inner()
+        .map_err(|e| csv_error(e.into_error().into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"airdesk-history.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// A cell a spreadsheet will not run as a formula.
+fn spreadsheet_safe(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(
+            super::spreadsheet_safe("=HYPERLINK(\"x\")"),
+            "'=HYPERLINK(\"x\")"
+        );
+        assert_eq!(super::spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(super::spreadsheet_safe("fine"), "fine");
+    }
+}

@@ -12,6 +12,7 @@ use utoipa::{Modify, OpenApi};
         super::investigations::get,
         super::investigations::list,
         super::actions::list,
+        super::actions::export,
         super::actions::get,
         super::decisions::approve,
         super::decisions::reject,

@@ -351,3 +351,49 @@ async fn a_retried_approval_with_its_idempotency_key_replays_the_first_answer() 
         1
     );
 }
+
+#[tokio::test]
+async fn history_exports_as_csv_with_formulas_neutralised() {
+    let app = spawn_app_with(|s| s.execution.workers = 0).await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let ids = app.same_cluster_actions(&token, 2).await;
+    app.decide(
+        &token,
+        &ids[0],
+        "reject",
+        Some(json!({"comment": "=HYPERLINK(\"http://evil.test\")"})),
+    )
+    .await;
+
+    let response = app
+        .get("/api/v1/actions/export.csv?status=rejected", &token)
+        .await;
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    let text = response.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "a header and the one rejected action: {text}"
+    );
+    assert!(lines[0].starts_with("id,type,status,entity"));
+    assert!(lines[1].starts_with(&format!("{},soft_delete_cluster,rejected,", ids[0])));
+    assert!(
+        lines[1].contains("\"'=HYPERLINK(\"\"http://evil.test\"\")\""),
+        "{}",
+        lines[1]
+    );
+    assert!(!text.contains(&ids[1]), "pending actions are not History");
+    let anonymous = app
+        .client
+        .get(app.url("/api/v1/actions/export.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}

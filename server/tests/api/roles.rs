@@ -98,6 +98,7 @@ async fn every_endpoint_and_server_function_answers_each_role_as_designed() {
                 read,
             ),
             (Method::GET, "/api/v1/audit".into(), None, read),
+            (Method::GET, "/api/v1/actions/export.csv".into(), None, read),
             (
                 Method::POST,
                 "/api/v1/investigations".into(),
