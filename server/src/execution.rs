@@ -84,6 +84,8 @@ struct Claimed {
 struct Target {
     id: String,
     action_type: String,
+    /// As claimed: Approved the first time, In progress when taken over.
+    status: String,
     changed_from: Option<String>,
     investigation_id: String,
     incident_id: String,
@@ -212,22 +214,15 @@ impl Executor {
         .bind(&at)
         .execute(&mut *tx)
         .await?;
-        let (status, action): (String, Target) = {
-            let status: String = sqlx::query_scalar("SELECT status FROM actions WHERE id = $1")
-                .bind(&action_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            let target: Target = sqlx::query_as(
-                "SELECT id, action_type, changed_from, investigation_id, incident_id, cluster_id,
-                        mailbox, internet_message_id
-                 FROM actions WHERE id = $1",
-            )
-            .bind(&action_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            (status, target)
-        };
-        if status == ActionStatus::Approved.as_str() {
+        let action: Target = sqlx::query_as(
+            "SELECT id, action_type, status, changed_from, investigation_id, incident_id, cluster_id,
+                    mailbox, internet_message_id
+             FROM actions WHERE id = $1",
+        )
+        .bind(&action_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if action.status == ActionStatus::Approved.as_str() {
             sqlx::query("UPDATE actions SET status = 'in_progress', updated_at = $2 WHERE id = $1")
                 .bind(&action_id)
                 .bind(&at)

@@ -189,10 +189,11 @@ async fn dovecot_stopped_mid_job_means_retries_then_failed_and_after_a_restart_t
         .map(|m| count_files(&dovecot, m, "INBOX"))
         .sum();
     assert_eq!(moved + still, 150, "nothing lost");
-    // A MOVE the server finished as it went down may have lost its answer: then one message
-    // more moved than was recorded, and the next job reports it Already in destination.
+    // MOVEs the server finished as it went down may have lost their answers, and the other
+    // mailboxes in flight (4 at once) stop with the first failure before recording: at most
+    // that many more moved than recorded; the next job reports them Already in destination.
     assert!(
-        (done..=done + 1).contains(&(moved as i64)),
+        (done..=done + 4).contains(&(moved as i64)),
         "recorded what moved: {moved} moved, {done} recorded"
     );
 
