@@ -44,21 +44,8 @@ pub async fn list(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<Page<Action>>, ApiError> {
     let filter = ActionFilter {
-        status: params
-            .status
-            .as_deref()
-            .map(|s| {
-                ActionStatus::parse(s)
-                    .ok_or_else(|| AppError::Invalid(format!("unknown status {s:?}")))
-            })
-            .transpose()?,
-        action_type: params
-            .action_type
-            .as_deref()
-            .map(|t| {
-                ActionType::parse(t).ok_or_else(|| AppError::Invalid(format!("unknown type {t:?}")))
-            })
-            .transpose()?,
+        status: parse_status(params.status.as_deref())?,
+        action_type: parse_type(params.action_type.as_deref())?,
         investigation_id: params.investigation_id,
         ..ActionFilter::default()
     };
@@ -113,22 +100,9 @@ pub async fn export(
     use axum::http::header;
     use axum::response::IntoResponse;
     let filter = ActionFilter {
-        status: params
-            .status
-            .as_deref()
-            .map(|s| {
-                ActionStatus::parse(s)
-                    .ok_or_else(|| AppError::Invalid(format!("unknown status {s:?}")))
-            })
-            .transpose()?,
+        status: parse_status(params.status.as_deref())?,
         decided: true,
-        action_type: params
-            .action_type
-            .as_deref()
-            .map(|t| {
-                ActionType::parse(t).ok_or_else(|| AppError::Invalid(format!("unknown type {t:?}")))
-            })
-            .transpose()?,
+        action_type: parse_type(params.action_type.as_deref())?,
         decided_by: params.decided_by.filter(|d| !d.trim().is_empty()),
         since: params
             .within_days
@@ -206,6 +180,22 @@ pub async fn export(
         body,
     )
         .into_response())
+}
+
+/// A `status` query word, if given.
+fn parse_status(word: Option<&str>) -> Result<Option<ActionStatus>, AppError> {
+    word.map(|s| {
+        ActionStatus::parse(s).ok_or_else(|| AppError::Invalid(format!("unknown status {s:?}")))
+    })
+    .transpose()
+}
+
+/// A `type` query word, if given.
+fn parse_type(word: Option<&str>) -> Result<Option<ActionType>, AppError> {
+    word.map(|t| {
+        ActionType::parse(t).ok_or_else(|| AppError::Invalid(format!("unknown type {t:?}")))
+    })
+    .transpose()
 }
 
 /// A cell a spreadsheet will not run as a formula.

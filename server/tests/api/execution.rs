@@ -423,13 +423,7 @@ async fn a_job_killed_mid_cluster_resumes_and_handles_every_message_exactly_once
         .await
         .unwrap();
     let id = created["actions"][0]["id"].as_str().unwrap().to_string();
-    let approved = client
-        .post(format!("{}/api/v1/actions/{id}/approve", first.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approved.status(), 200);
+    crate::helpers::approve_at(&client, &first.base, &token, &id).await;
     let results = |pool: sqlx::SqlitePool, id: String| async move {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM action_results WHERE action_id = $1")
             .bind(id)
@@ -531,15 +525,7 @@ async fn approving_every_demo_action_moves_the_demo_mail_and_turns_its_forwardin
     let mut approved = Vec::new();
     for action in pending["items"].as_array().unwrap() {
         let id = action["id"].as_str().unwrap();
-        let decided: Value = client
-            .post(format!("{base}/api/v1/actions/{id}/approve"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let decided = crate::helpers::approve_at(&client, &base, &token, id).await;
         if decided["status"] == "approved" {
             approved.push(id.to_string());
         }

@@ -91,13 +91,7 @@ async fn the_binary_with_imap_flags_soft_deletes_on_dovecot_and_turns_forwarding
     let mut finals = Vec::new();
     for action in created["actions"].as_array().unwrap() {
         let id = action["id"].as_str().unwrap();
-        let approved = client
-            .post(format!("{}/api/v1/actions/{id}/approve", server.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(approved.status(), 200);
+        crate::helpers::approve_at(&client, &server.base, &token, id).await;
         finals.push(crate::helpers::settled(&client, &server.base, &token, id).await);
     }
     server.child.kill().unwrap();

@@ -94,6 +94,18 @@ pub async fn settled(client: &Client, base: &str, token: &str, id: &str) -> Valu
     }
 }
 
+/// Approves an action on the server at `base`; asserts 200 and returns the action.
+pub async fn approve_at(client: &Client, base: &str, token: &str, id: &str) -> Value {
+    let response = client
+        .post(format!("{base}/api/v1/actions/{id}/approve"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(response.status(), 200, "approving {id}");
+    response.json().await.expect("action")
+}
+
 /// A migrated database in `dir` (for a server run as a process) with a Search and purge user
 /// `analyst`; returns its pool and a bearer token for that user.
 pub async fn prepared_database(dir: &std::path::Path) -> (SqlitePool, String) {
