@@ -12,8 +12,9 @@ mod user;
 
 pub use action::{Action, ActionResult, ActionTarget};
 pub use enums::{
-    ActionSource, ActionStatus, ActionType, ClusterBy, IncidentStatus, InvestigationStatus,
-    InvestigationType, MessageLocation, MessageResult, Role, Severity, Verdict,
+    ActionSource, ActionStatus, ActionType, ClusterBy, IncidentSort, IncidentStatus,
+    InvestigationStatus, InvestigationType, MessageLocation, MessageResult, Role, Severity,
+    Verdict,
 };
 pub use error::AppError;
 pub use incident::{IncidentDetail, IncidentFilter, IncidentSummary};
@@ -22,9 +23,9 @@ pub use ingest::{
     InternetMessageId,
 };
 pub use investigation::{
-    ClusterMessage, ClusterView, ForwardingView, Investigation, InvestigationCreated,
-    InvestigationSummary, LogEntry,
+    AlertView, ClusterMessage, ClusterView, ForwardingView, Investigation, InvestigationCreated,
+    InvestigationSummary, LogEntry, Milestone,
 };
 pub use page::{urlencode, Cursor, Page, PageRequest};
-pub use time::display_time;
+pub use time::{display_duration, display_time, local_time, now};
 pub use user::{safe_next, CurrentUser, Username};

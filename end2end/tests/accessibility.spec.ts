@@ -55,18 +55,22 @@ test('the decision dialog and the History side panel have no WCAG 2.1 AA violati
 test('an incident page (Evidence and Response with its flyout) and an investigation page have no WCAG 2.1 AA violations', async ({ page }) => {
   await signIn(page, 'analyst');
   await hydrated(page);
-  await page.getByRole('table', { name: 'Incidents' }).getByRole('link').first().click();
+  await page.getByRole('table', { name: 'Incidents' }).getByRole('row').nth(1).getByRole('link').first().click();
   await hydrated(page);
+  await page.getByRole('tab', { name: 'Alerts' }).click();
+  await expect(page.getByRole('table', { name: 'Alerts' })).toBeVisible();
+  let results = await new AxeBuilder({ page }).withTags(WCAG_AA).analyze();
+  expect(results.violations).toEqual([]);
   await page.getByRole('tab', { name: 'Evidence and Response' }).click();
   await page.getByRole('table', { name: 'Evidence and Response' }).getByRole('button').first().click();
   await expect(page.getByRole('dialog')).toBeVisible();
-  let results = await new AxeBuilder({ page }).withTags(WCAG_AA).analyze();
+  results = await new AxeBuilder({ page }).withTags(WCAG_AA).analyze();
   expect(results.violations).toEqual([]);
 
   await page.goto('/investigations');
   await page.getByRole('link', { name: 'User-reported phish: Invoice overdue', exact: true }).click();
   await hydrated(page);
-  for (const tab of ['Email clusters', 'Mailboxes', 'Pending actions', 'Log']) {
+  for (const tab of ['Alerts', 'Mailboxes', 'Evidence', 'Email clusters', 'Actions', 'Log', 'Pending actions']) {
     await page.getByRole('tab', { name: tab, exact: true }).click();
     await expect(page.getByRole('tab', { name: tab, exact: true })).toHaveAttribute('aria-selected', 'true');
     results = await new AxeBuilder({ page }).withTags(WCAG_AA).analyze();

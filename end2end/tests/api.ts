@@ -21,7 +21,11 @@ let counter = 0;
 
 /** Ingests an investigation of its own (a fresh cluster, so no test meets another's duplicate)
  * over the REST API; returns its id, title and pending action ids (cluster first). */
-export async function ingest(request: APIRequestContext, title: string) {
+export async function ingest(
+  request: APIRequestContext,
+  title: string,
+  options: { severity?: string; subject?: string } = {},
+) {
   counter += 1;
   const unique = `${Date.now()}-${counter}`;
   const fullTitle = `${title} ${unique}`;
@@ -30,7 +34,7 @@ export async function ingest(request: APIRequestContext, title: string) {
     data: {
       title: fullTitle,
       investigation_type: 'user_reported',
-      alert: { title: `E2E alert ${unique}`, severity: 'high' },
+      alert: { title: `E2E alert ${unique}`, severity: options.severity ?? 'high' },
       clusters: [{
         cluster_by: 'url',
         cluster_value: `http://e2e-${unique}.evil.test/`,
@@ -39,7 +43,7 @@ export async function ingest(request: APIRequestContext, title: string) {
           mailbox: 'alice@example.test',
           internet_message_id: `<e2e-${unique}@evil.test>`,
           sender: 'billing@evil.test',
-          subject: 'Invoice overdue',
+          subject: options.subject ?? 'Invoice overdue',
           received_at: '2026-11-20T09:00:00Z',
         }],
       }],

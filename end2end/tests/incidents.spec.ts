@@ -45,3 +45,18 @@ test('Incident flyout: reject the pending action', async ({ page, request }) => 
   await expect(page.getByRole('row', { name: new RegExp('Rejected') })).toBeVisible();
   expect((await action(request, investigation.actions[0])).status).toBe('rejected');
 });
+
+test('an incident lists the alerts behind it', async ({ page, request }) => {
+  const investigation = await ingest(request, 'E2E incident alerts', { severity: 'low' });
+  await signIn(page, 'reader');
+  const found = await request.get(`/api/v1/investigations/${investigation.id}`, {
+    headers: { Authorization: `Bearer ${token('analyst')}` },
+  });
+  await page.goto(`/incidents/${(await found.json()).incident_id}`);
+  await page.getByRole('tab', { name: 'Alerts' }).click();
+  await expect(page.getByRole('tab', { name: 'Alerts' })).toHaveAttribute('aria-selected', 'true');
+  const row = page.getByRole('table', { name: 'Alerts' }).getByRole('row', { name: new RegExp(investigation.incident) });
+  await expect(row).toContainText('Low');
+  await row.getByRole('link', { name: investigation.title }).click();
+  await expect(page.getByRole('heading', { name: investigation.title })).toBeVisible();
+});

@@ -66,6 +66,9 @@ test('Investigations: filter Pending action, Open in new window, approve there',
   ]);
   await expect(tab.getByRole('heading', { name: investigation.title })).toBeVisible();
   await hydrated(tab);
+  const timeline = tab.getByRole('region', { name: 'Status timeline' });
+  await expect(timeline.getByRole('listitem').first()).toContainText(`Investigation started: ${investigation.incident}`);
+  await expect(timeline).toContainText(/Waiting for approval since .* (< 1 min|\d+ min)/);
   await tab.getByRole('tab', { name: 'Pending actions' }).click();
   const pending = tab.getByRole('row', { name: /Soft delete email cluster/ });
   await pending.getByRole('button', { name: 'Approve' }).click();
@@ -74,4 +77,26 @@ test('Investigations: filter Pending action, Open in new window, approve there',
   await expect(tab.getByText('No actions are waiting for approval.')).toBeVisible();
   expect(['approved', 'in_progress', 'completed']).toContain((await action(request, investigation.actions[0])).status);
   await expect(tab.getByRole('definition').filter({ hasText: /^Running$|^Remediated$/ })).toBeVisible();
+  await expect(timeline.getByRole('listitem').filter({ hasText: 'Approved by analyst: Soft delete email cluster' })).toBeVisible();
+  await expect(timeline).toContainText(/Time waiting for approval: (< 1 min|\d+ min)/);
+});
+
+test('an investigation page shows its alert, and its evidence with the response to each piece', async ({ page, request }) => {
+  const investigation = await ingest(request, 'E2E evidence tab', { severity: 'medium' });
+  await signIn(page, 'analyst');
+  await page.goto(`/investigations/${investigation.id}`);
+  await hydrated(page);
+  await page.getByRole('tab', { name: 'Alerts' }).click();
+  await expect(page.getByRole('tab', { name: 'Alerts' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByRole('table', { name: 'Alerts' }).getByRole('row', { name: investigation.incident })).toContainText('Medium');
+
+  await page.getByRole('tab', { name: 'Evidence', exact: true }).click();
+  const evidence = page.getByRole('table', { name: 'Evidence and Response' });
+  await expect(evidence.getByRole('row', { name: new RegExp(investigation.clusterEntity.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')) })).toContainText('Pending approval');
+  await evidence.getByRole('button', { name: investigation.clusterEntity }).click();
+  const flyout = page.getByRole('dialog', { name: investigation.clusterEntity });
+  await flyout.getByRole('button', { name: 'Reject' }).click();
+  await page.getByRole('dialog', { name: /^Reject: / }).getByRole('button', { name: 'Reject' }).click();
+  await expect(evidence.getByRole('row', { name: new RegExp(investigation.clusterEntity.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')) })).toContainText('Rejected');
+  expect((await action(request, investigation.actions[0])).status).toBe('rejected');
 });

@@ -3,12 +3,20 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AppError, IncidentDetail, IncidentSummary, InvestigationStatus, Page};
+use crate::model::{
+    AppError, IncidentDetail, IncidentSort, IncidentSummary, InvestigationStatus, Page,
+};
 
 /// One page request of the incidents queue.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IncidentQuery {
     pub investigation_state: Option<InvestigationStatus>,
+    #[serde(default)]
+    pub sort: IncidentSort,
+    #[serde(default)]
+    pub ascending: bool,
+    /// Page size; the default page otherwise.
+    pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
@@ -18,9 +26,11 @@ pub async fn list_incidents(query: IncidentQuery) -> Result<Page<IncidentSummary
         async move {
             use crate::model::{IncidentFilter, PageRequest};
             let (state, _user) = super::context::user().await?;
-            let page = PageRequest::parse(None, query.cursor.as_deref())?;
+            let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
             let filter = IncidentFilter {
                 investigation_state: query.investigation_state,
+                sort: query.sort,
+                ascending: query.ascending,
             };
             crate::server::incidents::list(&state.pool, &filter, &page).await
         }

@@ -111,7 +111,7 @@ pub fn ChangeOptions(action: Action) -> impl IntoView {
                             {new.details.map(|d| format!(" — {d}"))}</p>
                     }.into_any()),
                     Ok(None) => None,
-                    Err(e) => Some(view! { <ErrorView error=e/> }.into_any()),
+                    Err(e) => Some(view! { <ErrorView error=e retry=move |_| progress.refetch()/> }.into_any()),
                 }
             })}
         </Transition>

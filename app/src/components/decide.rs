@@ -2,8 +2,10 @@
 //! calls the same rules as the REST API. A decision someone else made first shows who and when.
 
 use leptos::ev::KeyboardEvent;
+use leptos::html::Div;
 use leptos::prelude::*;
 
+use super::focus::{focus_inside, return_focus_on_close, trap_tab};
 use super::portal::use_portal;
 use crate::api::{DecideAction, DecideRequest};
 
@@ -68,16 +70,22 @@ fn DecisionDialog(
             });
         }
     };
+    // Modal: focus starts in the comment, Tab stays inside, and returns to the button after.
+    let node = NodeRef::<Div>::new();
+    return_focus_on_close();
+    focus_inside(move || node.get().map(Into::into));
     let cancel = on_close.clone();
     let on_key = move |e: KeyboardEvent| {
         if e.key() == "Escape" {
             cancel();
+        } else if let Some(dialog) = node.get_untracked() {
+            trap_tab(&e, &dialog);
         }
     };
     let submit_click = submit.clone();
     view! {
         <div class="backdrop">
-            <div role="dialog" aria-modal="true" aria-labelledby=labelled_by class="dialog" on:keydown=on_key>
+            <div node_ref=node role="dialog" aria-modal="true" aria-labelledby=labelled_by class="dialog" on:keydown=on_key>
                 <h2 id=heading_id>{format!("{verb}: {what}")}</h2>
                 <label for=field_label>"Comment (optional)"</label>
                 <textarea id=field rows="3" maxlength="2000" autofocus

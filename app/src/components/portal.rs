@@ -1,6 +1,7 @@
 //! What every signed-in page shares: who is signed in, and a counter that decisions bump so
 //! every open view refetches without a reload.
 
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
 use crate::api::current_user;
@@ -11,6 +12,10 @@ pub struct Portal {
     pub user: Resource<Result<Option<CurrentUser>, AppError>>,
     /// Bumped after every decision or change; resources that show actions read it.
     pub changes: RwSignal<u64>,
+    /// True once the page runs in the browser: times switch to the browser's zone.
+    pub hydrated: RwSignal<bool>,
+    /// The browser's clock, every 30 s; None on the server and before hydration.
+    pub now: RwSignal<Option<DateTime<Utc>>>,
 }
 
 impl Portal {
@@ -19,8 +24,21 @@ impl Portal {
         let portal = Portal {
             user: Resource::new_blocking(|| (), |_| current_user()),
             changes: RwSignal::new(0),
+            hydrated: RwSignal::new(false),
+            now: RwSignal::new(None),
         };
         provide_context(portal);
+        // Effects run only in the browser, after hydration.
+        Effect::new(move |_| {
+            portal.hydrated.set(true);
+            portal.now.set(Some(crate::model::now()));
+            if let Ok(handle) = set_interval_with_handle(
+                move || portal.now.set(Some(crate::model::now())),
+                std::time::Duration::from_secs(30),
+            ) {
+                on_cleanup(move || handle.clear());
+            }
+        });
         portal
     }
 

@@ -17,6 +17,8 @@ pub struct Action {
     pub incident_id: String,
     /// The investigation's title, so lists need no second request.
     pub investigation_title: String,
+    /// The incident's title, likewise.
+    pub incident_title: String,
     pub target: ActionTarget,
     pub source: ActionSource,
     pub created_at: DateTime<Utc>,

@@ -163,6 +163,23 @@ word_enum!(
 );
 
 word_enum!(
+    /// What the incidents queue is sorted by.
+    IncidentSort {
+        LastActivity = "last_activity" / "Last activity",
+        FirstActivity = "first_activity" / "First activity",
+        Severity = "severity" / "Severity",
+        PendingActions = "pending_actions" / "Pending actions",
+    }
+);
+
+#[allow(clippy::derivable_impls)] // word_enum! has no place for #[default]
+impl Default for IncidentSort {
+    fn default() -> Self {
+        IncidentSort::LastActivity
+    }
+}
+
+word_enum!(
     /// Whether an incident still needs attention.
     IncidentStatus {
         Active = "active" / "Active",

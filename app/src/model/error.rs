@@ -31,6 +31,9 @@ pub enum AppError {
     /// 422: well-formed but invalid.
     #[error("{0}")]
     Invalid(String),
+    /// 503: the server could not be reached (only ever made in the browser).
+    #[error("the server could not be reached")]
+    Unreachable,
     /// 500: something broke on the server; the details are in its log.
     #[error("internal error; the server log has the details")]
     Internal,
@@ -47,6 +50,7 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::TooLarge(_) => 413,
             AppError::Invalid(_) => 422,
+            AppError::Unreachable => 503,
             AppError::Internal => 500,
         }
     }
@@ -61,6 +65,7 @@ impl AppError {
             AppError::Conflict(_) => "Conflict",
             AppError::TooLarge(_) => "Payload too large",
             AppError::Invalid(_) => "Invalid request",
+            AppError::Unreachable => "Service unavailable",
             AppError::Internal => "Internal server error",
         }
     }
@@ -74,9 +79,7 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Args(e) | ServerFnErrorErr::Deserialization(e) => {
                 AppError::Malformed(e)
             }
-            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
-                AppError::Malformed("the server could not be reached".into())
-            }
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => AppError::Unreachable,
             _ => AppError::Internal,
         }
     }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{IncidentStatus, InvestigationStatus, Severity};
+use super::{IncidentSort, IncidentStatus, InvestigationStatus, Severity};
 
 /// One row of the incidents queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,4 +34,7 @@ pub struct IncidentDetail {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncidentFilter {
     pub investigation_state: Option<InvestigationStatus>,
+    pub sort: IncidentSort,
+    /// Smallest first; the default is largest (latest, most severe) first.
+    pub ascending: bool,
 }

@@ -8,9 +8,11 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use crate::api::{list_actions, ActionQuery, BulkDecideRequest, DecideActions};
 use crate::components::change::{ChangeOptions, ResultsTable};
 use crate::components::decide::DecideButtons;
+use crate::components::panel::Panel;
 use crate::components::portal::use_portal;
+use crate::components::time::{Time, Waiting};
 use crate::components::{error_view::ErrorView, pager::Pager};
-use crate::model::{display_time, urlencode, Action, ActionStatus, ActionType};
+use crate::model::{urlencode, Action, ActionStatus, ActionType};
 
 #[component]
 pub fn ActionCenterPage() -> impl IntoView {
@@ -113,7 +115,7 @@ fn PendingTab() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading actions…"</p> }>
             {move || Suspend::new(async move {
                 match actions.await {
-                    Err(e) => view! { <ErrorView error=e/> }.into_any(),
+                    Err(e) => view! { <ErrorView error=e retry=move |_| actions.refetch()/> }.into_any(),
                     Ok(page) if page.items.is_empty() => view! { <p>"No actions are waiting for approval."</p> }.into_any(),
                     Ok(page) => view! {
                         <table class="queue">
@@ -123,8 +125,10 @@ fn PendingTab() -> impl IntoView {
                                 <th scope="col">"Action type"</th>
                                 <th scope="col">"Entity"</th>
                                 <th scope="col">"Investigation"</th>
+                                <th scope="col">"Incident"</th>
                                 <th scope="col">"Source"</th>
                                 <th scope="col">"Created"</th>
+                                <th scope="col">"Waiting time"</th>
                                 <th scope="col">"Decision"</th>
                                 <th scope="col"><span class="visually-hidden">"Investigation page"</span></th>
                             </tr></thead>
@@ -153,8 +157,10 @@ fn PendingTab() -> impl IntoView {
                                             <td>{a.action_type.label()}</td>
                                             <td>{a.target.describe()}</td>
                                             <td>{a.investigation_title.clone()}</td>
+                                            <td><a href=format!("/incidents/{}", a.incident_id)>{a.incident_title.clone()}</a></td>
                                             <td>{a.source.label()}</td>
-                                            <td>{display_time(&a.created_at)}</td>
+                                            <td><Time at=a.created_at/></td>
+                                            <td><Waiting since=a.created_at/></td>
                                             <td><DecideButtons id=id what=what/></td>
                                             <td><a href=format!("/investigations/{}", a.investigation_id)>"Open investigation page"</a></td>
                                         </tr>
@@ -300,7 +306,7 @@ fn HistoryTab() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading history…"</p> }>
             {move || Suspend::new(async move {
                 match actions.await {
-                    Err(e) => view! { <ErrorView error=e/> }.into_any(),
+                    Err(e) => view! { <ErrorView error=e retry=move |_| actions.refetch()/> }.into_any(),
                     Ok(page) if page.items.is_empty() => view! { <p>"No decided actions match."</p> }.into_any(),
                     Ok(page) => view! {
                         <table class="queue">
@@ -325,7 +331,7 @@ fn HistoryTab() -> impl IntoView {
                                             <td>{a.investigation_title.clone()}</td>
                                             <td>{a.status.label()}</td>
                                             <td>{a.decided_by.clone().unwrap_or_default()}</td>
-                                            <td>{a.decided_at.as_ref().map(display_time).unwrap_or_default()}</td>
+                                            <td>{a.decided_at.map(|at| view! { <Time at=at/> })}</td>
                                             <td>{a.comment.clone().unwrap_or_default()}</td>
                                             <td>{a.details.clone().unwrap_or_default()}</td>
                                         </tr>
@@ -348,12 +354,8 @@ fn ActionPanel(
     action: Action,
     on_close: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let title = describe(&action);
-    let close = on_close.clone();
     view! {
-        <aside role="dialog" aria-modal="false" aria-labelledby="panel-title" class="panel">
-            <h2 id="panel-title">{title}</h2>
-            <button type="button" class="close" on:click=move |_| close()>"Close"</button>
+        <Panel title=describe(&action) on_close=on_close>
             <dl class="facts">
                 <dt>"Status"</dt><dd>{action.status.label()}</dd>
                 <dt>"Investigation"</dt><dd><a href=format!("/investigations/{}", action.investigation_id)>{action.investigation_title.clone()}</a></dd>
@@ -363,6 +365,6 @@ fn ActionPanel(
             </dl>
             {(!action.results.is_empty()).then(|| view! { <ResultsTable results=action.results.clone()/> })}
             <ChangeOptions action=action.clone()/>
-        </aside>
+        </Panel>
     }
 }

@@ -9,11 +9,14 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::get_investigation;
 use crate::components::decide::DecideButtons;
 use crate::components::error_view::ErrorView;
+use crate::components::evidence::{evidence_of, AlertsTable, EvidenceTable};
 use crate::components::portal::use_portal;
+use crate::components::time::{Time, Waiting};
 use crate::model::{
-    display_time, Action, ActionStatus, ClusterView, ForwardingView, Investigation, LogEntry,
-    MessageLocation,
+    display_duration, Action, ActionStatus, ClusterView, ForwardingView, Investigation, LogEntry,
+    MessageLocation, Milestone,
 };
+use chrono::{DateTime, Utc};
 
 #[component]
 pub fn InvestigationPage() -> impl IntoView {
@@ -33,7 +36,7 @@ pub fn InvestigationPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match investigation.await {
                     Ok(found) => view! { <InvestigationView investigation=found/> }.into_any(),
-                    Err(e) => view! { <h1>"Investigation"</h1><ErrorView error=e/> }.into_any(),
+                    Err(e) => view! { <h1>"Investigation"</h1><ErrorView error=e retry=move |_| investigation.refetch()/> }.into_any(),
                 }
             })}
         </Transition>
@@ -42,18 +45,24 @@ pub fn InvestigationPage() -> impl IntoView {
 
 #[component]
 fn InvestigationView(investigation: Investigation) -> impl IntoView {
+    let timeline = investigation.timeline();
+    let wait = investigation.approval_wait();
+    let evidence = evidence_of(&investigation);
+    let titles = vec![(investigation.id.clone(), investigation.title.clone())];
     let Investigation {
         title,
         investigation_type,
         status,
         created_at,
         updated_at,
+        alert,
         clusters,
         forwarding,
         actions,
         log,
         ..
     } = investigation;
+    let alerts = vec![alert];
     let query = use_query_map();
     let tab = move || {
         let wanted = query.read().get("tab").unwrap_or_default();
@@ -72,10 +81,11 @@ fn InvestigationView(investigation: Investigation) -> impl IntoView {
         <dl class="facts">
             <dt>"Status"</dt><dd>{status.label()}</dd>
             <dt>"Investigation type"</dt><dd>{investigation_type.label()}</dd>
-            <dt>"Creation time"</dt><dd>{display_time(&created_at)}</dd>
-            <dt>"Last changed time"</dt><dd>{display_time(&updated_at)}</dd>
+            <dt>"Creation time"</dt><dd><Time at=created_at/></dd>
+            <dt>"Last changed time"</dt><dd><Time at=updated_at/></dd>
             <dt>"Pending actions"</dt><dd>{pending}</dd>
         </dl>
+        <StatusTimeline timeline=timeline wait=wait/>
 
         <div role="tablist" aria-label="Investigation" class="tabs">
             {TABS.iter().map(|(key, label)| {
@@ -86,7 +96,10 @@ fn InvestigationView(investigation: Investigation) -> impl IntoView {
             }).collect_view()}
         </div>
         <div role="tabpanel" aria-label=move || TABS.iter().find(|(k, _)| *k == tab()).map_or("", |(_, l)| *l)>
+            <div hidden=move || tab() != "alerts"><AlertsTable alerts=alerts titles=titles/></div>
+            <div hidden=move || tab() != "evidence"><EvidenceTable rows=evidence only_pending=false/></div>
             {move || match tab() {
+                "alerts" | "evidence" => ().into_any(),
                 "pending" => pending_view(&actions).into_any(),
                 "actions" => actions_view(&actions).into_any(),
                 "mailboxes" => mailboxes_view(&clusters, &forwarding).into_any(),
@@ -97,14 +110,46 @@ fn InvestigationView(investigation: Investigation) -> impl IntoView {
     }
 }
 
-/// The investigation page's tabs: `?tab=<key>`, Email clusters first.
-const TABS: [(&str, &str); 5] = [
-    ("clusters", "Email clusters"),
+/// The investigation page's tabs: `?tab=<key>`; without one, Email clusters.
+const TABS: [(&str, &str); 7] = [
+    ("alerts", "Alerts"),
     ("mailboxes", "Mailboxes"),
+    ("evidence", "Evidence"),
+    ("clusters", "Email clusters"),
     ("actions", "Actions"),
-    ("pending", "Pending actions"),
     ("log", "Log"),
+    ("pending", "Pending actions"),
 ];
+
+/// The graph of the investigation's life: started, proposed, decided, ended, and how long it
+/// waited for approval (still counting while an action is pending).
+#[component]
+fn StatusTimeline(
+    timeline: Vec<Milestone>,
+    wait: Option<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+) -> impl IntoView {
+    let waited = wait.map(|(start, end)| match end {
+        Some(end) => view! {
+            <p>"Time waiting for approval: "<strong>{display_duration(end - start)}</strong></p>
+        }
+        .into_any(),
+        None => view! {
+            <p>"Waiting for approval since "<Time at=start/>" "<strong><Waiting since=start/></strong></p>
+        }
+        .into_any(),
+    });
+    view! {
+        <section class="timeline" aria-labelledby="timeline-title">
+            <h2 id="timeline-title">"Status timeline"</h2>
+            <ol>
+                {timeline.into_iter().map(|m| view! {
+                    <li><Time at=m.at/>" "{m.what}</li>
+                }).collect_view()}
+            </ol>
+            {waited}
+        </section>
+    }
+}
 
 fn clusters_view(clusters: &[ClusterView]) -> impl IntoView {
     if clusters.is_empty() {
@@ -135,7 +180,7 @@ fn clusters_view(clusters: &[ClusterView]) -> impl IntoView {
                                 <td>{m.subject.clone()}</td>
                                 <td>{m.sender.clone()}</td>
                                 <td>{m.mailbox.clone()}</td>
-                                <td>{display_time(&m.received_at)}</td>
+                                <td><Time at=m.received_at/></td>
                                 <td>{m.location.label()}</td>
                             </tr>
                         }).collect_view()}
@@ -187,7 +232,7 @@ fn actions_view(actions: &[Action]) -> impl IntoView {
                         <td>{a.action_type.label()}</td>
                         <td>{a.target.describe()}</td>
                         <td>{a.status.label()}</td>
-                        <td>{display_time(&a.created_at)}</td>
+                        <td><Time at=a.created_at/></td>
                         <td>{a.details.clone().unwrap_or_default()}</td>
                     </tr>
                 }).collect_view()}
@@ -215,7 +260,7 @@ fn pending_view(actions: &[Action]) -> impl IntoView {
                         <tr>
                             <td>{a.action_type.label()}</td>
                             <td>{a.target.describe()}</td>
-                            <td>{display_time(&a.created_at)}</td>
+                            <td><Time at=a.created_at/></td>
                             <td><DecideButtons id=a.id.clone() what=what/></td>
                         </tr>
                     }
@@ -229,7 +274,7 @@ fn log_view(log: &[LogEntry]) -> impl IntoView {
     view! {
         <ol class="log" aria-label="Log">
             {log.iter().map(|entry| view! {
-                <li><span class="mono">{display_time(&entry.at)}</span>" "<strong>{entry.step.clone()}</strong>" "{entry.detail.clone()}</li>
+                <li><span class="mono"><Time at=entry.at/></span>" "<strong>{entry.step.clone()}</strong>" "{entry.detail.clone()}</li>
             }).collect_view()}
         </ol>
     }

@@ -5,8 +5,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{list_investigations, InvestigationQuery};
+use crate::components::time::Time;
 use crate::components::{error_view::ErrorView, pager::Pager};
-use crate::model::{display_time, InvestigationStatus};
+use crate::model::InvestigationStatus;
 
 #[component]
 pub fn InvestigationsPage() -> impl IntoView {
@@ -51,7 +52,7 @@ pub fn InvestigationsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading investigations…"</p> }>
             {move || Suspend::new(async move {
                 match investigations.await {
-                    Err(e) => view! { <ErrorView error=e/> }.into_any(),
+                    Err(e) => view! { <ErrorView error=e retry=move |_| investigations.refetch()/> }.into_any(),
                     Ok(page) if page.items.is_empty() => view! { <p>"No investigations match."</p> }.into_any(),
                     Ok(page) => {
                         let base = match status() { Some(s) => format!("/investigations?status={}", s.as_str()), None => "/investigations".into() };
@@ -83,8 +84,8 @@ pub fn InvestigationsPage() -> impl IntoView {
                                             <td>{i.user_count}</td>
                                             <td>{i.threat_count}</td>
                                             <td>{i.action_count}</td>
-                                            <td>{display_time(&i.created_at)}</td>
-                                            <td>{display_time(&i.updated_at)}</td>
+                                            <td><Time at=i.created_at/></td>
+                                            <td><Time at=i.updated_at/></td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

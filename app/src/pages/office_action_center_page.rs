@@ -7,11 +7,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{get_action, list_actions, ActionQuery};
-use crate::components::change::{changes_for, ChangeOptions, ResultsTable};
+use crate::api::{get_action, get_investigation, list_actions, ActionQuery};
+use crate::components::change::{changes_for, ChangeOptions};
+use crate::components::panel::Panel;
 use crate::components::portal::use_portal;
+use crate::components::time::Time;
 use crate::components::{error_view::ErrorView, pager::Pager};
-use crate::model::{display_time, Action};
+use crate::model::{Action, ActionResult, ClusterMessage, Investigation};
 use crate::pages::action_center_page::describe;
 
 #[component]
@@ -38,7 +40,7 @@ pub fn OfficeActionCenterPage() -> impl IntoView {
         <Transition fallback=|| view! { <p role="status">"Loading remediations…"</p> }>
             {move || Suspend::new(async move {
                 match remediations.await {
-                    Err(e) => view! { <ErrorView error=e/> }.into_any(),
+                    Err(e) => view! { <ErrorView error=e retry=move |_| remediations.refetch()/> }.into_any(),
                     Ok(page) if page.items.is_empty() => view! { <p>"No remediations yet: approved email actions appear here."</p> }.into_any(),
                     Ok(page) => view! {
                         <table class="queue">
@@ -60,7 +62,7 @@ pub fn OfficeActionCenterPage() -> impl IntoView {
                                             <td>{a.status.label()}</td>
                                             <td>{messages}</td>
                                             <td>{a.decided_by.clone().unwrap_or_default()}</td>
-                                            <td>{a.decided_at.as_ref().map(display_time).unwrap_or_default()}</td>
+                                            <td>{a.decided_at.map(|at| view! { <Time at=at/> })}</td>
                                         </tr>
                                     }
                                 }).collect_view()}
@@ -81,28 +83,27 @@ fn RemediationPanel(
     on_close: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let portal = use_portal();
-    let id = action.id.clone();
-    // Mail submissions load when asked for.
+    // Mail submissions load when asked for: the messages the remediation covers (from its
+    // investigation's evidence), with where each is now and what execution did to it.
     let asked = RwSignal::new(false);
+    let (id, investigation_id) = (action.id.clone(), action.investigation_id.clone());
     let submissions = Resource::new(
-        move || asked.get().then(|| id.clone()),
-        |id| async move {
-            match id {
-                Some(id) => get_action(id).await.map(Some),
-                None => Ok(None),
-            }
+        move || asked.get().then(|| (id.clone(), investigation_id.clone())),
+        |ids| async move {
+            let Some((id, investigation_id)) = ids else {
+                return Ok(None);
+            };
+            let action = get_action(id).await?;
+            let investigation = get_investigation(investigation_id).await?;
+            Ok(Some(submissions_of(&action, &investigation)))
         },
     );
     let loaded = move || matches!(submissions.get(), Some(Ok(Some(_))));
     let choosing = RwSignal::new(false);
     let can_change = !changes_for(&action).is_empty();
-    let title = describe(&action);
-    let close = on_close.clone();
     let changeable = action.clone();
     view! {
-        <aside role="dialog" aria-modal="false" aria-labelledby="remediation-title" class="panel">
-            <h2 id="remediation-title">{title}</h2>
-            <button type="button" class="close" on:click=move |_| close()>"Close"</button>
+        <Panel title=describe(&action) on_close=on_close>
             <div class="buttons">
                 <button type="button" aria-expanded=move || choosing.get().to_string()
                     disabled=move || !loaded() || !can_change || !portal.can_decide()
@@ -118,13 +119,111 @@ fn RemediationPanel(
             <Transition fallback=|| view! { <p role="status">"Loading mail submissions…"</p> }>
                 {move || Suspend::new(async move {
                     match submissions.await {
-                        Ok(Some(found)) if found.results.is_empty() => Some(view! { <p>"No messages have been handled yet."</p> }.into_any()),
-                        Ok(Some(found)) => Some(view! { <ResultsTable results=found.results/> }.into_any()),
+                        Ok(Some(rows)) if rows.is_empty() => Some(view! { <p>"The investigation recorded no messages for this remediation."</p> }.into_any()),
+                        Ok(Some(rows)) => Some(view! { <SubmissionsTable rows=rows/> }.into_any()),
                         Ok(None) => None,
-                        Err(e) => Some(view! { <ErrorView error=e/> }.into_any()),
+                        Err(e) => Some(view! { <ErrorView error=e retry=move |_| submissions.refetch()/> }.into_any()),
                     }
                 })}
             </Transition>
-        </aside>
+        </Panel>
+    }
+}
+
+/// One message a remediation covers.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Submission {
+    message: ClusterMessage,
+    /// What execution did to it, once it ran.
+    result: Option<ActionResult>,
+}
+
+/// The messages of the action's cluster (or its one message), each with its execution result.
+fn submissions_of(action: &Action, investigation: &Investigation) -> Vec<Submission> {
+    let covered = |m: &ClusterMessage| match (
+        &action.target.cluster_id,
+        &action.target.internet_message_id,
+    ) {
+        (Some(cluster), _) => investigation
+            .clusters
+            .iter()
+            .any(|c| c.id == *cluster && c.messages.contains(m)),
+        (None, Some(message_id)) => {
+            m.internet_message_id == *message_id
+                && action
+                    .target
+                    .mailbox
+                    .as_ref()
+                    .is_none_or(|mb| *mb == m.mailbox)
+        }
+        (None, None) => false,
+    };
+    let mut seen = Vec::new();
+    for message in investigation
+        .clusters
+        .iter()
+        .flat_map(|c| c.messages.iter())
+    {
+        if covered(message) && !seen.contains(message) {
+            seen.push(message.clone());
+        }
+    }
+    seen.into_iter()
+        .map(|message| Submission {
+            result: action
+                .results
+                .iter()
+                .find(|r| {
+                    r.mailbox == message.mailbox
+                        && r.internet_message_id.as_deref()
+                            == Some(message.internet_message_id.as_str())
+                })
+                .cloned(),
+            message,
+        })
+        .collect()
+}
+
+/// Subjects and senders are attacker-controlled: text nodes only.
+#[component]
+fn SubmissionsTable(rows: Vec<Submission>) -> impl IntoView {
+    view! {
+        <table class="queue">
+            <caption class="visually-hidden">"Mail submissions"</caption>
+            <thead><tr>
+                <th scope="col">"Subject"</th>
+                <th scope="col">"Sender"</th>
+                <th scope="col">"Mailbox"</th>
+                <th scope="col">"Received"</th>
+                <th scope="col">"Result"</th>
+                <th scope="col">"Location"</th>
+            </tr></thead>
+            <tbody>
+                {rows.into_iter().map(|row| {
+                    // Where execution left it; before execution, where the investigation saw it.
+                    let location = match &row.result {
+                        Some(r) => r.location.map_or("Unknown", |l| l.label()),
+                        None => row.message.location.label(),
+                    };
+                    let result = row.result.as_ref().map_or_else(
+                        || "Not run yet".to_string(),
+                        |r| match &r.detail {
+                            Some(detail) => format!("{}: {detail}", r.result.label()),
+                            None => r.result.label().to_string(),
+                        },
+                    );
+                    view! {
+                        <tr>
+                            <td>{row.message.subject}</td>
+                            <td>{row.message.sender}</td>
+                            <td>{row.message.mailbox}</td>
+                            <td><Time at=row.message.received_at/></td>
+                            <td>{result}</td>
+                            <td>{location}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }

@@ -26,12 +26,13 @@ pub struct ActionFilter {
 }
 
 const SELECT: &str = "SELECT a.id, a.action_type, a.status, a.investigation_id, a.incident_id,
-        i.title AS investigation_title, a.target_kind, a.cluster_id, c.cluster_by, c.cluster_value,
+        i.title AS investigation_title, n.title AS incident_title, a.target_kind, a.cluster_id, c.cluster_by, c.cluster_value,
         c.email_count, a.mailbox, a.internet_message_id, a.forward_to, a.source, a.created_at,
         a.decided_by, a.decided_at, a.comment, a.duplicate_of, a.changed_from, a.outcome,
         d.decided_by AS first_decided_by, d.decided_at AS first_decided_at
     FROM actions a
     JOIN investigations i ON i.id = a.investigation_id
+    JOIN incidents n ON n.id = a.incident_id
     LEFT JOIN email_clusters c ON c.id = a.cluster_id
     LEFT JOIN actions d ON d.id = a.duplicate_of";
 
@@ -43,6 +44,7 @@ struct ActionRow {
     investigation_id: String,
     incident_id: String,
     investigation_title: String,
+    incident_title: String,
     target_kind: String,
     cluster_id: Option<String>,
     cluster_by: Option<String>,
@@ -99,6 +101,7 @@ impl ActionRow {
             investigation_id: self.investigation_id,
             incident_id: self.incident_id,
             investigation_title: self.investigation_title,
+            incident_title: self.incident_title,
             created_at: self.created_at,
             decided_by: self.decided_by,
             decided_at: self.decided_at,

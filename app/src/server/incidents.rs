@@ -6,8 +6,8 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use super::clock::{db_time, now};
 use super::new_id;
 use crate::model::{
-    AppError, Cursor, IncidentDetail, IncidentFilter, IncidentStatus, IncidentSummary,
-    InvestigationStatus, Page, PageRequest, Severity,
+    AppError, Cursor, IncidentDetail, IncidentFilter, IncidentSort, IncidentStatus,
+    IncidentSummary, InvestigationStatus, Page, PageRequest, Severity,
 };
 
 /// How urgently an investigation status wants a person: the incident shows the most urgent.
@@ -142,9 +142,20 @@ struct IncidentRow {
     pending_action_count: i64,
     first_activity_at: DateTime<Utc>,
     last_activity_at: DateTime<Utc>,
+    severity_rank: i64,
 }
 
 impl IncidentRow {
+    /// This row's place in the queue sorted by `sort`, as a cursor key.
+    fn key(&self, sort: IncidentSort) -> String {
+        match sort {
+            IncidentSort::LastActivity => db_time(&self.last_activity_at),
+            IncidentSort::FirstActivity => db_time(&self.first_activity_at),
+            IncidentSort::Severity => self.severity_rank.to_string(),
+            IncidentSort::PendingActions => self.pending_action_count.to_string(),
+        }
+    }
+
     fn into_summary(self) -> IncidentSummary {
         IncidentSummary {
             severity: Severity::parse(&self.severity).unwrap_or(Severity::Informational),
@@ -166,7 +177,7 @@ impl IncidentRow {
 pub async fn get(pool: &SqlitePool, id: &str) -> Result<IncidentDetail, AppError> {
     let row: IncidentRow = sqlx::query_as(
         "SELECT id, title, severity, status, investigation_state, alert_count, investigation_count,
-                pending_action_count, first_activity_at, last_activity_at
+                pending_action_count, first_activity_at, last_activity_at, severity_rank
          FROM incidents WHERE id = $1",
     )
     .bind(id)
@@ -189,7 +200,8 @@ pub async fn get(pool: &SqlitePool, id: &str) -> Result<IncidentDetail, AppError
     })
 }
 
-/// The incidents queue: latest activity first.
+/// The incidents queue: latest activity first unless the filter sorts otherwise. Every sort
+/// pages by keyset on (its column, id), so a deep page costs what the first does.
 pub async fn list(
     pool: &SqlitePool,
     filter: &IncidentFilter,
@@ -197,7 +209,7 @@ pub async fn list(
 ) -> Result<Page<IncidentSummary>, AppError> {
     let mut query = QueryBuilder::<Sqlite>::new(
         "SELECT id, title, severity, status, investigation_state, alert_count, investigation_count,
-                pending_action_count, first_activity_at, last_activity_at
+                pending_action_count, first_activity_at, last_activity_at, severity_rank
          FROM incidents WHERE 1 = 1",
     );
     if let Some(state) = filter.investigation_state {
@@ -205,22 +217,39 @@ pub async fn list(
             .push(" AND investigation_state = ")
             .push_bind(state.as_str());
     }
+    let (column, numeric) = match filter.sort {
+        IncidentSort::LastActivity => ("last_activity_at", false),
+        IncidentSort::FirstActivity => ("first_activity_at", false),
+        IncidentSort::Severity => ("severity_rank", true),
+        IncidentSort::PendingActions => ("pending_action_count", true),
+    };
+    let (after, order) = if filter.ascending {
+        (">", "ASC")
+    } else {
+        ("<", "DESC")
+    };
     if let Some(Cursor { key, id }) = &page.after {
-        query
-            .push(" AND (last_activity_at, id) < (")
-            .push_bind(key.clone())
-            .push(", ")
-            .push_bind(id.clone())
-            .push(")");
+        query.push(format_args!(" AND ({column}, id) {after} ("));
+        if numeric {
+            let key: i64 = key
+                .parse()
+                .map_err(|_| AppError::Invalid("cursor is not one this server gave".into()))?;
+            query.push_bind(key);
+        } else {
+            query.push_bind(key.clone());
+        }
+        query.push(", ").push_bind(id.clone()).push(")");
     }
-    query.push(" ORDER BY last_activity_at DESC, id DESC LIMIT ");
+    query.push(format_args!(
+        " ORDER BY {column} {order}, id {order} LIMIT "
+    ));
     query.push_bind(i64::from(page.limit) + 1);
     let mut rows: Vec<IncidentRow> = query.build_query_as().fetch_all(pool).await?;
     let next = if rows.len() > page.limit as usize {
         rows.truncate(page.limit as usize);
         rows.last().map(|r| {
             Cursor {
-                key: db_time(&r.last_activity_at),
+                key: r.key(filter.sort),
                 id: r.id.clone(),
             }
             .encode()

@@ -8,10 +8,10 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use super::clock::{db_time, now};
 use super::{actions, audit, incidents, new_id, AppState};
 use crate::model::{
-    ActionSource, ActionStatus, ActionType, AppError, ClusterBy, ClusterMessage, ClusterView,
-    CurrentUser, Cursor, ForwardingView, IngestInvestigation, Investigation, InvestigationCreated,
-    InvestigationStatus, InvestigationSummary, InvestigationType, LogEntry, MessageLocation, Page,
-    PageRequest, Verdict,
+    ActionSource, ActionStatus, ActionType, AlertView, AppError, ClusterBy, ClusterMessage,
+    ClusterView, CurrentUser, Cursor, ForwardingView, IngestInvestigation, Investigation,
+    InvestigationCreated, InvestigationStatus, InvestigationSummary, InvestigationType, LogEntry,
+    MessageLocation, Page, PageRequest, Severity, Verdict,
 };
 
 /// The identity of a cluster across investigations: the same campaign clustered the same way
@@ -418,6 +418,14 @@ pub async fn get(pool: &SqlitePool, id: &str) -> Result<Investigation, AppError>
     .await?
     .ok_or_else(|| AppError::NotFound(format!("investigation {id:?}")))?;
 
+    let (alert_id, alert_title, severity, alert_at): (String, String, String, DateTime<Utc>) =
+        sqlx::query_as(
+            "SELECT a.id, a.title, a.severity, a.created_at
+             FROM investigations i JOIN alerts a ON a.id = i.alert_id WHERE i.id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
     let cluster_rows: Vec<ClusterRow> = sqlx::query_as(
         "SELECT id, cluster_by, cluster_value, verdict, email_count FROM email_clusters
          WHERE investigation_id = $1 ORDER BY rowid",
@@ -485,6 +493,13 @@ pub async fn get(pool: &SqlitePool, id: &str) -> Result<Investigation, AppError>
         title: row.title,
         created_at: row.created_at,
         updated_at: row.updated_at,
+        alert: AlertView {
+            id: alert_id,
+            title: alert_title,
+            severity: Severity::parse(&severity).unwrap_or(Severity::Informational),
+            created_at: alert_at,
+            investigation_id: id.to_string(),
+        },
         clusters,
         forwarding: forwarding
             .into_iter()

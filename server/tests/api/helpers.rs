@@ -389,3 +389,20 @@ pub async fn assert_problem(response: Response, status: u16) -> Value {
     );
     problem
 }
+
+/// A browser-like client signed in as `name` (password `PASSWORD`), for server functions.
+pub async fn signed_in(app: &TestApp, name: &str) -> Client {
+    let client = Client::builder().cookie_store(true).build().unwrap();
+    let response = client
+        .post(app.url("/rpc/login"))
+        .header("Origin", &app.address)
+        .form(&[("username", name), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success() || response.status().is_redirection(),
+        "{name} signs in"
+    );
+    client
+}

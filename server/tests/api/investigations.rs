@@ -3,7 +3,7 @@
 use app::model::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{api_md_example, assert_problem, spawn_app};
+use crate::helpers::{api_md_example, assert_problem, signed_in, spawn_app};
 
 #[tokio::test]
 async fn the_api_md_example_creates_an_incident_and_two_pending_actions() {
@@ -293,4 +293,99 @@ async fn concurrent_ingests_all_succeed_and_keep_one_audit_chain() {
     assert_eq!(app.count("SELECT COUNT(*) FROM investigations").await, 16);
     assert_eq!(app.count("SELECT COUNT(*) FROM actions").await, 32);
     assert_eq!(app::server::audit::verify(&app.pool).await.unwrap(), None);
+}
+
+/// Every sort of the incidents queue pages through all incidents once each, in order, by
+/// keyset — including across pages whose boundary falls inside a run of equal keys.
+#[tokio::test]
+async fn the_incidents_queue_sorts_by_each_column_and_pages_without_gaps() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    app.user("reader", Role::Reader).await;
+    let severities = ["high", "low", "medium", "informational"];
+    for n in 0..11 {
+        let mut body = api_md_example();
+        body["alert"]["severity"] = json!(severities[n % 4]);
+        body["clusters"][0]["cluster_value"] = json!(format!("http://sort-{n}.evil.test/"));
+        if n % 3 == 0 {
+            body["forwarding"] = json!([]); // one pending action instead of two
+        }
+        assert_eq!(app.ingest(&token, &body).await.status(), 201);
+    }
+    let session = signed_in(&app, "reader").await;
+    let rank = |s: &str| {
+        ["informational", "low", "medium", "high"]
+            .iter()
+            .position(|w| *w == s)
+    };
+
+    for (sort, ascending) in [
+        ("severity", false),
+        ("severity", true),
+        ("pending_actions", false),
+        ("first_activity", true),
+        ("last_activity", false),
+    ] {
+        let mut seen: Vec<Value> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page: Value = session
+                .post(app.url("/rpc/list_incidents"))
+                .header("Origin", &app.address)
+                .json(&json!({"query": {"sort": sort, "ascending": ascending, "limit": 3, "cursor": cursor}}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            seen.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => break,
+            }
+        }
+        let ids: std::collections::BTreeSet<&str> =
+            seen.iter().map(|i| i["id"].as_str().unwrap()).collect();
+        assert_eq!(
+            (seen.len(), ids.len()),
+            (11, 11),
+            "{sort}: each incident once"
+        );
+        let key = |i: &Value| -> (String, String) {
+            let k = match sort {
+                "severity" => format!("{}", rank(i["severity"].as_str().unwrap()).unwrap()),
+                "pending_actions" => format!("{:03}", i["pending_action_count"].as_i64().unwrap()),
+                "first_activity" => i["first_activity_at"].as_str().unwrap().to_string(),
+                _ => i["last_activity_at"].as_str().unwrap().to_string(),
+            };
+            (k, i["id"].as_str().unwrap().to_string())
+        };
+        let keys: Vec<_> = seen.iter().map(key).collect();
+        let mut expected = keys.clone();
+        expected.sort();
+        if !ascending {
+            expected.reverse();
+        }
+        assert_eq!(keys, expected, "{sort} ascending={ascending}");
+    }
+    assert_eq!(
+        seen_first_severity(&session, &app).await,
+        "high",
+        "the most severe comes first by default"
+    );
+}
+
+async fn seen_first_severity(session: &reqwest::Client, app: &crate::helpers::TestApp) -> String {
+    let page: Value = session
+        .post(app.url("/rpc/list_incidents"))
+        .header("Origin", &app.address)
+        .json(&json!({"query": {"sort": "severity"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["items"][0]["severity"].as_str().unwrap().to_string()
 }

@@ -5,7 +5,7 @@ use app::model::Role;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
-use crate::helpers::{api_md_example, spawn_app, TestApp, PASSWORD};
+use crate::helpers::{api_md_example, signed_in, spawn_app, TestApp};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Who {
@@ -181,20 +181,4 @@ async fn every_endpoint_and_server_function_answers_each_role_as_designed() {
             assert_eq!(status, expected, "{who:?} /rpc/{name}");
         }
     }
-}
-
-async fn signed_in(app: &TestApp, name: &str) -> Client {
-    let client = Client::builder().cookie_store(true).build().unwrap();
-    let response = client
-        .post(app.url("/rpc/login"))
-        .header("Origin", &app.address)
-        .form(&[("username", name), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success() || response.status().is_redirection(),
-        "{name} signs in"
-    );
-    client
 }
