@@ -57,6 +57,34 @@ pub struct Cli {
     /// Pending actions not decided within this long expire (e.g. 7d, 12h, 2s).
     #[arg(long, global = true, env = "AIRDESK_PENDING_EXPIRY", default_value = "7d", value_parser = humantime::parse_duration)]
     pub pending_expiry: std::time::Duration,
+    /// How far back the playbook's email clusters reach (e.g. 30d).
+    #[arg(long, global = true, env = "AIRDESK_LOOKBACK", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub lookback: std::time::Duration,
+    /// Reports by this many different users make a cluster Suspicious.
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_REPORTS_FOR_SUSPICIOUS",
+        default_value_t = 2
+    )]
+    pub reports_for_suspicious: usize,
+    /// A failing sender domain within this many edits of an internal domain is a look-alike.
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_LOOKALIKE_DISTANCE",
+        default_value_t = 2
+    )]
+    pub lookalike_distance: usize,
+    /// How often `serve` brings the message index up to date (0 turns it off).
+    #[arg(long, global = true, env = "AIRDESK_INDEX_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub index_interval: std::time::Duration,
+    /// Messages larger than this many bytes are indexed from their headers only.
+    #[arg(long, global = true, env = "AIRDESK_INDEX_MAX_BODY", default_value_t = 32 * 1024 * 1024)]
+    pub index_max_body: u64,
+    /// Threat indicators to load at start: a JSON array of {kind, value, verdict, expires_at}.
+    #[arg(long, global = true, env = "AIRDESK_INDICATORS_FILE")]
+    pub indicators_file: Option<PathBuf>,
     /// Log filter, e.g. `info` or `airdesk=debug,sqlx=warn`.
     #[arg(
         long,
@@ -221,6 +249,8 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Index every message of the Maildir store once (later runs read only what changed).
+    Scan,
 }
 
 #[derive(Debug, Args)]
@@ -362,6 +392,18 @@ impl Cli {
                 None => defaults,
             },
             imap: self.imap.settings()?,
+            index_interval: Some(self.index_interval).filter(|d| !d.is_zero()),
+            index: crate::index::IndexConfig {
+                max_body_bytes: self.index_max_body,
+                ..Default::default()
+            },
+            playbook: crate::playbook::PlaybookConfig {
+                lookback: self.lookback,
+                reports_for_suspicious: self.reports_for_suspicious.max(1),
+                lookalike_distance: self.lookalike_distance,
+                ..Default::default()
+            },
+            indicators_file: self.indicators_file.clone(),
         })
     }
 }
@@ -387,6 +429,30 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             }
             println!("airdesk listening on http://{}", app.local_addr());
             app.run_until(shutdown_signal()).await
+        }
+        Command::Scan => {
+            let state = open_state(&defaults).await?;
+            let indexer = crate::index::Indexer::new(
+                state.pool.clone(),
+                &defaults.mail_root,
+                defaults.folders.clone(),
+                defaults.index.clone(),
+            );
+            let started = std::time::Instant::now();
+            let report = indexer.scan().await?;
+            let took = started.elapsed().as_secs_f64();
+            println!(
+                "indexed {} mailboxes: {} added, {} removed, {} unreadable; {} folders read, {} unchanged; {:.1} s ({:.0} messages/s)",
+                report.mailboxes,
+                report.added,
+                report.removed,
+                report.unreadable,
+                report.folders_listed,
+                report.folders_unchanged,
+                took,
+                report.added as f64 / took.max(0.001)
+            );
+            Ok(())
         }
         Command::Migrate => {
             open_state(&defaults).await?;

@@ -32,6 +32,14 @@ pub struct Settings {
     /// When set, mail is reached over IMAP (and Sieve over ManageSieve) instead of the Maildir
     /// tree under `mail_root`.
     pub imap: Option<ImapSettings>,
+    /// How often `serve` brings the message index up to date (Maildir); None: never.
+    pub index_interval: Option<std::time::Duration>,
+    /// How the indexer reads messages.
+    pub index: crate::index::IndexConfig,
+    /// The investigation playbook's thresholds.
+    pub playbook: crate::playbook::PlaybookConfig,
+    /// Threat indicators (a JSON array of indicators) loaded at start.
+    pub indicators_file: Option<PathBuf>,
 }
 
 impl Settings {

@@ -29,6 +29,8 @@ use crate::{assets, auth, health, rest};
 #[derive(Clone, Debug)]
 pub struct HttpState {
     pub app: AppState,
+    /// airdesk's own investigations (reports, indicators).
+    pub playbook: crate::playbook::Playbook,
     pub leptos: LeptosOptions,
     pub body_limit: usize,
 }
@@ -56,6 +58,7 @@ impl FromRef<HttpState> for BodyLimit {
 pub struct HttpOptions {
     pub body_limit: usize,
     pub secure_cookies: bool,
+    pub playbook: crate::playbook::Playbook,
 }
 
 /// Idle browser sessions end after this long.
@@ -88,6 +91,7 @@ pub async fn app(state: AppState, options: &HttpOptions) -> Result<Router, sqlx:
     let leptos = LeptosOptions::builder().output_name("airdesk").build();
     let http_state = HttpState {
         app: state.clone(),
+        playbook: options.playbook.clone(),
         leptos: leptos.clone(),
         body_limit: options.body_limit,
     };

@@ -4,6 +4,7 @@ pub mod actions;
 pub mod audit;
 pub mod decisions;
 pub mod idempotency;
+pub mod intel;
 pub mod investigations;
 pub mod json;
 pub mod openapi;
@@ -31,6 +32,16 @@ pub fn router() -> Router<HttpState> {
         .route("/actions/{id}/reject", post(decisions::reject))
         .route("/actions/{id}/change", post(decisions::change))
         .route("/audit", get(audit::list))
+        .route("/reports", post(intel::report))
+        .route(
+            "/indicators",
+            get(intel::list_indicators).post(intel::add_indicator),
+        )
+        .route(
+            "/indicators/{id}",
+            axum::routing::delete(intel::delete_indicator),
+        )
+        .route("/messages", get(intel::messages))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::from(app::model::AppError::NotFound("endpoint".into())) })
 }

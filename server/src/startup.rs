@@ -13,9 +13,27 @@ use app::server::AppState;
 use crate::config::{check_mail_root, Settings};
 use crate::execution::{ExecutionConfig, Executor};
 use crate::http::{self, HttpOptions};
+use crate::index::Indexer;
 use crate::mail::imap::Imap;
 use crate::mail::maildir::Maildir;
 use crate::mail::SharedStore;
+use crate::playbook::Playbook;
+
+/// Loads threat indicators from a JSON file (an array of indicators); a bad file stops the
+/// start with one clear line.
+async fn load_indicators(state: &AppState, file: &std::path::Path) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the indicators file {}: {e}", file.display()))?;
+    let indicators: Vec<crate::rest::intel::Indicator> = serde_json::from_str(&text)
+        .map_err(|e| format!("indicators file {}: {e}", file.display()))?;
+    for (n, indicator) in indicators.iter().enumerate() {
+        crate::rest::intel::store_indicator(&state.pool, indicator, "indicators-file")
+            .await
+            .map_err(|e| format!("indicators file {}, entry {}: {e}", file.display(), n + 1))?;
+    }
+    tracing::info!(count = indicators.len(), file = %file.display(), "threat indicators loaded");
+    Ok(())
+}
 
 /// Why a command could not do its work, in one line for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +75,8 @@ pub struct Application {
     state: AppState,
     store: SharedStore,
     execution: ExecutionConfig,
+    /// The Maildir index and how often to bring it up to date.
+    indexing: Option<(Indexer, std::time::Duration)>,
 }
 
 impl Application {
@@ -66,9 +86,27 @@ impl Application {
         }
         let state = open_state(settings).await?;
         let store = mail_store(settings);
+        let indexer = settings.imap.is_none().then(|| {
+            Indexer::new(
+                state.pool.clone(),
+                &settings.mail_root,
+                settings.folders.clone(),
+                settings.index.clone(),
+            )
+        });
+        let playbook = Playbook {
+            state: state.clone(),
+            store: store.clone(),
+            config: settings.playbook.clone(),
+            indexer: indexer.clone(),
+        };
+        if let Some(file) = &settings.indicators_file {
+            load_indicators(&state, file).await?;
+        }
         let options = HttpOptions {
             body_limit: settings.body_limit,
             secure_cookies: settings.secure_cookies,
+            playbook,
         };
         let router = http::app(state.clone(), &options)
             .await
@@ -82,6 +120,7 @@ impl Application {
             state,
             store,
             execution: settings.execution.clone(),
+            indexing: indexer.zip(settings.index_interval),
         })
     }
 
@@ -121,6 +160,9 @@ impl Application {
             .run(),
         );
         let _stop_workers = AbortOnDrop(workers);
+        let _stop_indexing = self.indexing.map(|(indexer, every)| {
+            AbortOnDrop(tokio::spawn(crate::index::keep_current(indexer, every)))
+        });
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await

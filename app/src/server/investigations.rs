@@ -32,6 +32,17 @@ pub async fn ingest(
     actor: &CurrentUser,
     body: &IngestInvestigation,
 ) -> Result<InvestigationCreated, AppError> {
+    ingest_with_steps(state, actor, body, &[]).await
+}
+
+/// `ingest`, for airdesk's own playbook: `steps` (step, detail) are its log, written after the
+/// alert in place of the per-cluster and per-mailbox lines an outside result gets.
+pub async fn ingest_with_steps(
+    state: &AppState,
+    actor: &CurrentUser,
+    body: &IngestInvestigation,
+    steps: &[(String, String)],
+) -> Result<InvestigationCreated, AppError> {
     let rules = &state.rules;
     body.check()?;
     let at = db_time(&now());
@@ -76,6 +87,10 @@ pub async fn ingest(
         &format!("{} ({})", body.alert.title, body.alert.severity.label()),
     )
     .await?;
+    for (step, detail) in steps {
+        log.add(&mut tx, step, detail).await?;
+    }
+    let own_log = steps.is_empty();
 
     let source = match body.investigation_type {
         InvestigationType::Manual => ActionSource::Manual,
@@ -132,16 +147,18 @@ pub async fn ingest(
             remediation,
         )
         .await?;
-        log.add(
-            &mut tx,
-            "Email cluster",
-            &format!(
-                "{entity}: {} messages, verdict {}",
-                cluster.messages.len(),
-                cluster.verdict.label()
-            ),
-        )
-        .await?;
+        if own_log {
+            log.add(
+                &mut tx,
+                "Email cluster",
+                &format!(
+                    "{entity}: {} messages, verdict {}",
+                    cluster.messages.len(),
+                    cluster.verdict.label()
+                ),
+            )
+            .await?;
+        }
         if cluster.verdict.calls_for_action() {
             let id = propose(
                 &mut tx,
@@ -191,16 +208,18 @@ pub async fn ingest(
         } else {
             "inside the organisation"
         };
-        log.add(
-            &mut tx,
-            "Mail forwarding",
-            &format!(
-                "{} forwards to {} ({where_to})",
-                forwarding.mailbox.as_str(),
-                forwarding.forward_to.as_str()
-            ),
-        )
-        .await?;
+        if own_log {
+            log.add(
+                &mut tx,
+                "Mail forwarding",
+                &format!(
+                    "{} forwards to {} ({where_to})",
+                    forwarding.mailbox.as_str(),
+                    forwarding.forward_to.as_str()
+                ),
+            )
+            .await?;
+        }
         if acts {
             let id = propose(
                 &mut tx,

@@ -19,6 +19,11 @@ use utoipa::{Modify, OpenApi};
         super::decisions::bulk,
         super::decisions::change,
         super::audit::list,
+        super::intel::report,
+        super::intel::add_indicator,
+        super::intel::list_indicators,
+        super::intel::delete_indicator,
+        super::intel::messages,
     ),
     modifiers(&Bearer),
 )]

@@ -66,6 +66,11 @@ pub fn settings_in(dir: &TempDir) -> Settings {
             ..ExecutionConfig::default()
         },
         imap: None,
+        // Tests index when they mean to (TestApp::index), not on a timer.
+        index_interval: None,
+        index: Default::default(),
+        playbook: Default::default(),
+        indicators_file: None,
     }
 }
 
