@@ -14,5 +14,7 @@ pub use decisions::{
     ChangeRequest, DecideAction, DecideActions, DecideRequest,
 };
 pub use incidents::{get_incident, list_incidents, IncidentQuery};
-pub use investigations::{get_investigation, list_investigations, InvestigationQuery};
+pub use investigations::{
+    get_investigation, list_investigations, InvestigationQuery, ReportMessage, StartInvestigation,
+};
 pub use session::{current_user, login, logout, Login, Logout};

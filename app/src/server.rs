@@ -17,6 +17,8 @@ pub mod users;
 
 use sqlx::SqlitePool;
 
+use crate::model::{AppError, CurrentUser};
+
 /// What every request handler needs: the database and the rules' settings. Passed in, never
 /// global, so each test runs against its own database.
 #[derive(Clone, Debug)]
@@ -73,4 +75,41 @@ impl Default for RulesConfig {
 /// A new opaque id: UUIDv7, so ids sort roughly by creation time.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+/// Starts airdesk's own investigations. The server binary implements it (the playbook owns the
+/// mail store and the message index, which this crate does not know); server functions reach
+/// it through the Leptos context.
+pub trait Investigate: Send + Sync {
+    /// A user reports a delivered message as phish; answers the investigation's id.
+    fn report(
+        &self,
+        user: CurrentUser,
+        mailbox: String,
+        internet_message_id: String,
+    ) -> BoxedAnswer<'_>;
+
+    /// A manual investigation of one value.
+    fn manual(
+        &self,
+        user: CurrentUser,
+        by: crate::model::ClusterBy,
+        value: String,
+    ) -> BoxedAnswer<'_>;
+}
+
+/// What an `Investigate` call comes to: the investigation's id.
+pub type BoxedAnswer<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, AppError>> + Send + 'a>>;
+
+/// The investigator in the Leptos context.
+#[derive(Clone)]
+pub struct Investigator(pub std::sync::Arc<dyn Investigate>);
+
+impl std::ops::Deref for Investigator {
+    type Target = dyn Investigate;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref()
+    }
 }

@@ -441,6 +441,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let started = std::time::Instant::now();
             let report = indexer.scan().await?;
             let took = started.elapsed().as_secs_f64();
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&state.pool)
+                .await
+                .map_err(app::model::AppError::from)?;
             println!(
                 "indexed {} mailboxes: {} added, {} removed, {} unreadable; {} folders read, {} unchanged; {:.1} s ({:.0} messages/s)",
                 report.mailboxes,

@@ -104,7 +104,12 @@ pub async fn app(state: AppState, options: &HttpOptions) -> Result<Router, sqlx:
             routes,
             {
                 let state = state.clone();
-                move || provide_context(state.clone())
+                let investigator =
+                    app::server::Investigator(std::sync::Arc::new(options.playbook.clone()));
+                move || {
+                    provide_context(state.clone());
+                    provide_context(investigator.clone());
+                }
             },
             move || {
                 set_page_csp();

@@ -385,6 +385,12 @@ async fn write_batch(pool: &SqlitePool, batch: Batch) -> Result<(usize, usize), 
         .await?;
     }
     tx.commit().await?;
+    // Commits leave checkpoints to a background task in `serve` (db::checkpoint_periodically);
+    // a scan writes so much at once that it checkpoints as it goes, or the WAL would hold
+    // every version of every page it touched.
+    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        .execute(pool)
+        .await?;
     Ok((added, removed))
 }
 

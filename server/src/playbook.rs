@@ -386,6 +386,37 @@ impl Playbook {
         Ok(Some(created))
     }
 
+    /// The indexed copy a user reports; the index is brought up to date once if it lacks it
+    /// (the message may have arrived since the last scan).
+    pub async fn reported_message(
+        &self,
+        mailbox: &str,
+        message_id: &str,
+    ) -> Result<IndexedMessage, AppError> {
+        let mailbox = mailbox.trim().to_ascii_lowercase();
+        let id = message_id.trim();
+        if id.is_empty() || id.len() > 998 {
+            return Err(AppError::Invalid(
+                "internet_message_id must be 1 to 998 characters".into(),
+            ));
+        }
+        let id = if id.starts_with('<') {
+            id.to_string()
+        } else {
+            format!("<{id}>")
+        };
+        let mut found = index::find(self.pool(), Some(&mailbox), &id).await?;
+        if found.is_empty() {
+            if let Some(indexer) = &self.indexer {
+                indexer.scan().await?;
+                found = index::find(self.pool(), Some(&mailbox), &id).await?;
+            }
+        }
+        found.into_iter().next().ok_or_else(|| {
+            AppError::NotFound(format!("message {id} in the index of mailbox {mailbox:?}"))
+        })
+    }
+
     /// Records a user's report before investigating, so it counts towards its own cluster.
     pub async fn record_report(
         &self,
@@ -564,6 +595,70 @@ impl Playbook {
         }
         steps.push(("Mail forwarding".into(), detail));
         found
+    }
+}
+
+/// The portal's way in: reports and manual investigations from server functions.
+impl app::server::Investigate for Playbook {
+    fn report(
+        &self,
+        user: CurrentUser,
+        mailbox: String,
+        internet_message_id: String,
+    ) -> app::server::BoxedAnswer<'_> {
+        Box::pin(async move {
+            let message = self
+                .reported_message(&mailbox, &internet_message_id)
+                .await?;
+            self.record_report(&user.username, &message).await?;
+            let created = self
+                .investigate(Trigger::Report {
+                    reported_by: user.username,
+                    message: Box::new(message),
+                })
+                .await?
+                .ok_or(AppError::Internal)?;
+            Ok(created.id)
+        })
+    }
+
+    fn manual(
+        &self,
+        user: CurrentUser,
+        by: ClusterBy,
+        value: String,
+    ) -> app::server::BoxedAnswer<'_> {
+        Box::pin(async move {
+            let value = value.trim();
+            let value = match by {
+                ClusterBy::Url => crate::index::parse::normalise_url(value)
+                    .ok_or_else(|| AppError::Invalid("not an http(s) URL".into()))?,
+                ClusterBy::Sender if value.contains('@') => value.to_ascii_lowercase(),
+                ClusterBy::AttachmentHash
+                    if value.len() == 64 && value.chars().all(|c| c.is_ascii_hexdigit()) =>
+                {
+                    value.to_ascii_lowercase()
+                }
+                ClusterBy::SubjectFingerprint if !value.is_empty() => {
+                    crate::index::parse::fingerprint(value)
+                }
+                _ => {
+                    return Err(AppError::Invalid(format!(
+                        "not a {}",
+                        by.label().to_lowercase()
+                    )))
+                }
+            };
+            let created = self
+                .investigate(Trigger::Manual {
+                    requested_by: user.username,
+                    by,
+                    value,
+                })
+                .await?
+                .ok_or(AppError::Internal)?;
+            Ok(created.id)
+        })
     }
 }
 

@@ -33,6 +33,14 @@ mod ssr {
         result
     }
 
+    /// The playbook, which the server binary provides (it owns the mail store and the index).
+    pub fn investigator() -> Result<crate::server::Investigator, AppError> {
+        leptos::prelude::use_context::<crate::server::Investigator>().ok_or_else(|| {
+            tracing::error!("no investigator in the Leptos context");
+            AppError::Internal
+        })
+    }
+
     /// The signed-in user, or Unauthenticated.
     pub async fn user() -> Result<(AppState, CurrentUser), AppError> {
         let state = state()?;

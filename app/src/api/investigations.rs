@@ -3,12 +3,16 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AppError, Investigation, InvestigationStatus, InvestigationSummary, Page};
+use crate::model::{
+    AppError, ClusterBy, Investigation, InvestigationStatus, InvestigationSummary,
+    InvestigationType, Page,
+};
 
 /// One page request of the investigations queue.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InvestigationQuery {
     pub status: Option<InvestigationStatus>,
+    pub investigation_type: Option<InvestigationType>,
     pub cursor: Option<String>,
 }
 
@@ -21,7 +25,13 @@ pub async fn list_investigations(
             use crate::model::PageRequest;
             let (state, _user) = super::context::user().await?;
             let page = PageRequest::parse(None, query.cursor.as_deref())?;
-            crate::server::investigations::list(&state.pool, query.status, &page).await
+            crate::server::investigations::list(
+                &state.pool,
+                query.status,
+                query.investigation_type,
+                &page,
+            )
+            .await
         }
         .await,
     )
@@ -34,6 +44,41 @@ pub async fn get_investigation(id: String) -> Result<Investigation, AppError> {
         async move {
             let (state, _user) = super::context::user().await?;
             crate::server::investigations::get(&state.pool, &id).await
+        }
+        .await,
+    )
+}
+
+/// A signed-in user reports a message as phish; the playbook investigates it. Answers the new
+/// investigation's id.
+#[server(name = ReportMessage, prefix = "/rpc", endpoint = "report_message", input = leptos::server_fn::codec::Json)]
+pub async fn report_message(
+    mailbox: String,
+    internet_message_id: String,
+) -> Result<String, AppError> {
+    super::context::with_status(
+        async move {
+            let (_state, user) = super::context::user().await?;
+            super::context::investigator()?
+                .report(user, mailbox, internet_message_id)
+                .await
+        }
+        .await,
+    )
+}
+
+/// An admin starts a manual investigation of a sender, a URL, an attachment or a subject.
+#[server(name = StartInvestigation, prefix = "/rpc", endpoint = "start_investigation", input = leptos::server_fn::codec::Json)]
+pub async fn start_investigation(by: ClusterBy, value: String) -> Result<String, AppError> {
+    super::context::with_status(
+        async move {
+            let (_state, user) = super::context::user().await?;
+            if user.role != crate::model::Role::Admin {
+                return Err(AppError::Forbidden("Admin".into()));
+            }
+            super::context::investigator()?
+                .manual(user, by, value)
+                .await
         }
         .await,
     )

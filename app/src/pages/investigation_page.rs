@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::get_investigation;
+use crate::api::{get_investigation, ReportMessage};
 use crate::components::decide::DecideButtons;
 use crate::components::error_view::ErrorView;
 use crate::components::evidence::{evidence_of, AlertsTable, EvidenceTable};
@@ -173,6 +173,7 @@ fn clusters_view(clusters: &[ClusterView]) -> impl IntoView {
                         <th scope="col">"Mailbox"</th>
                         <th scope="col">"Received"</th>
                         <th scope="col">"Location"</th>
+                        <th scope="col"><span class="visually-hidden">"Report"</span></th>
                     </tr></thead>
                     <tbody>
                         {c.messages.iter().map(|m| view! {
@@ -182,6 +183,7 @@ fn clusters_view(clusters: &[ClusterView]) -> impl IntoView {
                                 <td>{m.mailbox.clone()}</td>
                                 <td><Time at=m.received_at/></td>
                                 <td>{m.location.label()}</td>
+                                <td><ReportPhish mailbox=m.mailbox.clone() message_id=m.internet_message_id.clone() subject=m.subject.clone()/></td>
                             </tr>
                         }).collect_view()}
                     </tbody>
@@ -277,5 +279,27 @@ fn log_view(log: &[LogEntry]) -> impl IntoView {
                 <li><span class="mono"><Time at=entry.at/></span>" "<strong>{entry.step.clone()}</strong>" "{entry.detail.clone()}</li>
             }).collect_view()}
         </ol>
+    }
+}
+
+/// "Report phish" on one message: the playbook investigates it, and its page opens.
+#[component]
+fn ReportPhish(mailbox: String, message_id: String, subject: String) -> impl IntoView {
+    let portal = use_portal();
+    let report = ServerAction::<ReportMessage>::new();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = report.value().get() {
+            portal.changed();
+            navigate(&format!("/investigations/{id}"), Default::default());
+        }
+    });
+    view! {
+        <button type="button" class="link-like" aria-label=format!("Report phish: {subject} in {mailbox}")
+            disabled=move || report.pending().get()
+            on:click=move |_| { report.dispatch(ReportMessage { mailbox: mailbox.clone(), internet_message_id: message_id.clone() }); }>
+            "Report phish"
+        </button>
+        {move || report.value().get().and_then(|r| r.err()).map(|e| view! { <span role="alert" class="error">{e.to_string()}</span> })}
     }
 }

@@ -4,10 +4,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
+use crate::api::StartInvestigation;
 use crate::api::{list_investigations, InvestigationQuery};
+use crate::components::portal::use_portal;
 use crate::components::time::Time;
 use crate::components::{error_view::ErrorView, pager::Pager};
-use crate::model::InvestigationStatus;
+use crate::model::{display_duration, ClusterBy, InvestigationStatus, InvestigationType, Role};
 
 #[component]
 pub fn InvestigationsPage() -> impl IntoView {
@@ -18,34 +20,67 @@ pub fn InvestigationsPage() -> impl IntoView {
             .get("status")
             .and_then(|s| InvestigationStatus::parse(&s))
     };
+    let kind = move || {
+        query
+            .read()
+            .get("type")
+            .and_then(|s| InvestigationType::parse(&s))
+    };
     let cursor = move || query.read().get("cursor");
     let investigations = Resource::new(
         move || InvestigationQuery {
             status: status(),
+            investigation_type: kind(),
             cursor: cursor(),
         },
         list_investigations,
     );
-    let navigate = use_navigate();
-    let on_filter = move |ev: leptos::ev::Event| {
-        let value = event_target_value(&ev);
-        let url = if value.is_empty() {
+    // `/investigations?status=…&type=…`, leaving out what is not filtered.
+    let url_for = |status: Option<InvestigationStatus>, kind: Option<InvestigationType>| {
+        let parts: Vec<String> = [
+            status.map(|s| format!("status={}", s.as_str())),
+            kind.map(|k| format!("type={}", k.as_str())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if parts.is_empty() {
             "/investigations".to_string()
         } else {
-            format!("/investigations?status={value}")
-        };
-        navigate(&url, Default::default());
+            format!("/investigations?{}", parts.join("&"))
+        }
+    };
+    let navigate = use_navigate();
+    let on_status = {
+        let navigate = navigate.clone();
+        move |ev: leptos::ev::Event| {
+            let chosen = InvestigationStatus::parse(&event_target_value(&ev));
+            navigate(&url_for(chosen, kind()), Default::default());
+        }
+    };
+    let on_type = move |ev: leptos::ev::Event| {
+        let chosen = InvestigationType::parse(&event_target_value(&ev));
+        navigate(&url_for(status(), chosen), Default::default());
     };
     view! {
         <Title text="Investigations"/>
         <h1>"Investigations"</h1>
+        <ManualInvestigation/>
         <div class="filters">
             <label for="status-filter">"Status"</label>
-            <select id="status-filter" on:change=on_filter>
+            <select id="status-filter" on:change=on_status>
                 <option value="" selected=move || status().is_none()>"Any"</option>
                 {InvestigationStatus::ALL.iter().map(|s| {
                     let s = *s;
                     view! { <option value=s.as_str() selected=move || status() == Some(s)>{s.label()}</option> }
+                }).collect_view()}
+            </select>
+            <label for="type-filter">"Investigation type"</label>
+            <select id="type-filter" on:change=on_type>
+                <option value="" selected=move || kind().is_none()>"Any"</option>
+                {InvestigationType::ALL.iter().map(|k| {
+                    let k = *k;
+                    view! { <option value=k.as_str() selected=move || kind() == Some(k)>{k.label()}</option> }
                 }).collect_view()}
             </select>
         </div>
@@ -55,7 +90,7 @@ pub fn InvestigationsPage() -> impl IntoView {
                     Err(e) => view! { <ErrorView error=e retry=move |_| investigations.refetch()/> }.into_any(),
                     Ok(page) if page.items.is_empty() => view! { <p>"No investigations match."</p> }.into_any(),
                     Ok(page) => {
-                        let base = match status() { Some(s) => format!("/investigations?status={}", s.as_str()), None => "/investigations".into() };
+                        let base = url_for(status(), kind());
                         view! {
                             <table class="queue">
                                 <caption class="visually-hidden">"Investigations"</caption>
@@ -70,6 +105,7 @@ pub fn InvestigationsPage() -> impl IntoView {
                                     <th scope="col">"Action count"</th>
                                     <th scope="col">"Creation time"</th>
                                     <th scope="col">"Last changed time"</th>
+                                    <th scope="col">"Duration"</th>
                                 </tr></thead>
                                 <tbody>
                                     {page.items.into_iter().map(|i| view! {
@@ -86,6 +122,7 @@ pub fn InvestigationsPage() -> impl IntoView {
                                             <td>{i.action_count}</td>
                                             <td><Time at=i.created_at/></td>
                                             <td><Time at=i.updated_at/></td>
+                                            <td>{display_duration(i.updated_at - i.created_at)}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
@@ -102,4 +139,42 @@ pub fn InvestigationsPage() -> impl IntoView {
 /// The last block of a UUID is enough to tell investigations apart on screen.
 fn short_id(id: &str) -> String {
     id.rsplit('-').next().unwrap_or(id).to_string()
+}
+
+/// Admins start a manual investigation of a sender, a URL, an attachment hash or a subject;
+/// the new investigation opens when it is recorded.
+#[component]
+fn ManualInvestigation() -> impl IntoView {
+    let portal = use_portal();
+    let is_admin = move || matches!(portal.user.get(), Some(Ok(Some(u))) if u.role == Role::Admin);
+    let start = ServerAction::<StartInvestigation>::new();
+    let by = RwSignal::new(ClusterBy::Sender);
+    let value = RwSignal::new(String::new());
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = start.value().get() {
+            portal.changed();
+            navigate(&format!("/investigations/{id}"), Default::default());
+        }
+    });
+    move || {
+        is_admin().then(|| view! {
+            <form class="manual" aria-label="Start a manual investigation" on:submit=move |e| {
+                e.prevent_default();
+                start.dispatch(StartInvestigation { by: by.get_untracked(), value: value.get_untracked() });
+            }>
+                <label for="manual-by">"Investigate"</label>
+                <select id="manual-by" on:change=move |e| {
+                    if let Some(chosen) = ClusterBy::parse(&event_target_value(&e)) { by.set(chosen) }
+                }>
+                    {ClusterBy::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.label()}</option> }).collect_view()}
+                </select>
+                <label for="manual-value">"Value"</label>
+                <input id="manual-value" type="text" required maxlength="2048"
+                    prop:value=move || value.get() on:input=move |e| value.set(event_target_value(&e))/>
+                <button type="submit" disabled=move || start.pending().get()>"Start investigation"</button>
+                {move || start.value().get().and_then(|r| r.err()).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
+            </form>
+        })
+    }
 }

@@ -550,10 +550,11 @@ struct SummaryRow {
     action_count: i64,
 }
 
-/// The investigations queue: newest first, optionally by status.
+/// The investigations queue: newest first, optionally by status and by type.
 pub async fn list(
     pool: &SqlitePool,
     status: Option<InvestigationStatus>,
+    investigation_type: Option<InvestigationType>,
     page: &PageRequest,
 ) -> Result<Page<InvestigationSummary>, AppError> {
     let mut query = QueryBuilder::<Sqlite>::new(
@@ -566,6 +567,11 @@ pub async fn list(
     );
     if let Some(status) = status {
         query.push(" AND i.status = ").push_bind(status.as_str());
+    }
+    if let Some(kind) = investigation_type {
+        query
+            .push(" AND i.investigation_type = ")
+            .push_bind(kind.as_str());
     }
     if let Some(Cursor { key, id }) = &page.after {
         query

@@ -15,7 +15,7 @@ use super::problem::{ApiError, Problem};
 use crate::auth::Caller;
 use crate::http::HttpState;
 use crate::index::parse::{normalise_url, parse};
-use crate::index::{self, IndexedMessage};
+use crate::index::IndexedMessage;
 use crate::playbook::Trigger;
 
 /// A user's report: a message already delivered (mailbox + Internet Message-ID), or the
@@ -54,39 +54,15 @@ pub async fn report(
     body: JsonBytes,
 ) -> Result<(StatusCode, Json<ReportAccepted>), ApiError> {
     let request: ReportRequest = body.parse()?;
-    let mailbox = request.mailbox.trim().to_ascii_lowercase();
     let message_id = match (&request.internet_message_id, &request.raw) {
-        (Some(id), None) => {
-            let id = id.trim();
-            if id.is_empty() || id.len() > 998 {
-                return Err(AppError::Invalid(
-                    "internet_message_id must be 1 to 998 characters".into(),
-                )
-                .into());
-            }
-            if id.starts_with('<') {
-                id.to_string()
-            } else {
-                format!("<{id}>")
-            }
-        }
+        (Some(id), None) => id.clone(),
         (None, Some(raw)) => parse(raw.as_bytes(), false).internet_message_id,
         _ => return Err(AppError::Invalid("give either internet_message_id or raw".into()).into()),
     };
     let playbook = &state.playbook;
-    let mut found = index::find(&state.app.pool, Some(&mailbox), &message_id).await?;
-    if found.is_empty() {
-        // Just delivered, perhaps: bring the index up to date once and look again.
-        if let Some(indexer) = &playbook.indexer {
-            indexer.scan().await?;
-            found = index::find(&state.app.pool, Some(&mailbox), &message_id).await?;
-        }
-    }
-    let message = found.into_iter().next().ok_or_else(|| {
-        AppError::NotFound(format!(
-            "message {message_id} in the index of mailbox {mailbox:?}"
-        ))
-    })?;
+    let message = playbook
+        .reported_message(&request.mailbox, &message_id)
+        .await?;
     playbook.record_report(&caller.0.username, &message).await?;
     let created = playbook
         .investigate(Trigger::Report {

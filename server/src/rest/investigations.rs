@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use app::model::{
     AppError, IngestInvestigation, Investigation, InvestigationCreated, InvestigationStatus,
-    InvestigationSummary, Page, PageRequest,
+    InvestigationSummary, InvestigationType, Page, PageRequest,
 };
 use app::server::{investigations, AppState};
 
@@ -78,6 +78,8 @@ pub async fn get(
 pub struct ListParams {
     /// Only investigations with this status.
     pub status: Option<String>,
+    /// Only investigations of this type (`user_reported`, `manual`, `url_verdict_change`, …).
+    pub investigation_type: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 500, default 50.
     pub limit: Option<u32>,
@@ -108,8 +110,16 @@ pub async fn list(
                 .ok_or_else(|| AppError::Invalid(format!("unknown status {s:?}")))
         })
         .transpose()?;
+    let kind = params
+        .investigation_type
+        .as_deref()
+        .map(|s| {
+            InvestigationType::parse(s)
+                .ok_or_else(|| AppError::Invalid(format!("unknown investigation type {s:?}")))
+        })
+        .transpose()?;
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
     Ok(Json(
-        investigations::list(&state.pool, status, &page).await?,
+        investigations::list(&state.pool, status, kind, &page).await?,
     ))
 }

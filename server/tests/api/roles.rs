@@ -98,6 +98,31 @@ async fn every_endpoint_and_server_function_answers_each_role_as_designed() {
                 read,
             ),
             (Method::GET, "/api/v1/audit".into(), None, read),
+            (Method::GET, "/api/v1/indicators".into(), None, read),
+            (Method::GET, "/api/v1/messages".into(), None, read),
+            (
+                Method::POST,
+                "/api/v1/indicators".into(),
+                Some(
+                    json!({"kind": "sender", "value": "nobody@nowhere.test", "verdict": "suspicious"}),
+                ),
+                write(201),
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/indicators/no-such-indicator".into(),
+                None,
+                write(404),
+            ),
+            // Any signed-in user may report; this message is not in the index.
+            (
+                Method::POST,
+                "/api/v1/reports".into(),
+                Some(
+                    json!({"mailbox": "alice@example.test", "internet_message_id": "<none@x.test>"}),
+                ),
+                if who == Who::Anonymous { 401 } else { 404 },
+            ),
             (Method::GET, "/api/v1/actions/export.csv".into(), None, read),
             (
                 Method::POST,
@@ -168,6 +193,22 @@ async fn every_endpoint_and_server_function_answers_each_role_as_designed() {
                 write(200),
             ),
         ];
+        let admin_only = match who {
+            Who::Anonymous => 401,
+            Who::Admin => 200,
+            _ => 403,
+        };
+        let mut rpc = rpc;
+        rpc.push((
+            "start_investigation",
+            json!({"by": "sender", "value": "nobody@nowhere.test"}),
+            admin_only,
+        ));
+        rpc.push((
+            "report_message",
+            json!({"mailbox": "alice@example.test", "internet_message_id": "<none@x.test>"}),
+            if who == Who::Anonymous { 401 } else { 404 },
+        ));
         for (name, body, expected) in rpc {
             let status = session
                 .post(app.url(&format!("/rpc/{name}")))
