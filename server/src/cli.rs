@@ -82,6 +82,9 @@ pub struct Cli {
     /// Messages larger than this many bytes are indexed from their headers only.
     #[arg(long, global = true, env = "AIRDESK_INDEX_MAX_BODY", default_value_t = 32 * 1024 * 1024)]
     pub index_max_body: u64,
+    /// Over IMAP: a file naming the mailboxes to index, one address per line.
+    #[arg(long, global = true, env = "AIRDESK_INDEX_MAILBOXES")]
+    pub index_mailboxes: Option<PathBuf>,
     /// Threat indicators to load at start: a JSON array of {kind, value, verdict, expires_at}.
     #[arg(long, global = true, env = "AIRDESK_INDICATORS_FILE")]
     pub indicators_file: Option<PathBuf>,
@@ -397,6 +400,15 @@ impl Cli {
                 max_body_bytes: self.index_max_body,
                 ..Default::default()
             },
+            index_mailboxes: match &self.index_mailboxes {
+                Some(file) => std::fs::read_to_string(file)
+                    .map_err(|e| format!("cannot read the mailbox list {}: {e}", file.display()))?
+                    .lines()
+                    .map(|l| l.trim().to_ascii_lowercase())
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .collect(),
+                None => Vec::new(),
+            },
             playbook: crate::playbook::PlaybookConfig {
                 lookback: self.lookback,
                 reports_for_suspicious: self.reports_for_suspicious.max(1),
@@ -432,12 +444,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Scan => {
             let state = open_state(&defaults).await?;
-            let indexer = crate::index::Indexer::new(
-                state.pool.clone(),
-                &defaults.mail_root,
-                defaults.folders.clone(),
-                defaults.index.clone(),
-            );
+            let (_, indexer) = crate::startup::store_and_indexer(&defaults, &state);
             let started = std::time::Instant::now();
             let report = indexer.scan().await?;
             let took = started.elapsed().as_secs_f64();

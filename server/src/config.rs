@@ -36,6 +36,8 @@ pub struct Settings {
     pub index_interval: Option<std::time::Duration>,
     /// How the indexer reads messages.
     pub index: crate::index::IndexConfig,
+    /// Over IMAP: the mailboxes to index (IMAP cannot list a server's mailboxes).
+    pub index_mailboxes: Vec<String>,
     /// The investigation playbook's thresholds.
     pub playbook: crate::playbook::PlaybookConfig,
     /// Threat indicators (a JSON array of indicators) loaded at start.

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use tokio::sync::mpsc;
 
+use crate::mail::imap::{Imap, RawMessage};
 use crate::mail::Folders;
 use parse::{parse, url_domain, Parsed};
 
@@ -42,7 +43,7 @@ impl Default for IndexConfig {
     }
 }
 
-/// What one scan did.
+/// What one scan did (`unreadable` counts files, and mailboxes that could not be listed).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ScanReport {
     pub mailboxes: usize,
@@ -54,11 +55,31 @@ pub struct ScanReport {
     pub unreadable: usize,
 }
 
-/// The Maildir store's index.
+/// Where the indexed mail lives.
+#[derive(Clone, Debug)]
+enum Source {
+    /// A Maildir++ tree: one directory per mailbox.
+    Maildir(PathBuf),
+    /// An IMAP server, read through the service account; IMAP cannot list every mailbox of a
+    /// server, so the operator names them.
+    Imap {
+        store: std::sync::Arc<Imap>,
+        mailboxes: Vec<String>,
+    },
+}
+
+/// Where one new message is to be read from.
+#[derive(Clone, Debug)]
+enum Locator {
+    File(PathBuf),
+    Uid(u32),
+}
+
+/// The mail store's index.
 #[derive(Clone, Debug)]
 pub struct Indexer {
     pool: SqlitePool,
-    root: PathBuf,
+    source: Source,
     folders: Folders,
     config: IndexConfig,
 }
@@ -68,9 +89,11 @@ struct FolderWork {
     mailbox: String,
     folder: String,
     location: MessageLocation,
-    add: Vec<(String, PathBuf)>,
+    add: Vec<(String, Locator)>,
     remove: Vec<i64>,
     stamp: (i64, i64),
+    /// IMAP: the UIDVALIDITY the UIDs belong to.
+    validity: u32,
 }
 
 /// One file, read.
@@ -87,6 +110,7 @@ struct Batch {
 }
 
 impl Indexer {
+    /// The index of the Maildir tree under `root`.
     pub fn new(
         pool: SqlitePool,
         root: impl Into<PathBuf>,
@@ -95,9 +119,109 @@ impl Indexer {
     ) -> Self {
         Indexer {
             pool,
-            root: root.into(),
+            source: Source::Maildir(root.into()),
             folders,
             config,
+        }
+    }
+
+    /// The index of `mailboxes` on an IMAP server. A folder is read again only when its
+    /// UIDVALIDITY, UIDNEXT or message count changed; then only UIDs the index lacks are fetched.
+    pub fn imap(
+        pool: SqlitePool,
+        store: std::sync::Arc<Imap>,
+        mailboxes: Vec<String>,
+        folders: Folders,
+        config: IndexConfig,
+    ) -> Self {
+        Indexer {
+            pool,
+            source: Source::Imap { store, mailboxes },
+            folders,
+            config,
+        }
+    }
+
+    async fn mailboxes(&self) -> Result<Vec<String>, AppError> {
+        match &self.source {
+            Source::Maildir(root) => {
+                let root = root.clone();
+                blocking(move || list_mailboxes(&root)).await
+            }
+            Source::Imap { mailboxes, .. } => Ok(mailboxes.clone()),
+        }
+    }
+
+    /// Every folder of a mailbox with its stamp: the mtimes of `new/` and `cur/` (Maildir), or
+    /// UIDVALIDITY and UIDNEXT with the message count (IMAP).
+    async fn folders_of(&self, mailbox: &str) -> Result<Vec<(String, (i64, i64))>, AppError> {
+        match &self.source {
+            Source::Maildir(root) => {
+                let dir = root.join(mailbox);
+                let inbox = self.folders.inbox.clone();
+                blocking(move || {
+                    Ok(list_folders(&dir, &inbox)?
+                        .into_iter()
+                        .map(|(folder, path)| {
+                            let stamp = folder_stamp(&path);
+                            (folder, stamp)
+                        })
+                        .collect())
+                })
+                .await
+            }
+            Source::Imap { store, .. } => Ok(store
+                .folder_stamps(mailbox)
+                .await
+                .map_err(store_failed)?
+                .into_iter()
+                .map(|(folder, validity, next, count)| {
+                    (
+                        folder,
+                        (
+                            i64::from(validity),
+                            (i64::from(next) << 32) | i64::from(count),
+                        ),
+                    )
+                })
+                .collect()),
+        }
+    }
+
+    /// The messages in a folder by stable name, and (IMAP) the folder's UIDVALIDITY.
+    async fn list(
+        &self,
+        mailbox: &str,
+        folder: &str,
+    ) -> Result<(HashMap<String, Locator>, u32), AppError> {
+        match &self.source {
+            Source::Maildir(root) => {
+                let dir = if folder.eq_ignore_ascii_case(&self.folders.inbox) {
+                    root.join(mailbox)
+                } else {
+                    root.join(mailbox).join(format!(".{folder}"))
+                };
+                let files = blocking(move || list_files(&dir)).await?;
+                Ok((
+                    files
+                        .into_iter()
+                        .map(|(k, v)| (k, Locator::File(v)))
+                        .collect(),
+                    0,
+                ))
+            }
+            Source::Imap { store, .. } => {
+                let (validity, uids) = store
+                    .folder_uids(mailbox, folder)
+                    .await
+                    .map_err(store_failed)?;
+                Ok((
+                    uids.into_iter()
+                        .map(|uid| (format!("{validity}:{uid}"), Locator::Uid(uid)))
+                        .collect(),
+                    validity,
+                ))
+            }
         }
     }
 
@@ -126,37 +250,23 @@ impl Indexer {
             Ok::<_, AppError>(written)
         });
 
-        let mailboxes = blocking({
-            let root = self.root.clone();
-            move || list_mailboxes(&root)
-        })
-        .await?;
+        let mailboxes = self.mailboxes().await?;
         report.mailboxes = mailboxes.len();
         let mut pending: Vec<FolderWork> = Vec::new();
         let mut pending_files = 0;
         for mailbox in mailboxes {
-            let dir = self.root.join(&mailbox);
-            let folders = blocking({
-                let inbox = self.folders.inbox.clone();
-                move || list_folders(&dir, &inbox)
-            })
-            .await?;
-            for (folder, folder_dir) in folders {
-                let stamp = blocking({
-                    let d = folder_dir.clone();
-                    move || Ok(folder_stamp(&d))
-                })
-                .await?;
+            // One mailbox that cannot be read (logged) does not stop the others.
+            let Ok(folders) = self.folders_of(&mailbox).await else {
+                report.unreadable += 1;
+                continue;
+            };
+            for (folder, stamp) in folders {
                 if stamps.get(&(mailbox.clone(), folder.clone())) == Some(&stamp) {
                     report.folders_unchanged += 1;
                     continue;
                 }
                 report.folders_listed += 1;
-                let listed = blocking({
-                    let d = folder_dir.clone();
-                    move || list_files(&d)
-                })
-                .await?;
+                let (listed, validity) = self.list(&mailbox, &folder).await?;
                 let known: Vec<(i64, String)> = sqlx::query_as(
                     "SELECT id, file FROM messages WHERE mailbox = $1 AND folder = $2",
                 )
@@ -170,7 +280,7 @@ impl Indexer {
                     .filter(|(_, f)| !listed.contains_key(f))
                     .map(|(id, _)| *id)
                     .collect();
-                let add: Vec<(String, PathBuf)> = listed
+                let add: Vec<(String, Locator)> = listed
                     .into_iter()
                     .filter(|(name, _)| !known_names.contains(name.as_str()))
                     .collect();
@@ -182,6 +292,7 @@ impl Indexer {
                     add,
                     remove,
                     stamp,
+                    validity,
                 });
                 if pending_files >= self.config.batch {
                     let batch = self.read(std::mem::take(&mut pending), &mut report).await?;
@@ -203,7 +314,8 @@ impl Indexer {
         Ok(report)
     }
 
-    /// Reads the files of these folders on every core.
+    /// Reads the new messages of these folders: over the network first (IMAP), then parsed
+    /// on every core.
     async fn read(
         &self,
         work: Vec<FolderWork>,
@@ -214,12 +326,36 @@ impl Indexer {
             n => n,
         };
         let max_body = self.config.max_body_bytes;
+        // (folder index, name, what to parse)
+        let mut jobs: Vec<(usize, String, Job)> = Vec::new();
+        for (i, w) in work.iter().enumerate() {
+            match &self.source {
+                Source::Maildir(_) => jobs.extend(w.add.iter().filter_map(|(name, at)| match at {
+                    Locator::File(path) => Some((i, name.clone(), Job::File(path.clone()))),
+                    Locator::Uid(_) => None,
+                })),
+                Source::Imap { store, .. } => {
+                    let uids: Vec<u32> = w
+                        .add
+                        .iter()
+                        .filter_map(|(_, at)| match at {
+                            Locator::Uid(uid) => Some(*uid),
+                            Locator::File(_) => None,
+                        })
+                        .collect();
+                    let fetched = store
+                        .fetch_raw(&w.mailbox, &w.folder, w.validity, &uids, max_body + 1)
+                        .await
+                        .map_err(store_failed)?;
+                    jobs.extend(
+                        fetched.into_iter().map(|raw| {
+                            (i, format!("{}:{}", w.validity, raw.uid), Job::Fetched(raw))
+                        }),
+                    );
+                }
+            }
+        }
         let (batch, unreadable) = blocking(move || {
-            let jobs: Vec<(usize, &(String, PathBuf))> = work
-                .iter()
-                .enumerate()
-                .flat_map(|(i, w)| w.add.iter().map(move |f| (i, f)))
-                .collect();
             let chunk = jobs.len().div_ceil(threads).max(1);
             let results: Vec<Vec<(usize, Option<Read1>)>> = std::thread::scope(|scope| {
                 let handles: Vec<_> = jobs
@@ -227,7 +363,7 @@ impl Indexer {
                     .map(|part| {
                         scope.spawn(move || {
                             part.iter()
-                                .map(|(i, (name, path))| (*i, read_one(name, path, max_body)))
+                                .map(|(i, name, job)| (*i, job.read(name, max_body)))
                                 .collect::<Vec<_>>()
                         })
                     })
@@ -256,6 +392,35 @@ impl Indexer {
         report.unreadable += unreadable;
         Ok(batch)
     }
+}
+
+/// One new message to parse.
+enum Job {
+    File(PathBuf),
+    Fetched(RawMessage),
+}
+
+impl Job {
+    fn read(&self, name: &str, max_body: u64) -> Option<Read1> {
+        match self {
+            Job::File(path) => read_one(name, path, max_body),
+            Job::Fetched(raw) => {
+                let full = u64::from(raw.size) <= max_body;
+                let parsed = parse(&raw.bytes, full);
+                Some(Read1 {
+                    file: name.to_string(),
+                    received_at: raw.received_at.or(parsed.date).unwrap_or_default(),
+                    size: u64::from(raw.size),
+                    parsed,
+                })
+            }
+        }
+    }
+}
+
+fn store_failed(error: crate::mail::StoreError) -> AppError {
+    tracing::warn!(%error, "cannot read the mail store for the index");
+    AppError::Internal
 }
 
 /// Reads one file; None (and a log line) when it cannot be read at all.

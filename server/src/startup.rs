@@ -68,6 +68,33 @@ pub fn mail_store(settings: &Settings) -> SharedStore {
     }
 }
 
+/// The mail store and the index of it: the Maildir tree under the mail root, or the IMAP
+/// server with the mailboxes the operator named for indexing.
+pub fn store_and_indexer(settings: &Settings, state: &AppState) -> (SharedStore, Indexer) {
+    match &settings.imap {
+        Some(imap) => {
+            let imap = std::sync::Arc::new(Imap::new(imap.clone(), settings.folders.clone()));
+            let indexer = Indexer::imap(
+                state.pool.clone(),
+                imap.clone(),
+                settings.index_mailboxes.clone(),
+                settings.folders.clone(),
+                settings.index.clone(),
+            );
+            (imap, indexer)
+        }
+        None => (
+            mail_store(settings),
+            Indexer::new(
+                state.pool.clone(),
+                &settings.mail_root,
+                settings.folders.clone(),
+                settings.index.clone(),
+            ),
+        ),
+    }
+}
+
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
@@ -85,15 +112,8 @@ impl Application {
             check_mail_root(&settings.mail_root)?;
         }
         let state = open_state(settings).await?;
-        let store = mail_store(settings);
-        let indexer = settings.imap.is_none().then(|| {
-            Indexer::new(
-                state.pool.clone(),
-                &settings.mail_root,
-                settings.folders.clone(),
-                settings.index.clone(),
-            )
-        });
+        let (store, indexer) = store_and_indexer(settings, &state);
+        let indexer = Some(indexer);
         let playbook = Playbook {
             state: state.clone(),
             store: store.clone(),

@@ -367,6 +367,118 @@ fn uid_set(uids: &[u32]) -> String {
         .join(",")
 }
 
+/// One message as the indexer reads it over IMAP.
+#[derive(Debug, Clone)]
+pub struct RawMessage {
+    pub uid: u32,
+    /// When the server received it (INTERNALDATE), not the sender's Date header.
+    pub received_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub size: u32,
+    /// At most the first `limit` bytes asked for.
+    pub bytes: Vec<u8>,
+}
+
+/// What the message index needs over IMAP: cheap stamps to skip unchanged folders, the UIDs of
+/// a changed one, and the new messages themselves.
+impl Imap {
+    /// Every selectable folder of `mailbox` with (UIDVALIDITY, UIDNEXT, MESSAGES) from STATUS:
+    /// one round trip per folder, no SELECT.
+    pub async fn folder_stamps(
+        &self,
+        mailbox: &str,
+    ) -> Result<Vec<(String, u32, u32, u32)>, StoreError> {
+        self.with_session(mailbox, async move |conn: &mut Conn| {
+            // A pooled session may hold a folder selected since the last scan: NOOP brings its
+            // view up to date (STATUS of a selected folder may answer from the stale view).
+            conn.session.noop().await.map_err(imap_error)?;
+            conn.folders = None; // folders come and go between scans
+            let mut stamps = Vec::new();
+            for folder in conn.folders().await? {
+                let status = conn
+                    .session
+                    .status(&folder, "(UIDVALIDITY UIDNEXT MESSAGES)")
+                    .await
+                    .map_err(imap_error)?;
+                stamps.push((
+                    folder,
+                    status.uid_validity.unwrap_or(0),
+                    status.uid_next.unwrap_or(0),
+                    status.exists,
+                ));
+            }
+            Ok(stamps)
+        })
+        .await
+    }
+
+    /// A folder's UIDVALIDITY and every UID in it.
+    pub async fn folder_uids(
+        &self,
+        mailbox: &str,
+        folder: &str,
+    ) -> Result<(u32, Vec<u32>), StoreError> {
+        self.with_session(mailbox, async move |conn: &mut Conn| {
+            let (exists, validity) = conn.select(folder).await?;
+            if exists == 0 {
+                return Ok((validity.unwrap_or(0), Vec::new()));
+            }
+            let mut uids: Vec<u32> = conn
+                .session
+                .uid_search("ALL")
+                .await
+                .map_err(imap_error)?
+                .into_iter()
+                .collect();
+            uids.sort_unstable();
+            Ok((validity.unwrap_or(0), uids))
+        })
+        .await
+    }
+
+    /// The first `limit` bytes of each message, with its size and arrival time; empty when the
+    /// folder's UIDVALIDITY is no longer `validity` (the next scan starts it over).
+    pub async fn fetch_raw(
+        &self,
+        mailbox: &str,
+        folder: &str,
+        validity: u32,
+        uids: &[u32],
+        limit: u64,
+    ) -> Result<Vec<RawMessage>, StoreError> {
+        let uids = uids.to_vec();
+        self.with_session(mailbox, async move |conn: &mut Conn| {
+            if conn.selected(folder).await?.unwrap_or(0) != validity {
+                return Ok(Vec::new());
+            }
+            let mut found = Vec::new();
+            for chunk in uids.chunks(200) {
+                let fetches: Vec<_> = conn
+                    .session
+                    .uid_fetch(
+                        uid_set(chunk),
+                        format!("(UID INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.{limit}>)"),
+                    )
+                    .await
+                    .map_err(imap_error)?
+                    .try_collect()
+                    .await
+                    .map_err(imap_error)?;
+                for fetch in fetches {
+                    let Some(uid) = fetch.uid else { continue };
+                    found.push(RawMessage {
+                        uid,
+                        received_at: fetch.internal_date().map(|d| d.with_timezone(&chrono::Utc)),
+                        size: fetch.size.unwrap_or(0),
+                        bytes: fetch.body().map(<[u8]>::to_vec).unwrap_or_default(),
+                    });
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+}
+
 #[async_trait::async_trait]
 impl MailStore for Imap {
     fn folders(&self) -> &Folders {

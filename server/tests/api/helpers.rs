@@ -69,6 +69,7 @@ pub fn settings_in(dir: &TempDir) -> Settings {
         // Tests index when they mean to (TestApp::index), not on a timer.
         index_interval: None,
         index: Default::default(),
+        index_mailboxes: Vec::new(),
         playbook: Default::default(),
         indicators_file: None,
     }

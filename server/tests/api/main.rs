@@ -10,6 +10,7 @@ mod dovecot;
 mod execution;
 mod execution_imap;
 mod helpers;
+mod index_imap;
 mod investigations;
 mod limits;
 mod playbook;
