@@ -13,7 +13,7 @@ test('Report phish on a message starts a user-reported investigation of it', asy
   const before = page.url();
   await page.getByRole('button', { name: 'Report phish: Invoice overdue in carol@example.test' }).first().click();
   await expect(page).not.toHaveURL(before);
-  await expect(page.getByRole('heading', { name: 'User-reported phish: Invoice overdue' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'User-reported phish: Invoice overdue (reported by reader)' })).toBeVisible();
   await expect(page.getByRole('definition').filter({ hasText: /^User-reported message$/ })).toBeVisible();
   await page.getByRole('tab', { name: 'Log' }).click();
   await expect(page.getByRole('list', { name: 'Log' })).toContainText('reader reported');

@@ -234,7 +234,10 @@ impl Playbook {
                     &self.config,
                 );
                 (
-                    format!("User-reported phish: {}", short(&message.subject)),
+                    format!(
+                        "User-reported phish: {} (reported by {reported_by})",
+                        short(&message.subject)
+                    ),
                     InvestigationType::UserReported,
                     IngestAlert {
                         title: "Email reported by user as phish".into(),

@@ -17,22 +17,34 @@ use crate::index::Indexer;
 use crate::mail::imap::Imap;
 use crate::mail::maildir::Maildir;
 use crate::mail::SharedStore;
-use crate::playbook::Playbook;
+use crate::playbook::{Playbook, Trigger};
 
 /// Loads threat indicators from a JSON file (an array of indicators); a bad file stops the
-/// start with one clear line.
-async fn load_indicators(state: &AppState, file: &std::path::Path) -> Result<(), Failure> {
+/// start with one clear line. Returns the ones that are new or changed: they still have to
+/// hunt back through the index (known, unchanged ones did when they were first loaded).
+async fn load_indicators(
+    state: &AppState,
+    file: &std::path::Path,
+) -> Result<Vec<Trigger>, Failure> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("cannot read the indicators file {}: {e}", file.display()))?;
     let indicators: Vec<crate::rest::intel::Indicator> = serde_json::from_str(&text)
         .map_err(|e| format!("indicators file {}: {e}", file.display()))?;
+    let mut hunts = Vec::new();
     for (n, indicator) in indicators.iter().enumerate() {
-        crate::rest::intel::store_indicator(&state.pool, indicator, "indicators-file")
+        let stored = crate::rest::intel::store_indicator(&state.pool, indicator, "indicators-file")
             .await
             .map_err(|e| format!("indicators file {}, entry {}: {e}", file.display(), n + 1))?;
+        if stored.changed {
+            hunts.push(Trigger::Indicator {
+                kind: indicator.kind.clone(),
+                value: stored.value,
+                verdict: stored.verdict,
+            });
+        }
     }
-    tracing::info!(count = indicators.len(), file = %file.display(), "threat indicators loaded");
-    Ok(())
+    tracing::info!(count = indicators.len(), new_or_changed = hunts.len(), file = %file.display(), "threat indicators loaded");
+    Ok(hunts)
 }
 
 /// Why a command could not do its work, in one line for the operator.
@@ -102,8 +114,10 @@ pub struct Application {
     state: AppState,
     store: SharedStore,
     execution: ExecutionConfig,
-    /// The Maildir index and how often to bring it up to date.
+    /// The index and how often to bring it up to date.
     indexing: Option<(Indexer, std::time::Duration)>,
+    /// Indicators from the file that are new or changed, to hunt once the index is current.
+    hunts: (Playbook, Vec<Trigger>),
 }
 
 impl Application {
@@ -120,13 +134,14 @@ impl Application {
             config: settings.playbook.clone(),
             indexer: indexer.clone(),
         };
-        if let Some(file) = &settings.indicators_file {
-            load_indicators(&state, file).await?;
-        }
+        let hunts = match &settings.indicators_file {
+            Some(file) => load_indicators(&state, file).await?,
+            None => Vec::new(),
+        };
         let options = HttpOptions {
             body_limit: settings.body_limit,
             secure_cookies: settings.secure_cookies,
-            playbook,
+            playbook: playbook.clone(),
         };
         let router = http::app(state.clone(), &options)
             .await
@@ -141,6 +156,7 @@ impl Application {
             store,
             execution: settings.execution.clone(),
             indexing: indexer.zip(settings.index_interval),
+            hunts: (playbook, hunts),
         })
     }
 
@@ -180,6 +196,8 @@ impl Application {
             .run(),
         );
         let _stop_workers = AbortOnDrop(workers);
+        let (playbook, hunts) = self.hunts;
+        let _stop_hunts = AbortOnDrop(tokio::spawn(hunt_at_start(playbook, hunts)));
         let _stop_indexing = self.indexing.map(|(indexer, every)| {
             AbortOnDrop(tokio::spawn(crate::index::keep_current(indexer, every)))
         });
@@ -187,6 +205,29 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(|e| Failure::Other(format!("server stopped: {e}")))
+    }
+}
+
+/// Brings the index up to date, then lets each new or changed indicator from the file hunt
+/// back through it, as adding it over the API would.
+async fn hunt_at_start(playbook: Playbook, hunts: Vec<Trigger>) {
+    if hunts.is_empty() {
+        return;
+    }
+    if let Some(indexer) = &playbook.indexer {
+        if let Err(error) = indexer.scan().await {
+            tracing::warn!(%error, "index scan before the indicators' hunt failed; hunting anyway");
+        }
+    }
+    for trigger in hunts {
+        match playbook.investigate(trigger).await {
+            Ok(Some(created)) => tracing::info!(
+                investigation_id = created.id,
+                "indicator from the file started an investigation"
+            ),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "an indicator's hunt failed"),
+        }
     }
 }
 

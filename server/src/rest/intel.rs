@@ -147,17 +147,27 @@ impl Indicator {
     }
 }
 
+/// A stored indicator: its id, normalised value and verdict, and whether storing it changed
+/// anything (a new indicator, or a new verdict or expiry for a known one).
+pub struct Stored {
+    pub id: String,
+    pub value: String,
+    pub verdict: Verdict,
+    pub changed: bool,
+}
+
 /// Stores (or updates) an indicator; shared by the API and the indicators file read at start.
 pub async fn store_indicator(
     pool: &sqlx::SqlitePool,
     indicator: &Indicator,
     by: &str,
-) -> Result<(String, String, Verdict), AppError> {
+) -> Result<Stored, AppError> {
     let (value, verdict) = indicator.normalised()?;
-    let id: String = sqlx::query_scalar(
+    let changed: Option<String> = sqlx::query_scalar(
         "INSERT INTO indicators (id, kind, value, verdict, expires_at, created_at, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (kind, value) DO UPDATE SET verdict = excluded.verdict, expires_at = excluded.expires_at
+           WHERE verdict IS NOT excluded.verdict OR expires_at IS NOT excluded.expires_at
          RETURNING id",
     )
     .bind(uuid::Uuid::new_v4().to_string())
@@ -167,9 +177,24 @@ pub async fn store_indicator(
     .bind(indicator.expires_at.as_ref().map(db_time))
     .bind(db_time(&now()))
     .bind(by)
-    .fetch_one(pool)
+    .fetch_optional(pool)
     .await?;
-    Ok((id, value, verdict))
+    let id = match &changed {
+        Some(id) => id.clone(),
+        None => {
+            sqlx::query_scalar("SELECT id FROM indicators WHERE kind = $1 AND value = $2")
+                .bind(&indicator.kind)
+                .bind(&value)
+                .fetch_one(pool)
+                .await?
+        }
+    };
+    Ok(Stored {
+        id,
+        value,
+        verdict,
+        changed: changed.is_some(),
+    })
 }
 
 /// Add a threat indicator: it hunts back through the index and investigates every hit.
@@ -191,19 +216,20 @@ pub async fn add_indicator(
 ) -> Result<(StatusCode, Json<IndicatorAdded>), ApiError> {
     let user = caller.require_decider()?;
     let indicator: Indicator = body.parse()?;
-    let (id, value, verdict) = store_indicator(&state.app.pool, &indicator, &user.username).await?;
+    // Added over the API, it always hunts (mail may have arrived since it was last added).
+    let stored = store_indicator(&state.app.pool, &indicator, &user.username).await?;
     let created = state
         .playbook
         .investigate(Trigger::Indicator {
             kind: indicator.kind.clone(),
-            value,
-            verdict,
+            value: stored.value,
+            verdict: stored.verdict,
         })
         .await?;
     Ok((
         StatusCode::CREATED,
         Json(IndicatorAdded {
-            id,
+            id: stored.id,
             investigation_ids: created.into_iter().map(|c| c.id).collect(),
         }),
     ))

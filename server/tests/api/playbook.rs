@@ -256,6 +256,14 @@ async fn a_report_builds_exact_clusters_and_two_reporters_make_them_suspicious()
     assert!(actions
         .iter()
         .all(|a| a["type"] == "soft_delete_cluster" && a["status"] == "pending"));
+    // The same campaign investigated twice: the same cluster keys, so the duplicate rule
+    // (which works by cluster key) sees one campaign.
+    assert_eq!(app.count("SELECT COUNT(*) FROM email_clusters").await, 6);
+    assert_eq!(
+        app.count("SELECT COUNT(DISTINCT cluster_key) FROM email_clusters")
+            .await,
+        3
+    );
 
     // Unknown messages and bad bodies are refused clearly.
     let missing = post(
@@ -508,4 +516,65 @@ Authentication-Results: mx.example.test; spf=fail smtp.mailfrom=examp1e.test; dm
     assert_eq!((sender.2, sender.3.as_str()), (2, "suspicious"));
     let log = inv["log"].to_string();
     assert!(log.contains("look-alike of example.test"), "{log}");
+}
+
+#[tokio::test]
+async fn indicators_from_the_file_hunt_once_when_new_and_not_again_on_restart() {
+    let files = tempfile::tempdir().unwrap();
+    let indicators = files.path().join("indicators.json");
+    std::fs::write(
+        &indicators,
+        json!([{"kind": "url", "value": CAMPAIGN_URL, "verdict": "malicious", "expires_at": null}])
+            .to_string(),
+    )
+    .unwrap();
+    let app = crate::helpers::spawn_app_with(|s| {
+        corpus::standard(&s.mail_root, &CAMPAIGN, &EVERYONE);
+        s.indicators_file = Some(indicators.clone());
+    })
+    .await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let hunted = |app: &TestApp, token: String| {
+        let app_url = app.url("/api/v1/investigations?investigation_type=url_verdict_change");
+        let client = app.client.clone();
+        async move {
+            let page: Value = client
+                .get(app_url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            page["items"].as_array().unwrap().len()
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while hunted(&app, token.clone()).await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the file's indicator never hunted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(hunted(&app, token.clone()).await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM indicators WHERE created_by = 'indicators-file'")
+            .await,
+        1
+    );
+
+    // The same file loaded again (a restart) changes nothing, so it hunts nothing.
+    let settings = {
+        let mut s = crate::helpers::settings_in(&app.dir);
+        s.indicators_file = Some(indicators.clone());
+        s
+    };
+    let again = server::startup::Application::build(&settings)
+        .await
+        .unwrap();
+    tokio::spawn(again.run_until(std::future::pending()));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(hunted(&app, token).await, 1);
 }
