@@ -136,6 +136,37 @@ async fn run(actions: i64) {
     }
     report("Pending, 500th page (50 actions)", &mut five_hundredth);
 
+    // The incidents queue sorted by severity: the first page and the 500th.
+    let incidents = "/api/v1/incidents?sort=severity&limit=50";
+    let mut first_incidents = Vec::new();
+    for _ in 0..300 {
+        first_incidents.push(get(incidents.into()).await.0);
+    }
+    report(
+        "Incidents by severity, first page (50)",
+        &mut first_incidents,
+    );
+    let mut cursor = None::<String>;
+    for _ in 1..500 {
+        let path = match &cursor {
+            Some(c) => format!("{incidents}&cursor={}", app::model::urlencode(c)),
+            None => incidents.into(),
+        };
+        cursor = get(path).await.1["next"].as_str().map(str::to_string);
+    }
+    let deep = format!(
+        "{incidents}&cursor={}",
+        app::model::urlencode(&cursor.expect("500 pages of incidents exist"))
+    );
+    let mut deep_incidents = Vec::new();
+    for _ in 0..300 {
+        deep_incidents.push(get(deep.clone()).await.0);
+    }
+    report(
+        "Incidents by severity, 500th page (50)",
+        &mut deep_incidents,
+    );
+
     // One approval at a time (from the end of the queue, away from the pages read above).
     let mut queue: Vec<String> = pending.into_iter().rev().collect();
     let mut single = Vec::new();
@@ -234,7 +265,9 @@ async fn seed(pool: &sqlx::SqlitePool, actions: i64) {
             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {investigations} - 1)
              INSERT INTO incidents (id, title, severity, status, investigation_state, alert_count, investigation_count,
                                     pending_action_count, first_activity_at, last_activity_at)
-             SELECT printf('inc-%07d', i), 'Bench incident ' || i, 'high', 'active', 'pending_action', 1, 1,
+             SELECT printf('inc-%07d', i), 'Bench incident ' || i,
+                    CASE i % 4 WHEN 0 THEN 'high' WHEN 1 THEN 'medium' WHEN 2 THEN 'low' ELSE 'informational' END,
+                    'active', 'pending_action', 1, 1,
                     {PER_INVESTIGATION}, {base}, {base} FROM n"
         ),
         format!(

@@ -4,6 +4,7 @@ pub mod actions;
 pub mod audit;
 pub mod decisions;
 pub mod idempotency;
+pub mod incidents;
 pub mod intel;
 pub mod investigations;
 pub mod json;
@@ -32,6 +33,7 @@ pub fn router() -> Router<HttpState> {
         .route("/actions/{id}/reject", post(decisions::reject))
         .route("/actions/{id}/change", post(decisions::change))
         .route("/audit", get(audit::list))
+        .route("/incidents", get(incidents::list))
         .route("/reports", post(intel::report))
         .route(
             "/indicators",

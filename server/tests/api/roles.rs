@@ -99,6 +99,12 @@ async fn every_endpoint_and_server_function_answers_each_role_as_designed() {
             ),
             (Method::GET, "/api/v1/audit".into(), None, read),
             (Method::GET, "/api/v1/indicators".into(), None, read),
+            (
+                Method::GET,
+                "/api/v1/incidents?sort=severity".into(),
+                None,
+                read,
+            ),
             (Method::GET, "/api/v1/messages".into(), None, read),
             (
                 Method::POST,

@@ -1,0 +1,76 @@
+//! `/api/v1/incidents`: the incidents queue, as the portal shows it.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+
+use app::model::{
+    AppError, IncidentFilter, IncidentSort, IncidentSummary, InvestigationStatus, Page, PageRequest,
+};
+use app::server::{incidents, AppState};
+
+use super::json::ApiQuery;
+use super::problem::{ApiError, Problem};
+use crate::auth::Caller;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// Only incidents in this Automated investigation state (`pending_action`, …).
+    pub state: Option<String>,
+    /// `last_activity` (default), `first_activity`, `severity` or `pending_actions`.
+    pub sort: Option<String>,
+    /// `desc` (default: latest, most severe, most pending first) or `asc`.
+    pub order: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 500, default 50.
+    pub limit: Option<u32>,
+}
+
+/// The incidents queue, keyset-paged in any of its sorts.
+#[utoipa::path(
+    get, path = "/api/v1/incidents", tag = "investigations",
+    params(ListParams),
+    responses(
+        (status = 200, body = Page<IncidentSummary>),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<Page<IncidentSummary>>, ApiError> {
+    let investigation_state = params
+        .state
+        .as_deref()
+        .map(|s| {
+            InvestigationStatus::parse(s)
+                .ok_or_else(|| AppError::Invalid(format!("unknown state {s:?}")))
+        })
+        .transpose()?;
+    let sort = params
+        .sort
+        .as_deref()
+        .map(|s| {
+            IncidentSort::parse(s).ok_or_else(|| AppError::Invalid(format!("unknown sort {s:?}")))
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let ascending = match params.order.as_deref() {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(other) => {
+            return Err(AppError::Invalid(format!("order {other:?} is not asc or desc")).into())
+        }
+    };
+    let filter = IncidentFilter {
+        investigation_state,
+        sort,
+        ascending,
+    };
+    let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
+    Ok(Json(incidents::list(&state.pool, &filter, &page).await?))
+}
