@@ -2,10 +2,13 @@
 //!
 //! Seeds 1,000,000 actions across 100,000 investigations into a fresh SQLite file, starts the
 //! release `airdesk` binary on it, and reports through the HTTP API: p50/p99 of the first and
-//! the 500th page of Pending, p50/p99 of one approval (duplicate check and audit write
-//! included), approvals per second from 32 concurrent clients, and the server's peak memory.
+//! the 500th page of Pending and of the incidents queue sorted by severity, p50/p99 of one
+//! approval (duplicate check and audit write included), approvals per second from 32
+//! concurrent clients, and the server's peak memory.
 //!
-//! Run: `cargo bench -p server --bench actions` (AIRDESK_BENCH_ACTIONS scales it down).
+//! Run: `cargo bench -p server --bench actions` (AIRDESK_BENCH_ACTIONS scales it down;
+//! AIRDESK_BENCH_DROP_INDEXES=a,b drops those indexes after seeding, to see what they cost;
+//! AIRDESK_WORKERS=0 reaches the server and runs it without execution workers).
 
 use std::io::BufRead;
 use std::process::{Command, Stdio};
@@ -55,6 +58,14 @@ async fn run(actions: i64) {
     .fetch_all(&pool)
     .await
     .unwrap();
+    if let Ok(drop) = std::env::var("AIRDESK_BENCH_DROP_INDEXES") {
+        for index in drop.split(',').filter(|i| !i.is_empty()) {
+            sqlx::query(&format!("DROP INDEX {index}"))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    }
     pool.close().await;
     println!(
         "seeded {actions} actions across {} investigations in {:.1?}",
