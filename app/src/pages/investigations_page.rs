@@ -146,7 +146,6 @@ fn short_id(id: &str) -> String {
 #[component]
 fn ManualInvestigation() -> impl IntoView {
     let portal = use_portal();
-    let is_admin = move || matches!(portal.user.get(), Some(Ok(Some(u))) if u.role == Role::Admin);
     let start = ServerAction::<StartInvestigation>::new();
     let by = RwSignal::new(ClusterBy::Sender);
     let value = RwSignal::new(String::new());
@@ -157,8 +156,10 @@ fn ManualInvestigation() -> impl IntoView {
             navigate(&format!("/investigations/{id}"), Default::default());
         }
     });
-    move || {
-        is_admin().then(|| view! {
+    // The user is a resource: read it under Suspense, so the server and the hydrating client
+    // render the same thing.
+    let form = move |is_admin: bool| {
+        is_admin.then(|| view! {
             <form class="manual" aria-label="Start a manual investigation" on:submit=move |e| {
                 e.prevent_default();
                 start.dispatch(StartInvestigation { by: by.get_untracked(), value: value.get_untracked() });
@@ -176,5 +177,13 @@ fn ManualInvestigation() -> impl IntoView {
                 {move || start.value().get().and_then(|r| r.err()).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
             </form>
         })
+    };
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let is_admin = matches!(portal.user.await, Ok(Some(u)) if u.role == Role::Admin);
+                form(is_admin)
+            })}
+        </Suspense>
     }
 }
