@@ -15,6 +15,7 @@ pub use decisions::{
 };
 pub use incidents::{get_incident, list_incidents, IncidentQuery};
 pub use investigations::{
-    get_investigation, list_investigations, InvestigationQuery, ReportMessage, StartInvestigation,
+    get_investigation, list_investigations, InvestigateMessage, InvestigationQuery, ReportMessage,
+    StartInvestigation,
 };
 pub use session::{current_user, login, logout, Login, Logout};

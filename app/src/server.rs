@@ -89,6 +89,14 @@ pub trait Investigate: Send + Sync {
         internet_message_id: String,
     ) -> BoxedAnswer<'_>;
 
+    /// A manual investigation of one delivered message.
+    fn manual_message(
+        &self,
+        user: CurrentUser,
+        mailbox: String,
+        internet_message_id: String,
+    ) -> BoxedAnswer<'_>;
+
     /// A manual investigation of one value.
     fn manual(
         &self,

@@ -37,6 +37,15 @@ test('an admin starts a manual investigation; others see no such form', async ({
   await expect(page.getByRole('heading', { name: 'Manual investigation: billing@evil.test' })).toBeVisible();
   await expect(page.getByRole('definition').filter({ hasText: /^Manual investigation$/ })).toBeVisible();
 
+  // On one message, from its investigation page.
+  await page.goto('/investigations');
+  await page.getByRole('link', { name: 'User-reported phish: Invoice overdue', exact: true }).click();
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Investigate: Invoice overdue in alice@example.test' }).first().click();
+  await expect(page.getByRole('heading', { name: 'Manual investigation: Invoice overdue' })).toBeVisible();
+  await page.getByRole('tab', { name: 'Log' }).click();
+  await expect(page.getByRole('list', { name: 'Log' })).toContainText('admin asked about');
+
   const context = await browser.newContext();
   const other = await context.newPage();
   await signIn(other, 'analyst');
@@ -44,6 +53,9 @@ test('an admin starts a manual investigation; others see no such form', async ({
   await hydrated(other);
   await expect(other.getByRole('heading', { name: 'Investigations' })).toBeVisible();
   await expect(other.getByRole('form', { name: 'Start a manual investigation' })).toHaveCount(0);
+  await other.getByRole('link', { name: 'User-reported phish: Invoice overdue', exact: true }).click();
+  await hydrated(other);
+  await expect(other.getByRole('button', { name: 'Investigate: Invoice overdue in alice@example.test' }).first()).toBeDisabled();
   await context.close();
 });
 

@@ -172,7 +172,12 @@ pub enum Trigger {
         value: String,
         verdict: Verdict,
     },
-    /// An admin asked about a message, a sender or a URL.
+    /// An admin asked about one delivered message.
+    ManualMessage {
+        requested_by: String,
+        message: Box<IndexedMessage>,
+    },
+    /// An admin asked about a sender, a URL, an attachment or a subject.
     Manual {
         requested_by: String,
         by: ClusterBy,
@@ -213,16 +218,22 @@ impl Playbook {
         let mut steps: Vec<(String, String)> = Vec::new();
         let (title, kind, alert, keys, forced) = match &trigger {
             Trigger::Report {
-                reported_by,
+                reported_by: who,
+                message,
+            }
+            | Trigger::ManualMessage {
+                requested_by: who,
                 message,
             } => {
+                let manual = matches!(trigger, Trigger::ManualMessage { .. });
                 let (urls, attachments) = index::indicators_of(self.pool(), message.id).await?;
                 let hashes: Vec<String> = attachments.iter().map(|(h, _)| h.clone()).collect();
                 steps.push((
                     "Indicators".into(),
                     format!(
-                        "{} reported {} in {}: {} URL(s), {} attachment(s), sender {}, subject fingerprint \"{}\"",
-                        reported_by, message.internet_message_id, message.mailbox,
+                        "{who} {} {} in {}: {} URL(s), {} attachment(s), sender {}, subject fingerprint \"{}\"",
+                        if manual { "asked about" } else { "reported" },
+                        message.internet_message_id, message.mailbox,
                         urls.len(), hashes.len(), message.sender, message.subject_fingerprint
                     ),
                 ));
@@ -233,19 +244,32 @@ impl Playbook {
                     &hashes,
                     &self.config,
                 );
-                (
-                    format!(
-                        "User-reported phish: {} (reported by {reported_by})",
-                        short(&message.subject)
-                    ),
-                    InvestigationType::UserReported,
-                    IngestAlert {
-                        title: "Email reported by user as phish".into(),
-                        severity: Severity::Medium,
-                    },
-                    keys,
-                    None,
-                )
+                if manual {
+                    (
+                        format!("Manual investigation: {}", short(&message.subject)),
+                        InvestigationType::Manual,
+                        IngestAlert {
+                            title: format!("Manual investigation requested by {who}"),
+                            severity: Severity::Medium,
+                        },
+                        keys,
+                        None,
+                    )
+                } else {
+                    (
+                        format!(
+                            "User-reported phish: {} (reported by {who})",
+                            short(&message.subject)
+                        ),
+                        InvestigationType::UserReported,
+                        IngestAlert {
+                            title: "Email reported by user as phish".into(),
+                            severity: Severity::Medium,
+                        },
+                        keys,
+                        None,
+                    )
+                }
             }
             Trigger::Indicator {
                 kind,
@@ -617,6 +641,27 @@ impl app::server::Investigate for Playbook {
             let created = self
                 .investigate(Trigger::Report {
                     reported_by: user.username,
+                    message: Box::new(message),
+                })
+                .await?
+                .ok_or(AppError::Internal)?;
+            Ok(created.id)
+        })
+    }
+
+    fn manual_message(
+        &self,
+        user: CurrentUser,
+        mailbox: String,
+        internet_message_id: String,
+    ) -> app::server::BoxedAnswer<'_> {
+        Box::pin(async move {
+            let message = self
+                .reported_message(&mailbox, &internet_message_id)
+                .await?;
+            let created = self
+                .investigate(Trigger::ManualMessage {
+                    requested_by: user.username,
                     message: Box::new(message),
                 })
                 .await?

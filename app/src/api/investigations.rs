@@ -83,3 +83,23 @@ pub async fn start_investigation(by: ClusterBy, value: String) -> Result<String,
         .await,
     )
 }
+
+/// An admin starts a manual investigation of one delivered message.
+#[server(name = InvestigateMessage, prefix = "/rpc", endpoint = "investigate_message", input = leptos::server_fn::codec::Json)]
+pub async fn investigate_message(
+    mailbox: String,
+    internet_message_id: String,
+) -> Result<String, AppError> {
+    super::context::with_status(
+        async move {
+            let (_state, user) = super::context::user().await?;
+            if user.role != crate::model::Role::Admin {
+                return Err(AppError::Forbidden("Admin".into()));
+            }
+            super::context::investigator()?
+                .manual_message(user, mailbox, internet_message_id)
+                .await
+        }
+        .await,
+    )
+}

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{get_investigation, ReportMessage};
+use crate::api::{get_investigation, InvestigateMessage, ReportMessage};
 use crate::components::decide::DecideButtons;
 use crate::components::error_view::ErrorView;
 use crate::components::evidence::{evidence_of, AlertsTable, EvidenceTable};
@@ -282,24 +282,48 @@ fn log_view(log: &[LogEntry]) -> impl IntoView {
     }
 }
 
-/// "Report phish" on one message: the playbook investigates it, and its page opens.
+/// "Report phish" on one message (anyone), and "Investigate" (a manual investigation, for
+/// admins: the button is there for everyone, enabled for admins, like the decision buttons).
+/// Either opens the new investigation's page.
 #[component]
 fn ReportPhish(mailbox: String, message_id: String, subject: String) -> impl IntoView {
     let portal = use_portal();
     let report = ServerAction::<ReportMessage>::new();
+    let manual = ServerAction::<InvestigateMessage>::new();
     let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
-        if let Some(Ok(id)) = report.value().get() {
+        let done = report
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .or_else(|| manual.value().get().and_then(Result::ok));
+        if let Some(id) = done {
             portal.changed();
             navigate(&format!("/investigations/{id}"), Default::default());
         }
     });
+    let is_admin = move || matches!(portal.user.get(), Some(Ok(Some(u))) if u.role == crate::model::Role::Admin);
+    let busy = move || report.pending().get() || manual.pending().get();
+    let (to_report, to_investigate) = (
+        (mailbox.clone(), message_id.clone()),
+        (mailbox.clone(), message_id.clone()),
+    );
     view! {
-        <button type="button" class="link-like" aria-label=format!("Report phish: {subject} in {mailbox}")
-            disabled=move || report.pending().get()
-            on:click=move |_| { report.dispatch(ReportMessage { mailbox: mailbox.clone(), internet_message_id: message_id.clone() }); }>
-            "Report phish"
-        </button>
-        {move || report.value().get().and_then(|r| r.err()).map(|e| view! { <span role="alert" class="error">{e.to_string()}</span> })}
+        <span class="decide">
+            <button type="button" class="link-like" aria-label=format!("Report phish: {subject} in {mailbox}")
+                disabled=busy
+                on:click=move |_| { report.dispatch(ReportMessage { mailbox: to_report.0.clone(), internet_message_id: to_report.1.clone() }); }>
+                "Report phish"
+            </button>
+            <button type="button" class="link-like" aria-label=format!("Investigate: {subject} in {mailbox}")
+                disabled=move || busy() || !is_admin()
+                title=move || if is_admin() { "" } else { "Needs the Admin role" }
+                on:click=move |_| { manual.dispatch(InvestigateMessage { mailbox: to_investigate.0.clone(), internet_message_id: to_investigate.1.clone() }); }>
+                "Investigate"
+            </button>
+        </span>
+        {move || report.value().get().and_then(|r| r.err())
+            .or_else(|| manual.value().get().and_then(|r| r.err()))
+            .map(|e| view! { <span role="alert" class="error">{e.to_string()}</span> })}
     }
 }

@@ -210,6 +210,16 @@ async fn every_endpoint_and_server_function_answers_each_role_as_designed() {
             json!({"by": "sender", "value": "nobody@nowhere.test"}),
             admin_only,
         ));
+        // Admin passes the role check and meets the unknown message.
+        rpc.push((
+            "investigate_message",
+            json!({"mailbox": "alice@example.test", "internet_message_id": "<none@x.test>"}),
+            match who {
+                Who::Anonymous => 401,
+                Who::Admin => 404,
+                _ => 403,
+            },
+        ));
         rpc.push((
             "report_message",
             json!({"mailbox": "alice@example.test", "internet_message_id": "<none@x.test>"}),
