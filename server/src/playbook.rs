@@ -191,8 +191,8 @@ pub struct Playbook {
     pub state: AppState,
     pub store: SharedStore,
     pub config: PlaybookConfig,
-    /// The Maildir index, brought up to date before a report of a message it lacks.
-    pub indexer: Option<crate::index::Indexer>,
+    /// The message index, brought up to date before a report of a message it lacks.
+    pub indexer: crate::index::Indexer,
 }
 
 /// The playbook acts as this user in the audit trail.
@@ -413,6 +413,28 @@ impl Playbook {
         Ok(Some(created))
     }
 
+    /// A user reports a delivered message: the report is recorded (it counts towards its
+    /// cluster's reporters), then the message investigated.
+    pub async fn report_message(
+        &self,
+        reported_by: &str,
+        mailbox: &str,
+        message_id: &str,
+    ) -> Result<InvestigationCreated, AppError> {
+        let message = self.reported_message(mailbox, message_id).await?;
+        self.record_report(reported_by, &message).await?;
+        self.started(Trigger::Report {
+            reported_by: reported_by.to_string(),
+            message: Box::new(message),
+        })
+        .await
+    }
+
+    /// Investigates a trigger that always makes an investigation (reports, manual ones).
+    async fn started(&self, trigger: Trigger) -> Result<InvestigationCreated, AppError> {
+        self.investigate(trigger).await?.ok_or(AppError::Internal)
+    }
+
     /// The indexed copy a user reports; the index is brought up to date once if it lacks it
     /// (the message may have arrived since the last scan).
     pub async fn reported_message(
@@ -434,10 +456,8 @@ impl Playbook {
         };
         let mut found = index::find(self.pool(), Some(&mailbox), &id).await?;
         if found.is_empty() {
-            if let Some(indexer) = &self.indexer {
-                indexer.scan().await?;
-                found = index::find(self.pool(), Some(&mailbox), &id).await?;
-            }
+            self.indexer.scan().await?;
+            found = index::find(self.pool(), Some(&mailbox), &id).await?;
         }
         found.into_iter().next().ok_or_else(|| {
             AppError::NotFound(format!("message {id} in the index of mailbox {mailbox:?}"))
@@ -634,17 +654,9 @@ impl app::server::Investigate for Playbook {
         internet_message_id: String,
     ) -> app::server::BoxedAnswer<'_> {
         Box::pin(async move {
-            let message = self
-                .reported_message(&mailbox, &internet_message_id)
-                .await?;
-            self.record_report(&user.username, &message).await?;
             let created = self
-                .investigate(Trigger::Report {
-                    reported_by: user.username,
-                    message: Box::new(message),
-                })
-                .await?
-                .ok_or(AppError::Internal)?;
+                .report_message(&user.username, &mailbox, &internet_message_id)
+                .await?;
             Ok(created.id)
         })
     }
@@ -660,12 +672,11 @@ impl app::server::Investigate for Playbook {
                 .reported_message(&mailbox, &internet_message_id)
                 .await?;
             let created = self
-                .investigate(Trigger::ManualMessage {
+                .started(Trigger::ManualMessage {
                     requested_by: user.username,
                     message: Box::new(message),
                 })
-                .await?
-                .ok_or(AppError::Internal)?;
+                .await?;
             Ok(created.id)
         })
     }
@@ -698,13 +709,12 @@ impl app::server::Investigate for Playbook {
                 }
             };
             let created = self
-                .investigate(Trigger::Manual {
+                .started(Trigger::Manual {
                     requested_by: user.username,
                     by,
                     value,
                 })
-                .await?
-                .ok_or(AppError::Internal)?;
+                .await?;
             Ok(created.id)
         })
     }

@@ -127,7 +127,6 @@ impl Application {
         }
         let state = open_state(settings).await?;
         let (store, indexer) = store_and_indexer(settings, &state);
-        let indexer = Some(indexer);
         let playbook = Playbook {
             state: state.clone(),
             store: store.clone(),
@@ -155,7 +154,7 @@ impl Application {
             state,
             store,
             execution: settings.execution.clone(),
-            indexing: indexer.zip(settings.index_interval),
+            indexing: settings.index_interval.map(|every| (indexer, every)),
             hunts: (playbook, hunts),
         })
     }
@@ -214,10 +213,8 @@ async fn hunt_at_start(playbook: Playbook, hunts: Vec<Trigger>) {
     if hunts.is_empty() {
         return;
     }
-    if let Some(indexer) = &playbook.indexer {
-        if let Err(error) = indexer.scan().await {
-            tracing::warn!(%error, "index scan before the indicators' hunt failed; hunting anyway");
-        }
+    if let Err(error) = playbook.indexer.scan().await {
+        tracing::warn!(%error, "index scan before the indicators' hunt failed; hunting anyway");
     }
     for trigger in hunts {
         match playbook.investigate(trigger).await {

@@ -41,6 +41,15 @@ mod ssr {
         })
     }
 
+    /// The signed-in user if an Admin; Forbidden for other roles.
+    pub async fn admin() -> Result<CurrentUser, AppError> {
+        let (_state, user) = user().await?;
+        if user.role != crate::model::Role::Admin {
+            return Err(AppError::Forbidden("Admin".into()));
+        }
+        Ok(user)
+    }
+
     /// The signed-in user, or Unauthenticated.
     pub async fn user() -> Result<(AppState, CurrentUser), AppError> {
         let state = state()?;

@@ -92,10 +92,7 @@ pub async fn investigate_message(
 ) -> Result<String, AppError> {
     super::context::with_status(
         async move {
-            let (_state, user) = super::context::user().await?;
-            if user.role != crate::model::Role::Admin {
-                return Err(AppError::Forbidden("Admin".into()));
-            }
+            let user = super::context::admin().await?;
             super::context::investigator()?
                 .manual_message(user, mailbox, internet_message_id)
                 .await

@@ -8,7 +8,7 @@ use app::model::{Action, ActionStatus, ActionType, AppError, Page, PageRequest};
 use app::server::actions::{self, ActionFilter};
 use app::server::AppState;
 
-use super::json::ApiQuery;
+use super::json::{query_word, ApiQuery};
 use super::problem::{ApiError, Problem};
 use crate::auth::Caller;
 
@@ -44,8 +44,8 @@ pub async fn list(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<Page<Action>>, ApiError> {
     let filter = ActionFilter {
-        status: parse_status(params.status.as_deref())?,
-        action_type: parse_type(params.action_type.as_deref())?,
+        status: query_word(params.status.as_deref(), "status", ActionStatus::parse)?,
+        action_type: query_word(params.action_type.as_deref(), "type", ActionType::parse)?,
         investigation_id: params.investigation_id,
         ..ActionFilter::default()
     };
@@ -100,9 +100,9 @@ pub async fn export(
     use axum::http::header;
     use axum::response::IntoResponse;
     let filter = ActionFilter {
-        status: parse_status(params.status.as_deref())?,
+        status: query_word(params.status.as_deref(), "status", ActionStatus::parse)?,
         decided: true,
-        action_type: parse_type(params.action_type.as_deref())?,
+        action_type: query_word(params.action_type.as_deref(), "type", ActionType::parse)?,
         decided_by: params.decided_by.filter(|d| !d.trim().is_empty()),
         since: params
             .within_days
@@ -180,22 +180,6 @@ pub async fn export(
         body,
     )
         .into_response())
-}
-
-/// A `status` query word, if given.
-fn parse_status(word: Option<&str>) -> Result<Option<ActionStatus>, AppError> {
-    word.map(|s| {
-        ActionStatus::parse(s).ok_or_else(|| AppError::Invalid(format!("unknown status {s:?}")))
-    })
-    .transpose()
-}
-
-/// A `type` query word, if given.
-fn parse_type(word: Option<&str>) -> Result<Option<ActionType>, AppError> {
-    word.map(|t| {
-        ActionType::parse(t).ok_or_else(|| AppError::Invalid(format!("unknown type {t:?}")))
-    })
-    .transpose()
 }
 
 /// A cell a spreadsheet will not run as a formula.

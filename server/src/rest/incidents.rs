@@ -9,7 +9,7 @@ use app::model::{
 };
 use app::server::{incidents, AppState};
 
-use super::json::ApiQuery;
+use super::json::{query_word, ApiQuery};
 use super::problem::{ApiError, Problem};
 use crate::auth::Caller;
 
@@ -43,22 +43,9 @@ pub async fn list(
     _caller: Caller,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<Page<IncidentSummary>>, ApiError> {
-    let investigation_state = params
-        .state
-        .as_deref()
-        .map(|s| {
-            InvestigationStatus::parse(s)
-                .ok_or_else(|| AppError::Invalid(format!("unknown state {s:?}")))
-        })
-        .transpose()?;
-    let sort = params
-        .sort
-        .as_deref()
-        .map(|s| {
-            IncidentSort::parse(s).ok_or_else(|| AppError::Invalid(format!("unknown sort {s:?}")))
-        })
-        .transpose()?
-        .unwrap_or_default();
+    let investigation_state =
+        query_word(params.state.as_deref(), "state", InvestigationStatus::parse)?;
+    let sort = query_word(params.sort.as_deref(), "sort", IncidentSort::parse)?.unwrap_or_default();
     let ascending = match params.order.as_deref() {
         None | Some("desc") => false,
         Some("asc") => true,

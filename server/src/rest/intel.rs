@@ -59,18 +59,10 @@ pub async fn report(
         (None, Some(raw)) => parse(raw.as_bytes(), false).internet_message_id,
         _ => return Err(AppError::Invalid("give either internet_message_id or raw".into()).into()),
     };
-    let playbook = &state.playbook;
-    let message = playbook
-        .reported_message(&request.mailbox, &message_id)
+    let created = state
+        .playbook
+        .report_message(&caller.0.username, &request.mailbox, &message_id)
         .await?;
-    playbook.record_report(&caller.0.username, &message).await?;
-    let created = playbook
-        .investigate(Trigger::Report {
-            reported_by: caller.0.username.clone(),
-            message: Box::new(message),
-        })
-        .await?
-        .ok_or(AppError::Internal)?;
     let alert_id: String = sqlx::query_scalar("SELECT alert_id FROM investigations WHERE id = $1")
         .bind(&created.id)
         .fetch_one(&state.app.pool)

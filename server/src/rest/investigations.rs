@@ -13,7 +13,7 @@ use app::model::{
 use app::server::{investigations, AppState};
 
 use super::idempotency;
-use super::json::{ApiQuery, JsonBytes};
+use super::json::{query_word, ApiQuery, JsonBytes};
 use super::problem::{ApiError, Problem};
 use crate::auth::Caller;
 
@@ -102,22 +102,16 @@ pub async fn list(
     _caller: Caller,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<Page<InvestigationSummary>>, ApiError> {
-    let status = params
-        .status
-        .as_deref()
-        .map(|s| {
-            InvestigationStatus::parse(s)
-                .ok_or_else(|| AppError::Invalid(format!("unknown status {s:?}")))
-        })
-        .transpose()?;
-    let kind = params
-        .investigation_type
-        .as_deref()
-        .map(|s| {
-            InvestigationType::parse(s)
-                .ok_or_else(|| AppError::Invalid(format!("unknown investigation type {s:?}")))
-        })
-        .transpose()?;
+    let status = query_word(
+        params.status.as_deref(),
+        "status",
+        InvestigationStatus::parse,
+    )?;
+    let kind = query_word(
+        params.investigation_type.as_deref(),
+        "investigation type",
+        InvestigationType::parse,
+    )?;
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
     Ok(Json(
         investigations::list(&state.pool, status, kind, &page).await?,

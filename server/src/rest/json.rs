@@ -95,3 +95,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             .map_err(|e: QueryRejection| AppError::Malformed(e.body_text()).into())
     }
 }
+
+/// A query parameter that must be one word of a closed vocabulary (`status=pending`), if given;
+/// an unknown word is a 422 naming the parameter.
+pub fn query_word<T>(
+    word: Option<&str>,
+    name: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, AppError> {
+    word.map(|w| parse(w).ok_or_else(|| AppError::Invalid(format!("unknown {name} {w:?}"))))
+        .transpose()
+}
