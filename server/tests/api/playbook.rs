@@ -58,6 +58,14 @@ async fn investigation(app: &TestApp, token: &str, id: &str) -> Value {
         .unwrap()
 }
 
+/// Reports a message (expecting 202) and reads the investigation the report started.
+async fn reported(app: &TestApp, token: &str, body: Value) -> Value {
+    let response = post(app, "/api/v1/reports", token, body).await;
+    assert_eq!(response.status(), 202);
+    let report: Value = response.json().await.unwrap();
+    investigation(app, token, report["investigation_id"].as_str().unwrap()).await
+}
+
 /// The (cluster_by, count, verdict) of each cluster, and its members' mailboxes.
 fn clusters(inv: &Value) -> Vec<(String, String, usize, String)> {
     inv["clusters"]
@@ -234,17 +242,12 @@ async fn a_report_builds_exact_clusters_and_two_reporters_make_them_suspicious()
     );
 
     // A second user reports their copy: the campaign is now Suspicious, with pending actions.
-    let second: Value = post(
+    let inv = reported(
         &app,
-        "/api/v1/reports",
         &analyst,
         json!({"mailbox": "bob@example.test", "internet_message_id": "campaign-1@evil.test"}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let inv = investigation(&app, &analyst, second["investigation_id"].as_str().unwrap()).await;
+    .await;
     assert_eq!(inv["status"], "pending_action");
     assert!(
         clusters(&inv).iter().all(|c| c.3 == "suspicious"),
@@ -300,17 +303,12 @@ async fn report_then_approve_removes_every_copy_from_every_mailbox() {
     .await;
     assert_eq!(added.status(), 201);
     let raw = String::from_utf8(corpus::campaign_message(2, "carol@example.test")).unwrap();
-    let report: Value = post(
+    let inv = reported(
         &app,
-        "/api/v1/reports",
         &analyst,
         json!({"mailbox": "carol@example.test", "raw": raw}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let inv = investigation(&app, &analyst, report["investigation_id"].as_str().unwrap()).await;
+    .await;
     let url_cluster = inv["clusters"]
         .as_array()
         .unwrap()
@@ -497,17 +495,12 @@ Authentication-Results: mx.example.test; spf=fail smtp.mailfrom=examp1e.test; dm
         );
         corpus::drop_message(&root, mailbox, "INBOX", raw.as_bytes());
     }
-    let report: Value = post(
+    let inv = reported(
         &app,
-        "/api/v1/reports",
         &analyst,
         json!({"mailbox": "alice@example.test", "internet_message_id": "<ceo-alice@example.test>"}),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let inv = investigation(&app, &analyst, report["investigation_id"].as_str().unwrap()).await;
+    .await;
     assert_eq!(inv["status"], "pending_action");
     let sender = clusters(&inv)
         .into_iter()
