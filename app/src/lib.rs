@@ -1,13 +1,13 @@
-//! The airdesk portal: domain model, views and server functions, shared by browser and server.
+//! The airdesk portal: views and server functions. The domain's types come from the `model`
+//! crate (re-exported here as [`model`]); the rules live in the core, which only the server
+//! build links.
 #![recursion_limit = "256"]
 
 pub mod api;
 pub mod components;
-pub mod model;
 pub mod pages;
-#[cfg(feature = "ssr")]
-pub mod server;
 
 mod shell;
 
+pub use model;
 pub use shell::{shell, App, SiteAssets};

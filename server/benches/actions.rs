@@ -16,8 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::model::{Role, Username};
-use app::server::{db, tokens, users};
+use airdesk_core::db::Db;
+use airdesk_core::{tokens, users};
+use model::{Actor, Role, Username};
 
 const PER_INVESTIGATION: i64 = 10;
 /// Investigations of one campaign share a cluster key, so approvals meet duplicates.
@@ -35,23 +36,18 @@ fn main() {
 async fn run(actions: i64) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}/bench.db", dir.path().display());
-    let pool = db::connect(&url).await.expect("database");
-    db::migrate(&pool).await.expect("migrations");
+    let db = Db::connect(&url).await.expect("database");
+    db.migrate().await.expect("migrations");
+    // The seed writes a million rows straight into the file, not through the rules.
+    let pool = db.sqlite_pool().expect("SQLite").clone();
     let started = Instant::now();
     seed(&pool, actions).await;
     let user = Username::parse("bench").unwrap();
-    users::create(
-        &pool,
-        "bench",
-        &user,
-        "bench passphrase",
-        Role::SearchAndPurge,
-    )
-    .await
-    .unwrap();
-    let token = tokens::create(&pool, "bench", "bench", "bench")
+    let bench = Actor::User("bench".into());
+    users::create(&db, &bench, &user, "bench passphrase", Role::SearchAndPurge)
         .await
         .unwrap();
+    let token = tokens::create(&db, &bench, "bench", "bench").await.unwrap();
     let pending: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM actions WHERE status = 'pending' ORDER BY created_at, id LIMIT 100000",
     )
@@ -131,7 +127,7 @@ async fn run(actions: i64) {
         let path = match &cursor {
             Some(c) => format!(
                 "/api/v1/actions?status=pending&limit=50&cursor={}",
-                app::model::urlencode(c)
+                model::urlencode(c)
             ),
             None => "/api/v1/actions?status=pending&limit=50".into(),
         };
@@ -139,7 +135,7 @@ async fn run(actions: i64) {
     }
     let page_500 = format!(
         "/api/v1/actions?status=pending&limit=50&cursor={}",
-        app::model::urlencode(&cursor.expect("500 pages exist"))
+        model::urlencode(&cursor.expect("500 pages exist"))
     );
     let mut five_hundredth = Vec::new();
     for _ in 0..300 {
@@ -160,14 +156,14 @@ async fn run(actions: i64) {
     let mut cursor = None::<String>;
     for _ in 1..500 {
         let path = match &cursor {
-            Some(c) => format!("{incidents}&cursor={}", app::model::urlencode(c)),
+            Some(c) => format!("{incidents}&cursor={}", model::urlencode(c)),
             None => incidents.into(),
         };
         cursor = get(path).await.1["next"].as_str().map(str::to_string);
     }
     let deep = format!(
         "{incidents}&cursor={}",
-        app::model::urlencode(&cursor.expect("500 pages of incidents exist"))
+        model::urlencode(&cursor.expect("500 pages of incidents exist"))
     );
     let mut deep_incidents = Vec::new();
     for _ in 0..300 {

@@ -16,17 +16,15 @@
 mod dovecot;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::model::{CurrentUser, IngestInvestigation, Role};
-use app::server::decisions::{decide, Decision};
-use app::server::{db, investigations, AppState, RulesConfig};
+use airdesk_core::actions::{decide, Decision, ExecutionConfig, Executor};
+use airdesk_core::db::{query, Db};
+use airdesk_core::{investigations, AppState, RulesConfig};
+use mail::imap::ImapSettings;
+use mail::{Backend, Connector};
+use model::{Actor, CurrentUser, IngestInvestigation, Role};
 use serde_json::json;
-use server::execution::{ExecutionConfig, Executor};
-use server::mail::imap::{Imap, ImapSettings};
-use server::mail::maildir::Maildir;
-use server::mail::{Folders, SharedStore};
 
 use dovecot::{chown_tree, Dovecot, MASTER_PASSWORD, MASTER_USER};
 
@@ -102,8 +100,8 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
     doveadm_move(&dovecot, &users_file, "INBOX", "Recoverable Items", total);
     println!("doveadm move (server-side floor): {floor:.2?}");
 
-    let imap: SharedStore = Arc::new(Imap::new(
-        ImapSettings {
+    let imap = Connector::Imap {
+        settings: ImapSettings {
             address: format!("127.0.0.1:{}", dovecot.imap_port),
             user: MASTER_USER.into(),
             password: MASTER_PASSWORD.into(),
@@ -111,10 +109,10 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
             managesieve: Some(format!("127.0.0.1:{}", dovecot.sieve_port)),
             max_connections: 8,
             timeout: Duration::from_secs(30),
-            fetch_all_up_to: server::mail::imap::FETCH_ALL_UP_TO,
+            fetch_all_up_to: mail::imap::FETCH_ALL_UP_TO,
         },
-        Folders::default(),
-    ));
+        index_mailboxes: Vec::new(),
+    };
     let over_imap = soft_delete_cluster(imap, &names, per_mailbox).await;
     println!(
         "airdesk, imap connector: {over_imap:.2?} = {:.1}x doveadm ({:.0} messages/s)",
@@ -124,7 +122,7 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
     check_all_in(&root, &names, "Recoverable Items", per_mailbox);
     doveadm_move(&dovecot, &users_file, "INBOX", "Recoverable Items", total);
 
-    let maildir: SharedStore = Arc::new(Maildir::new(&root, Folders::default()));
+    let maildir = Connector::Maildir { root: root.clone() };
     let on_disk = soft_delete_cluster(maildir, &names, per_mailbox).await;
     println!(
         "airdesk, maildir connector: {on_disk:.2?} = {:.1}x doveadm ({:.0} messages/s)",
@@ -165,16 +163,17 @@ fn check_all_in(root: &Path, names: &[String], folder: &str, per_mailbox: usize)
 
 /// Ingests the cluster, approves its soft delete and times execution to Completed.
 async fn soft_delete_cluster(
-    store: SharedStore,
+    connector: Connector,
     mailboxes: &[String],
     per_mailbox: usize,
 ) -> Duration {
     let dir = tempfile::tempdir().unwrap();
-    let pool = db::connect(&format!("sqlite://{}/bench.db", dir.path().display()))
+    let db = Db::connect(&format!("sqlite://{}/bench.db", dir.path().display()))
         .await
         .unwrap();
-    db::migrate(&pool).await.unwrap();
-    let state = AppState::new(pool.clone(), RulesConfig::default());
+    db.migrate().await.unwrap();
+    let store = Backend::open(&connector, Default::default(), Default::default());
+    let state = AppState::new(db, RulesConfig::default(), store);
     let user = CurrentUser {
         id: "bench".into(),
         username: "bench".into(),
@@ -197,9 +196,11 @@ async fn soft_delete_cluster(
                       "verdict": "malicious", "messages": messages}]
     }))
     .unwrap();
-    let created = investigations::ingest(&state, &user, &body).await.unwrap();
+    let created = investigations::ingest(&state, &Actor::from(&user), &body)
+        .await
+        .unwrap();
     let action = created.actions[0].id.clone();
-    let executor = Executor::new(state.clone(), store, ExecutionConfig::default());
+    let executor = Executor::new(state.clone(), ExecutionConfig::default());
 
     let started = Instant::now();
     decide(&state, &user, &action, Decision::Approve, None)
@@ -208,11 +209,11 @@ async fn soft_delete_cluster(
     while executor.run_once().await.unwrap() {}
     let took = started.elapsed();
 
-    let (status, results): (String, i64) = sqlx::query_as(
+    let (status, results): (String, i64) = query(
         "SELECT status, (SELECT COUNT(*) FROM action_results WHERE action_id = $1) FROM actions WHERE id = $1",
     )
     .bind(&action)
-    .fetch_one(&pool)
+    .fetch_one(&state.db)
     .await
     .unwrap();
     assert_eq!(status, "completed");

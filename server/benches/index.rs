@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use app::model::{Role, Username};
-use app::server::{db, tokens, users};
+use airdesk_core::db::Db;
+use airdesk_core::{tokens, users};
+use model::{Actor, Role, Username};
 
 const CAMPAIGNS: usize = 20;
 const WORDS: [&str; 32] = [
@@ -222,21 +223,14 @@ fn children_peak_kib() -> i64 {
 
 /// Starts `serve` with the campaign domains as known-malicious indicators and times reports.
 async fn reports(url: &str, root: &Path, messages: usize, mailboxes: usize) {
-    let pool = db::connect(url).await.expect("database");
+    let db = Db::connect(url).await.expect("database");
     let user = Username::parse("bench").unwrap();
-    users::create(
-        &pool,
-        "bench",
-        &user,
-        "bench passphrase",
-        Role::SearchAndPurge,
-    )
-    .await
-    .unwrap();
-    let token = tokens::create(&pool, "bench", "bench", "bench")
+    let bench = Actor::User("bench".into());
+    users::create(&db, &bench, &user, "bench passphrase", Role::SearchAndPurge)
         .await
         .unwrap();
-    pool.close().await;
+    let token = tokens::create(&db, &bench, "bench", "bench").await.unwrap();
+    drop(db);
     let indicators = root.parent().unwrap().join("indicators.json");
     let list: Vec<serde_json::Value> = CAMPAIGN_NAMES
         .iter()

@@ -1,56 +1,56 @@
 //! Settings shared by every command: where the database and the mail are, and the rules'
-//! parameters. Each comes from a flag or its `AIRDESK_*` environment variable.
+//! parameters. Each comes from a flag or its `AIRDESK_*` environment variable (see `cli`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use app::server::RulesConfig;
-
-use crate::execution::ExecutionConfig;
-use crate::mail::imap::ImapSettings;
-use crate::mail::Folders;
+use airdesk_core::actions::ExecutionConfig;
+use airdesk_core::index::IndexConfig;
+use airdesk_core::investigations::playbook::PlaybookConfig;
+use airdesk_core::RulesConfig;
+use mail::{Connector, Folders, ReadLimits};
 
 /// Everything `serve` needs.
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub listen: SocketAddr,
     pub database_url: String,
-    pub mail_root: PathBuf,
-    pub internal_domains: Vec<String>,
-    /// Approvals of one type on one cluster within this long of each other are duplicates.
-    pub dedup_window: std::time::Duration,
-    /// Pending actions older than this expire.
-    pub pending_expiry: std::time::Duration,
+    /// The rules' parameters: internal domains, the duplicate window, expiry.
+    pub rules: RulesConfig,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
     /// Mark the session cookie Secure (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// The mail store: the Maildir tree under the mail root, or an IMAP server.
+    pub mail: Connector,
     /// The folder names actions move mail between.
     pub folders: Folders,
+    /// How much of each message the index reads.
+    pub read_limits: ReadLimits,
     /// How approved actions are carried out.
     pub execution: ExecutionConfig,
-    /// When set, mail is reached over IMAP (and Sieve over ManageSieve) instead of the Maildir
-    /// tree under `mail_root`.
-    pub imap: Option<ImapSettings>,
-    /// How often `serve` brings the message index up to date (Maildir); None: never.
+    /// How often `serve` brings the message index up to date; None: never.
     pub index_interval: Option<std::time::Duration>,
-    /// How the indexer reads messages.
-    pub index: crate::index::IndexConfig,
-    /// Over IMAP: the mailboxes to index (IMAP cannot list a server's mailboxes).
-    pub index_mailboxes: Vec<String>,
+    /// How the indexer works through the store.
+    pub index: IndexConfig,
     /// The investigation playbook's thresholds.
-    pub playbook: crate::playbook::PlaybookConfig,
+    pub playbook: PlaybookConfig,
     /// Threat indicators (a JSON array of indicators) loaded at start.
     pub indicators_file: Option<PathBuf>,
 }
 
 impl Settings {
-    pub fn rules(&self) -> RulesConfig {
-        RulesConfig {
-            internal_domains: self.internal_domains.clone(),
-            dedup_window: self.dedup_window,
-            pending_expiry: self.pending_expiry,
+    /// The Maildir tree's root, when the mail store is one.
+    pub fn mail_root(&self) -> Option<&std::path::Path> {
+        match &self.mail {
+            Connector::Maildir { root } => Some(root),
+            Connector::Imap { .. } => None,
         }
+    }
+
+    /// The mail store these settings name, opened.
+    pub fn backend(&self) -> mail::Backend {
+        mail::Backend::open(&self.mail, self.folders.clone(), self.read_limits.clone())
     }
 }
 

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, Utc};
 use rand::distributions::{Alphanumeric, DistString};
 
-use app::model::{
-    AppError, ClusterBy, CurrentUser, EmailAddress, IngestAlert, IngestCluster, IngestForwarding,
+use airdesk_core::{investigations, users, AppState};
+use model::{
+    Actor, ClusterBy, EmailAddress, IngestAlert, IngestCluster, IngestForwarding,
     IngestInvestigation, IngestMessage, InternetMessageId, InvestigationType, Role, Severity,
     Username, Verdict,
 };
-use app::server::{investigations, users, AppState};
 
 use crate::startup::Failure;
 
@@ -50,11 +50,7 @@ pub async fn seed_if_empty(
     mail_root: &Path,
     password: Option<String>,
 ) -> Result<Option<DemoLogins>, Failure> {
-    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&state.pool)
-        .await
-        .map_err(AppError::from)?;
-    if users > 0 {
+    if users::count(&state.db).await? > 0 {
         return Ok(None);
     }
     let password =
@@ -62,8 +58,8 @@ pub async fn seed_if_empty(
     let mut admin = None;
     for (name, role) in DEMO_USERS {
         let user = users::create(
-            &state.pool,
-            "demo",
+            &state.db,
+            &Actor::Demo,
             &Username::parse(name)?,
             &password,
             role,
@@ -100,14 +96,14 @@ pub async fn seed_if_empty(
                 ))
             })?;
         }
-        ingest(state, &admin, &story).await?;
+        ingest(state, &Actor::from(&admin), &story).await?;
     }
     Ok(Some(DemoLogins { password }))
 }
 
 async fn ingest(
     state: &AppState,
-    admin: &CurrentUser,
+    admin: &Actor,
     story: &IngestInvestigation,
 ) -> Result<(), Failure> {
     investigations::ingest(state, admin, story).await?;
@@ -169,36 +165,23 @@ fn story(
     }
 }
 
-/// The demo's investigations. The invoice campaign is investigated twice (a user report, then
-/// a URL verdict change), so both investigations share one cluster key.
+/// The demo's investigations.
 fn stories(now: DateTime<Utc>) -> Vec<IngestInvestigation> {
-    let ago = |hours: i64| now - Duration::hours(hours);
+    let mut stories = invoice_campaign(now);
+    stories.extend(other_threats(now));
+    stories
+}
+
+/// The invoice campaign, investigated twice (a user report, then a URL verdict change), so
+/// both investigations share one cluster key.
+fn invoice_campaign(now: DateTime<Utc>) -> Vec<IngestInvestigation> {
     let invoice = |mailbox: &str, hours| {
         message(
             mailbox,
             "<invoice-20261120@evil.test>",
             "billing@evil.test",
             "Invoice overdue",
-            ago(hours),
-        )
-    };
-    let payroll_subject = "<img src=x onerror=alert(1)> Payroll update";
-    let payroll = |mailbox: &str, hours| {
-        message(
-            mailbox,
-            "<payroll-77@examp1e.test>",
-            "hr@examp1e.test",
-            payroll_subject,
-            ago(hours),
-        )
-    };
-    let quota = |mailbox: &str, hours| {
-        message(
-            mailbox,
-            "<quota-5@examp1e.test>",
-            "it-support@examp1e.test",
-            "Your mailbox is full",
-            ago(hours),
+            now - Duration::hours(hours),
         )
     };
     vec![
@@ -240,6 +223,33 @@ fn stories(now: DateTime<Utc>) -> Vec<IngestInvestigation> {
             )],
             vec![],
         ),
+    ]
+}
+
+/// A zapped attachment with a hostile subject, a look-alike sender, a clean newsletter and a
+/// mailbox forwarding outside.
+fn other_threats(now: DateTime<Utc>) -> Vec<IngestInvestigation> {
+    let ago = |hours: i64| now - Duration::hours(hours);
+    let payroll_subject = "<img src=x onerror=alert(1)> Payroll update";
+    let payroll = |mailbox: &str, hours| {
+        message(
+            mailbox,
+            "<payroll-77@examp1e.test>",
+            "hr@examp1e.test",
+            payroll_subject,
+            ago(hours),
+        )
+    };
+    let quota = |mailbox: &str, hours| {
+        message(
+            mailbox,
+            "<quota-5@examp1e.test>",
+            "it-support@examp1e.test",
+            "Your mailbox is full",
+            ago(hours),
+        )
+    };
+    vec![
         story(
             "Zapped file: payroll.xlsm",
             InvestigationType::ZappedFile,
@@ -315,7 +325,7 @@ fn write_forwarding(root: &Path, forwarding: &IngestForwarding) -> std::io::Resu
          redirect :copy \"{}\";\n",
         forwarding.forward_to.as_str()
     );
-    crate::mail::maildir::write_atomically(
+    mail::maildir::files::write_atomically(
         &mailbox.join("sieve/roundcube.sieve"),
         script.as_bytes(),
     )?;

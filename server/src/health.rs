@@ -5,14 +5,14 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
-use app::server::{db, AppState};
+use airdesk_core::AppState;
 
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match db::is_migrated(&state.pool).await {
+    match state.db.is_migrated().await {
         Ok(true) => (StatusCode::OK, Json(json!({"status": "ready"}))),
         Ok(false) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -1,6 +1,8 @@
 //! The whole HTTP application in one `Router`: portal pages and server functions, the REST
 //! API, health checks and embedded assets, behind sessions, CSRF protection and limits.
 
+mod login;
+
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -16,21 +18,19 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
 
-use app::server::AppState;
+use airdesk_core::db::SessionStore;
+use airdesk_core::AppState;
 use app::{shell, App};
 
 use crate::rest::json::BodyLimit;
-use crate::{assets, auth, health, rest};
+use crate::{assets, health, rest};
 
 /// The router's state: the application's, plus what Leptos and the extractors need.
 #[derive(Clone, Debug)]
 pub struct HttpState {
     pub app: AppState,
-    /// airdesk's own investigations (reports, indicators).
-    pub playbook: crate::playbook::Playbook,
     pub leptos: LeptosOptions,
     pub body_limit: usize,
 }
@@ -58,7 +58,6 @@ impl FromRef<HttpState> for BodyLimit {
 pub struct HttpOptions {
     pub body_limit: usize,
     pub secure_cookies: bool,
-    pub playbook: crate::playbook::Playbook,
 }
 
 /// Idle browser sessions end after this long.
@@ -66,59 +65,24 @@ const SESSION_IDLE: tower_sessions::cookie::time::Duration =
     tower_sessions::cookie::time::Duration::hours(8);
 
 /// Builds the application. Creates the session table if needed and starts its clean-up.
-pub async fn app(state: AppState, options: &HttpOptions) -> Result<Router, sqlx::Error> {
-    let store = SqliteStore::new(state.pool.clone());
-    store.migrate().await?;
-    tokio::spawn({
-        let store = store.clone();
-        async move {
-            use tower_sessions::ExpiredDeletion;
-            if let Err(error) = store
-                .continuously_delete_expired(Duration::from_secs(600))
-                .await
-            {
-                tracing::error!(%error, "expired-session clean-up stopped");
-            }
-        }
-    });
-    let sessions = SessionManagerLayer::new(store)
-        .with_name("airdesk_session")
-        .with_http_only(true)
-        .with_same_site(SameSite::Strict)
-        .with_secure(options.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+pub async fn app(
+    state: AppState,
+    options: &HttpOptions,
+) -> Result<Router, airdesk_core::db::StorageError> {
+    let sessions = sessions(&state, options).await?;
 
     let leptos = LeptosOptions::builder().output_name("airdesk").build();
     let http_state = HttpState {
         app: state.clone(),
-        playbook: options.playbook.clone(),
         leptos: leptos.clone(),
         body_limit: options.body_limit,
     };
     let (asset_router, site_assets) = assets::load_assets::<HttpState>();
 
-    let routes = generate_route_list(App);
-    let portal = Router::new()
-        .leptos_routes_with_context(
-            &http_state,
-            routes,
-            {
-                let state = state.clone();
-                let investigator =
-                    app::server::Investigator(std::sync::Arc::new(options.playbook.clone()));
-                move || {
-                    provide_context(state.clone());
-                    provide_context(investigator.clone());
-                }
-            },
-            move || {
-                set_page_csp();
-                shell(site_assets.clone())
-            },
-        )
+    let portal = portal(&http_state, site_assets)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::require_login,
+            login::require_login,
         ))
         .layer(RequestBodyLimitLayer::new(options.body_limit));
 
@@ -160,6 +124,46 @@ pub async fn app(state: AppState, options: &HttpOptions) -> Result<Router, sqlx:
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(http_state))
+}
+
+/// Browser sessions in the database, and the task that deletes expired ones.
+async fn sessions(
+    state: &AppState,
+    options: &HttpOptions,
+) -> Result<SessionManagerLayer<SessionStore>, airdesk_core::db::StorageError> {
+    let store = state.db.session_store().await?;
+    tokio::spawn({
+        let store = store.clone();
+        async move {
+            if let Err(error) = store
+                .continuously_delete_expired(Duration::from_secs(600))
+                .await
+            {
+                tracing::error!(%error, "expired-session clean-up stopped");
+            }
+        }
+    });
+    Ok(SessionManagerLayer::new(store)
+        .with_name("airdesk_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(options.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE)))
+}
+
+/// The portal's pages and server functions, each with the state in its Leptos context.
+fn portal(http_state: &HttpState, site_assets: app::SiteAssets) -> Router<HttpState> {
+    let routes = generate_route_list(App);
+    let state = http_state.app.clone();
+    Router::new().leptos_routes_with_context(
+        http_state,
+        routes,
+        move || provide_context(state.clone()),
+        move || {
+            set_page_csp();
+            shell(site_assets.clone())
+        },
+    )
 }
 
 /// For responses that are not pages (JSON, assets, redirects): they load nothing.

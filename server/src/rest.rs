@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod audit;
+pub mod caller;
 pub mod decisions;
 pub mod idempotency;
 pub mod incidents;
@@ -11,14 +12,22 @@ pub mod json;
 pub mod openapi;
 pub mod problem;
 
+use axum::extract::FromRef;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::http::HttpState;
+use airdesk_core::AppState;
+use json::BodyLimit;
 use problem::ApiError;
 
-/// The `/api/v1` routes.
-pub fn router() -> Router<HttpState> {
+/// The `/api/v1` routes, for any router state that holds the application's state and the
+/// body limit.
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AppState: FromRef<S>,
+    BodyLimit: FromRef<S>,
+{
     Router::new()
         .route(
             "/investigations",
@@ -45,5 +54,5 @@ pub fn router() -> Router<HttpState> {
         )
         .route("/messages", get(intel::messages))
         .route("/openapi.json", get(openapi::document))
-        .fallback(|| async { ApiError::from(app::model::AppError::NotFound("endpoint".into())) })
+        .fallback(|| async { ApiError::from(model::AppError::NotFound("endpoint".into())) })
 }

@@ -1,57 +1,26 @@
-//! Starting the server: open and migrate the database, check the mail root, bind, and serve
-//! until SIGINT or SIGTERM, finishing the requests in flight.
+//! Starting the server: open and migrate the database, open the mail store, bind, and serve
+//! until SIGINT or SIGTERM, finishing the requests in flight — with the background work
+//! (execution workers, expiry, checkpoints, indexing, the indicators file's hunts) beside it.
 
 use std::net::SocketAddr;
 
 use axum::Router;
 use tokio::net::TcpListener;
 
-use app::model::AppError;
-use app::server::db::{self, DbError};
-use app::server::AppState;
+use airdesk_core::actions::{expire, Executor};
+use airdesk_core::db::{Db, OpenError};
+use airdesk_core::investigations::playbook::{self, Trigger};
+use airdesk_core::{index, indicators, AppState};
+use model::{Actor, AppError, Indicator};
 
 use crate::config::{check_mail_root, Settings};
-use crate::execution::{ExecutionConfig, Executor};
 use crate::http::{self, HttpOptions};
-use crate::index::Indexer;
-use crate::mail::imap::Imap;
-use crate::mail::maildir::Maildir;
-use crate::mail::SharedStore;
-use crate::playbook::{Playbook, Trigger};
-
-/// Loads threat indicators from a JSON file (an array of indicators); a bad file stops the
-/// start with one clear line. Returns the ones that are new or changed: they still have to
-/// hunt back through the index (known, unchanged ones did when they were first loaded).
-async fn load_indicators(
-    state: &AppState,
-    file: &std::path::Path,
-) -> Result<Vec<Trigger>, Failure> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read the indicators file {}: {e}", file.display()))?;
-    let indicators: Vec<crate::rest::intel::Indicator> = serde_json::from_str(&text)
-        .map_err(|e| format!("indicators file {}: {e}", file.display()))?;
-    let mut hunts = Vec::new();
-    for (n, indicator) in indicators.iter().enumerate() {
-        let stored = crate::rest::intel::store_indicator(&state.pool, indicator, "indicators-file")
-            .await
-            .map_err(|e| format!("indicators file {}, entry {}: {e}", file.display(), n + 1))?;
-        if stored.changed {
-            hunts.push(Trigger::Indicator {
-                kind: indicator.kind.clone(),
-                value: stored.value,
-                verdict: stored.verdict,
-            });
-        }
-    }
-    tracing::info!(count = indicators.len(), new_or_changed = hunts.len(), file = %file.display(), "threat indicators loaded");
-    Ok(hunts)
-}
 
 /// Why a command could not do its work, in one line for the operator.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     #[error(transparent)]
-    Db(#[from] DbError),
+    Db(#[from] OpenError),
     #[error("{0}")]
     App(#[from] AppError),
     #[error("{0}")]
@@ -65,46 +34,48 @@ impl From<String> for Failure {
 }
 
 /// Opens the database named in the settings and applies pending migrations.
+pub async fn open_db(settings: &Settings) -> Result<Db, Failure> {
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// The database and the mail store, with the rules' settings: what every command acts on.
 pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
-    let pool = db::connect(&settings.database_url).await?;
-    db::migrate(&pool).await?;
-    Ok(AppState::new(pool, settings.rules()))
+    let db = open_db(settings).await?;
+    Ok(
+        AppState::new(db, settings.rules.clone(), settings.backend())
+            .with_playbook(settings.playbook.clone())
+            .with_index(settings.index.clone()),
+    )
 }
 
-/// The mail store the settings name: an IMAP server when one is set, else the Maildir++ tree
-/// under the mail root.
-pub fn mail_store(settings: &Settings) -> SharedStore {
-    match &settings.imap {
-        Some(imap) => std::sync::Arc::new(Imap::new(imap.clone(), settings.folders.clone())),
-        None => std::sync::Arc::new(Maildir::new(&settings.mail_root, settings.folders.clone())),
-    }
-}
-
-/// The mail store and the index of it: the Maildir tree under the mail root, or the IMAP
-/// server with the mailboxes the operator named for indexing.
-pub fn store_and_indexer(settings: &Settings, state: &AppState) -> (SharedStore, Indexer) {
-    match &settings.imap {
-        Some(imap) => {
-            let imap = std::sync::Arc::new(Imap::new(imap.clone(), settings.folders.clone()));
-            let indexer = Indexer::imap(
-                state.pool.clone(),
-                imap.clone(),
-                settings.index_mailboxes.clone(),
-                settings.folders.clone(),
-                settings.index.clone(),
-            );
-            (imap, indexer)
+/// Loads threat indicators from a JSON file (an array of indicators); a bad file stops the
+/// start with one clear line. Returns the ones that are new or changed: they still have to
+/// hunt back through the index (known, unchanged ones did when they were first loaded).
+async fn load_indicators(
+    state: &AppState,
+    file: &std::path::Path,
+) -> Result<Vec<Trigger>, Failure> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the indicators file {}: {e}", file.display()))?;
+    let list: Vec<Indicator> = serde_json::from_str(&text)
+        .map_err(|e| format!("indicators file {}: {e}", file.display()))?;
+    let mut hunts = Vec::new();
+    for (n, indicator) in list.iter().enumerate() {
+        let stored = indicators::store(&state.db, indicator, &Actor::IndicatorsFile)
+            .await
+            .map_err(|e| format!("indicators file {}, entry {}: {e}", file.display(), n + 1))?;
+        if stored.changed {
+            hunts.push(Trigger::Indicator {
+                kind: indicator.kind,
+                value: stored.value,
+                verdict: stored.verdict,
+            });
         }
-        None => (
-            mail_store(settings),
-            Indexer::new(
-                state.pool.clone(),
-                &settings.mail_root,
-                settings.folders.clone(),
-                settings.index.clone(),
-            ),
-        ),
     }
+    tracing::info!(count = list.len(), new_or_changed = hunts.len(), file = %file.display(), "threat indicators loaded");
+    Ok(hunts)
 }
 
 /// A bound, ready-to-run server.
@@ -112,27 +83,17 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
-    store: SharedStore,
-    execution: ExecutionConfig,
-    /// The index and how often to bring it up to date.
-    indexing: Option<(Indexer, std::time::Duration)>,
+    settings: Settings,
     /// Indicators from the file that are new or changed, to hunt once the index is current.
-    hunts: (Playbook, Vec<Trigger>),
+    hunts: Vec<Trigger>,
 }
 
 impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, Failure> {
-        if settings.imap.is_none() {
-            check_mail_root(&settings.mail_root)?;
+        if let Some(root) = settings.mail_root() {
+            check_mail_root(root)?;
         }
         let state = open_state(settings).await?;
-        let (store, indexer) = store_and_indexer(settings, &state);
-        let playbook = Playbook {
-            state: state.clone(),
-            store: store.clone(),
-            config: settings.playbook.clone(),
-            indexer: indexer.clone(),
-        };
         let hunts = match &settings.indicators_file {
             Some(file) => load_indicators(&state, file).await?,
             None => Vec::new(),
@@ -140,7 +101,6 @@ impl Application {
         let options = HttpOptions {
             body_limit: settings.body_limit,
             secure_cookies: settings.secure_cookies,
-            playbook: playbook.clone(),
         };
         let router = http::app(state.clone(), &options)
             .await
@@ -152,10 +112,8 @@ impl Application {
             listener,
             router,
             state,
-            store,
-            execution: settings.execution.clone(),
-            indexing: settings.index_interval.map(|every| (indexer, every)),
-            hunts: (playbook, hunts),
+            settings: settings.clone(),
+            hunts,
         })
     }
 
@@ -169,37 +127,24 @@ impl Application {
         &self.state
     }
 
-    /// The mail store approved actions are carried out on.
-    pub fn store(&self) -> &SharedStore {
-        &self.store
-    }
-
-    /// Serves, and runs the background work (execution workers, expiry, WAL checkpoints), until `shutdown` completes; then lets
-    /// requests in flight finish.
+    /// Serves, and runs the background work, until `shutdown` completes; then lets requests in
+    /// flight finish.
     pub async fn run_until<F>(self, shutdown: F) -> Result<(), Failure>
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        let expiry = tokio::spawn(app::server::expiry::run(self.state.clone()));
-        let _stop_expiry = AbortOnDrop(expiry);
-        let checkpoints = tokio::spawn(app::server::db::checkpoint_periodically(
-            self.state.pool.clone(),
-        ));
-        let _stop_checkpoints = AbortOnDrop(checkpoints);
-        let workers = tokio::spawn(
-            Executor::new(
-                self.state.clone(),
-                self.store.clone(),
-                self.execution.clone(),
-            )
-            .run(),
-        );
-        let _stop_workers = AbortOnDrop(workers);
-        let (playbook, hunts) = self.hunts;
-        let _stop_hunts = AbortOnDrop(tokio::spawn(hunt_at_start(playbook, hunts)));
-        let _stop_indexing = self.indexing.map(|(indexer, every)| {
-            AbortOnDrop(tokio::spawn(crate::index::keep_current(indexer, every)))
-        });
+        let state = self.state;
+        let executor = Executor::new(state.clone(), self.settings.execution.clone());
+        let _background = [
+            AbortOnDrop(tokio::spawn(expire::run(state.clone()))),
+            AbortOnDrop(tokio::spawn(state.db.clone().checkpoint_periodically())),
+            AbortOnDrop(tokio::spawn(executor.run())),
+            AbortOnDrop(tokio::spawn(hunt_at_start(state.clone(), self.hunts))),
+        ];
+        let _indexing = self
+            .settings
+            .index_interval
+            .map(|every| AbortOnDrop(tokio::spawn(index::keep_current(state.clone(), every))));
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
@@ -209,15 +154,15 @@ impl Application {
 
 /// Brings the index up to date, then lets each new or changed indicator from the file hunt
 /// back through it, as adding it over the API would.
-async fn hunt_at_start(playbook: Playbook, hunts: Vec<Trigger>) {
+async fn hunt_at_start(state: AppState, hunts: Vec<Trigger>) {
     if hunts.is_empty() {
         return;
     }
-    if let Err(error) = playbook.indexer.scan().await {
+    if let Err(error) = index::scan(&state).await {
         tracing::warn!(%error, "index scan before the indicators' hunt failed; hunting anyway");
     }
     for trigger in hunts {
-        match playbook.investigate(trigger).await {
+        match playbook::investigate(&state, trigger).await {
             Ok(Some(created)) => tracing::info!(
                 investigation_id = created.id,
                 "indicator from the file started an investigation"

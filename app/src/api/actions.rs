@@ -27,7 +27,7 @@ pub async fn list_actions(query: ActionQuery) -> Result<Page<Action>, AppError> 
     super::context::with_status(
         async move {
             use crate::model::PageRequest;
-            use crate::server::actions::ActionFilter;
+            use airdesk_core::actions::ActionFilter;
             let (state, _user) = super::context::user().await?;
             let page = PageRequest::parse(None, query.cursor.as_deref())?;
             let filter = ActionFilter {
@@ -41,7 +41,7 @@ pub async fn list_actions(query: ActionQuery) -> Result<Page<Action>, AppError> 
                     .map(|days| chrono::Utc::now() - chrono::Duration::days(i64::from(days))),
                 ..ActionFilter::default()
             };
-            crate::server::actions::list(&state.pool, &filter, &page).await
+            airdesk_core::actions::list(&state.db, &filter, &page).await
         }
         .await,
     )
@@ -53,7 +53,7 @@ pub async fn get_action(id: String) -> Result<Action, AppError> {
     super::context::with_status(
         async move {
             let (state, _user) = super::context::user().await?;
-            crate::server::actions::get(&state.pool, &id).await
+            airdesk_core::actions::get(&state.db, &id).await
         }
         .await,
     )

@@ -2,8 +2,9 @@
 
 #[cfg(feature = "ssr")]
 mod ssr {
+    use airdesk_core::{sessions, AppState};
+
     use crate::model::{AppError, CurrentUser};
-    use crate::server::{session, AppState};
 
     pub fn state() -> Result<AppState, AppError> {
         leptos::prelude::use_context::<AppState>().ok_or_else(|| {
@@ -33,27 +34,10 @@ mod ssr {
         result
     }
 
-    /// The playbook, which the server binary provides (it owns the mail store and the index).
-    pub fn investigator() -> Result<crate::server::Investigator, AppError> {
-        leptos::prelude::use_context::<crate::server::Investigator>().ok_or_else(|| {
-            tracing::error!("no investigator in the Leptos context");
-            AppError::Internal
-        })
-    }
-
-    /// The signed-in user if an Admin; Forbidden for other roles.
-    pub async fn admin() -> Result<CurrentUser, AppError> {
-        let (_state, user) = user().await?;
-        if user.role != crate::model::Role::Admin {
-            return Err(AppError::Forbidden("Admin".into()));
-        }
-        Ok(user)
-    }
-
     /// The signed-in user, or Unauthenticated.
     pub async fn user() -> Result<(AppState, CurrentUser), AppError> {
         let state = state()?;
-        let user = session::current_user(&session().await?, &state.pool)
+        let user = sessions::current_user(&session().await?, &state.db)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         Ok((state, user))

@@ -1,5 +1,5 @@
-//! Deciding from the portal: the same rules as the REST API (`server::decisions`,
-//! `server::changes`), reached through server functions.
+//! Deciding from the portal: the same rules as the REST API (`airdesk_core::actions`),
+//! reached through server functions.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ pub struct DecideRequest {
 pub async fn decide_action(request: DecideRequest) -> Result<Action, AppError> {
     super::context::with_status(
         async move {
-            use crate::server::decisions::{decide, Decision};
+            use airdesk_core::actions::{decide, Decision};
             let (state, user) = super::context::user().await?;
             let decision = if request.approve {
                 Decision::Approve
@@ -58,7 +58,7 @@ pub struct BulkOutcome {
 pub async fn decide_actions(request: BulkDecideRequest) -> Result<Vec<BulkOutcome>, AppError> {
     super::context::with_status(
         async move {
-            use crate::server::decisions::{decide_many, Decision};
+            use airdesk_core::actions::{decide_many, Decision};
             /// The most actions one bulk decision takes (as the REST API).
             const MAX_BULK: usize = 500;
             let (state, user) = super::context::user().await?;
@@ -115,7 +115,7 @@ pub async fn change_action(request: ChangeRequest) -> Result<Action, AppError> {
     super::context::with_status(
         async move {
             let (state, user) = super::context::user().await?;
-            crate::server::changes::change(&state, &user, &request.id, request.to).await
+            airdesk_core::actions::change(&state, &user, &request.id, request.to).await
         }
         .await,
     )

@@ -32,7 +32,7 @@ pub async fn list_incidents(query: IncidentQuery) -> Result<Page<IncidentSummary
                 sort: query.sort,
                 ascending: query.ascending,
             };
-            crate::server::incidents::list(&state.pool, &filter, &page).await
+            airdesk_core::incidents::list(&state.db, &filter, &page).await
         }
         .await,
     )
@@ -44,7 +44,7 @@ pub async fn get_incident(id: String) -> Result<IncidentDetail, AppError> {
     super::context::with_status(
         async move {
             let (state, _user) = super::context::user().await?;
-            crate::server::incidents::get(&state.pool, &id).await
+            airdesk_core::investigations::of_incident(&state.db, &id).await
         }
         .await,
     )

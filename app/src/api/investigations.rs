@@ -25,8 +25,8 @@ pub async fn list_investigations(
             use crate::model::PageRequest;
             let (state, _user) = super::context::user().await?;
             let page = PageRequest::parse(None, query.cursor.as_deref())?;
-            crate::server::investigations::list(
-                &state.pool,
+            airdesk_core::investigations::list(
+                &state.db,
                 query.status,
                 query.investigation_type,
                 &page,
@@ -43,7 +43,7 @@ pub async fn get_investigation(id: String) -> Result<Investigation, AppError> {
     super::context::with_status(
         async move {
             let (state, _user) = super::context::user().await?;
-            crate::server::investigations::get(&state.pool, &id).await
+            airdesk_core::investigations::get(&state.db, &id).await
         }
         .await,
     )
@@ -58,10 +58,10 @@ pub async fn report_message(
 ) -> Result<String, AppError> {
     super::context::with_status(
         async move {
-            let (_state, user) = super::context::user().await?;
-            super::context::investigator()?
-                .report(user, mailbox, internet_message_id)
-                .await
+            use airdesk_core::investigations::playbook;
+            let (state, user) = super::context::user().await?;
+            let created = playbook::report(&state, &user, &mailbox, &internet_message_id).await?;
+            Ok(created.id)
         }
         .await,
     )
@@ -72,13 +72,9 @@ pub async fn report_message(
 pub async fn start_investigation(by: ClusterBy, value: String) -> Result<String, AppError> {
     super::context::with_status(
         async move {
-            let (_state, user) = super::context::user().await?;
-            if user.role != crate::model::Role::Admin {
-                return Err(AppError::Forbidden("Admin".into()));
-            }
-            super::context::investigator()?
-                .manual(user, by, value)
-                .await
+            use airdesk_core::investigations::playbook;
+            let (state, user) = super::context::user().await?;
+            Ok(playbook::manual(&state, &user, by, &value).await?.id)
         }
         .await,
     )
@@ -92,10 +88,11 @@ pub async fn investigate_message(
 ) -> Result<String, AppError> {
     super::context::with_status(
         async move {
-            let user = super::context::admin().await?;
-            super::context::investigator()?
-                .manual_message(user, mailbox, internet_message_id)
-                .await
+            use airdesk_core::investigations::playbook;
+            let (state, user) = super::context::user().await?;
+            let created =
+                playbook::manual_message(&state, &user, &mailbox, &internet_message_id).await?;
+            Ok(created.id)
         }
         .await,
     )

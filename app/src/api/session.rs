@@ -11,7 +11,7 @@ pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
         async move {
             use super::context;
             let state = context::state()?;
-            crate::server::session::current_user(&context::session().await?, &state.pool).await
+            airdesk_core::sessions::current_user(&context::session().await?, &state.db).await
         }
         .await,
     )
@@ -29,8 +29,8 @@ pub async fn login(
             use super::context;
             let state = context::state()?;
             let user =
-                crate::server::users::verify_login(&state.pool, username.trim(), &password).await?;
-            crate::server::session::sign_in(&context::session().await?, &user).await?;
+                airdesk_core::users::verify_login(&state.db, username.trim(), &password).await?;
+            airdesk_core::sessions::sign_in(&context::session().await?, &user).await?;
             tracing::info!(user = %user.username, "signed in");
             leptos_axum::redirect(&crate::model::safe_next(next.as_deref()));
             Ok(())
@@ -44,7 +44,7 @@ pub async fn login(
 pub async fn logout() -> Result<(), AppError> {
     super::context::with_status(
         async move {
-            crate::server::session::sign_out(&super::context::session().await?).await?;
+            airdesk_core::sessions::sign_out(&super::context::session().await?).await?;
             leptos_axum::redirect("/login");
             Ok(())
         }

@@ -29,6 +29,35 @@ pub fn changes_for(action: &Action) -> Vec<ActionType> {
     }
 }
 
+/// The new action's progress, read again every second once there is one.
+fn progress_of(
+    created: RwSignal<Option<String>>,
+) -> Resource<Result<Option<Action>, crate::model::AppError>> {
+    let tick = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if created.get().is_some() {
+            let handle = set_interval_with_handle(
+                move || tick.update(|t| *t += 1),
+                std::time::Duration::from_secs(1),
+            );
+            on_cleanup(move || {
+                if let Ok(handle) = handle {
+                    handle.clear();
+                }
+            });
+        }
+    });
+    Resource::new(
+        move || (created.get(), tick.get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => get_action(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    )
+}
+
 /// The change buttons for a completed action, and what the change came to.
 #[component]
 pub fn ChangeOptions(action: Action) -> impl IntoView {
@@ -43,30 +72,7 @@ pub fn ChangeOptions(action: Action) -> impl IntoView {
             portal.changed();
         }
     });
-    // The new action's progress, read again every second until it settles.
-    let tick = RwSignal::new(0u32);
-    let progress = Resource::new(
-        move || (created.get(), tick.get()),
-        |(id, _)| async move {
-            match id {
-                Some(id) => get_action(id).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
-    Effect::new(move |_| {
-        if created.get().is_some() {
-            let handle = set_interval_with_handle(
-                move || tick.update(|t| *t += 1),
-                std::time::Duration::from_secs(1),
-            );
-            on_cleanup(move || {
-                if let Ok(handle) = handle {
-                    handle.clear();
-                }
-            });
-        }
-    });
+    let progress = progress_of(created);
     let id = action.id.clone();
     let options = changes_for(&action);
     view! {

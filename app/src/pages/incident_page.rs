@@ -11,7 +11,7 @@ use crate::components::error_view::ErrorView;
 use crate::components::evidence::{evidence_of, AlertsTable, EvidenceTable};
 use crate::components::portal::use_portal;
 use crate::components::time::Time;
-use crate::model::IncidentDetail;
+use crate::model::{IncidentDetail, IncidentSummary, Investigation};
 
 #[component]
 pub fn IncidentPage() -> impl IntoView {
@@ -79,18 +79,6 @@ fn IncidentView(detail: IncidentDetail) -> impl IntoView {
         .collect();
     let incident = detail.incident.clone();
     let investigations = detail.investigations.clone();
-    let summary = view! {
-        <dl class="facts">
-            <dt>"Severity"</dt><dd>{incident.severity.label()}</dd>
-            <dt>"Automated investigation state"</dt><dd>{incident.investigation_state.label()}</dd>
-            <dt>"Alerts"</dt><dd>{incident.alert_count}</dd>
-            <dt>"Investigations"</dt><dd>{incident.investigation_count}</dd>
-            <dt>"Pending actions"</dt><dd>{incident.pending_action_count}</dd>
-            <dt>"First activity"</dt><dd><Time at=incident.first_activity_at/></dd>
-            <dt>"Last activity"</dt><dd><Time at=incident.last_activity_at/></dd>
-        </dl>
-    }
-    .into_any();
     view! {
         <Title text=incident.title.clone()/>
         <h1>{incident.title.clone()}</h1>
@@ -101,22 +89,10 @@ fn IncidentView(detail: IncidentDetail) -> impl IntoView {
             }).collect_view()}
         </div>
         <div role="tabpanel" aria-label=move || TABS.iter().find(|(k, _)| *k == tab()).map_or("", |(_, l)| *l)>
-            <div hidden=move || tab() != "summary">{summary}</div>
+            <div hidden=move || tab() != "summary"><IncidentFacts incident=detail.incident/></div>
             <div hidden=move || tab() != "alerts"><AlertsTable alerts=alerts titles=titles/></div>
             <div hidden=move || tab() != "investigations">
-                <table class="queue">
-                    <caption class="visually-hidden">"Investigations"</caption>
-                    <thead><tr><th scope="col">"Investigation"</th><th scope="col">"Status"</th><th scope="col">"Creation time"</th></tr></thead>
-                    <tbody>
-                        {investigations.into_iter().map(|i| view! {
-                            <tr>
-                                <td><a href=format!("/investigations/{}", i.id)>{i.title}</a></td>
-                                <td>{i.status.label()}</td>
-                                <td><Time at=i.created_at/></td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
+                <InvestigationsTable investigations=investigations/>
             </div>
             <div hidden=move || tab() != "evidence">
                 <div class="filters">
@@ -129,5 +105,41 @@ fn IncidentView(detail: IncidentDetail) -> impl IntoView {
                 <EvidenceTable rows=evidence only_pending=Signal::derive(only_pending)/>
             </div>
         </div>
+    }
+}
+
+/// The Summary tab: the incident's facts.
+#[component]
+fn IncidentFacts(incident: IncidentSummary) -> impl IntoView {
+    view! {
+        <dl class="facts">
+            <dt>"Severity"</dt><dd>{incident.severity.label()}</dd>
+            <dt>"Automated investigation state"</dt><dd>{incident.investigation_state.label()}</dd>
+            <dt>"Alerts"</dt><dd>{incident.alert_count}</dd>
+            <dt>"Investigations"</dt><dd>{incident.investigation_count}</dd>
+            <dt>"Pending actions"</dt><dd>{incident.pending_action_count}</dd>
+            <dt>"First activity"</dt><dd><Time at=incident.first_activity_at/></dd>
+            <dt>"Last activity"</dt><dd><Time at=incident.last_activity_at/></dd>
+        </dl>
+    }
+}
+
+/// The Investigations tab.
+#[component]
+fn InvestigationsTable(investigations: Vec<Investigation>) -> impl IntoView {
+    view! {
+        <table class="queue">
+            <caption class="visually-hidden">"Investigations"</caption>
+            <thead><tr><th scope="col">"Investigation"</th><th scope="col">"Status"</th><th scope="col">"Creation time"</th></tr></thead>
+            <tbody>
+                {investigations.into_iter().map(|i| view! {
+                    <tr>
+                        <td><a href=format!("/investigations/{}", i.id)>{i.title}</a></td>
+                        <td>{i.status.label()}</td>
+                        <td><Time at=i.created_at/></td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }

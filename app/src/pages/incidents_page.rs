@@ -4,11 +4,12 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::params::ParamsMap;
 
 use crate::api::{list_incidents, IncidentQuery};
 use crate::components::time::Time;
 use crate::components::{error_view::ErrorView, pager::Pager};
-use crate::model::{urlencode, IncidentSort, InvestigationStatus};
+use crate::model::{urlencode, IncidentSort, IncidentSummary, InvestigationStatus};
 
 /// The queue's view as it appears in the URL.
 #[derive(Clone, Copy, Default, PartialEq)]
@@ -48,10 +49,9 @@ impl View {
     }
 }
 
-#[component]
-pub fn IncidentsPage() -> impl IntoView {
-    let query = use_query_map();
-    let view_of = move || {
+impl View {
+    /// The view the URL asks for.
+    fn of(query: Memo<ParamsMap>) -> View {
         let query = query.read();
         View {
             state: query
@@ -63,17 +63,21 @@ pub fn IncidentsPage() -> impl IntoView {
                 .unwrap_or_default(),
             ascending: query.get("order").as_deref() == Some("asc"),
         }
-    };
-    let cursor = move || query.read().get("cursor");
+    }
+}
+
+#[component]
+pub fn IncidentsPage() -> impl IntoView {
+    let query = use_query_map();
     let incidents = Resource::new(
         move || {
-            let view = view_of();
+            let view = View::of(query);
             IncidentQuery {
                 investigation_state: view.state,
                 sort: view.sort,
                 ascending: view.ascending,
                 limit: None,
-                cursor: cursor(),
+                cursor: query.read().get("cursor"),
             }
         },
         list_incidents,
@@ -81,23 +85,14 @@ pub fn IncidentsPage() -> impl IntoView {
     let navigate = use_navigate();
     let on_filter = move |ev: leptos::ev::Event| {
         let state = InvestigationStatus::parse(&event_target_value(&ev));
-        navigate(&View { state, ..view_of() }.url(), Default::default());
-    };
-    // A sortable column's header: a link that sorts by it, and aria-sort saying how it is now.
-    let header = move |label: &'static str, sort: IncidentSort| {
-        let aria_sort = move || {
-            let view = view_of();
-            match (view.sort == sort, view.ascending) {
-                (false, _) => "none",
-                (true, true) => "ascending",
-                (true, false) => "descending",
+        navigate(
+            &View {
+                state,
+                ..View::of(query)
             }
-        };
-        view! {
-            <th scope="col" aria-sort=aria_sort>
-                <a href=move || view_of().sorted_by(sort).url()>{label}</a>
-            </th>
-        }
+            .url(),
+            Default::default(),
+        );
     };
     view! {
         <Title text="Incidents"/>
@@ -105,10 +100,10 @@ pub fn IncidentsPage() -> impl IntoView {
         <div class="filters">
             <label for="state-filter">"Automated investigation state"</label>
             <select id="state-filter" on:change=on_filter>
-                <option value="" selected=move || view_of().state.is_none()>"Any"</option>
+                <option value="" selected=move || View::of(query).state.is_none()>"Any"</option>
                 {InvestigationStatus::ALL.iter().map(|s| {
                     let s = *s;
-                    view! { <option value=s.as_str() selected=move || view_of().state == Some(s)>{s.label()}</option> }
+                    view! { <option value=s.as_str() selected=move || View::of(query).state == Some(s)>{s.label()}</option> }
                 }).collect_view()}
             </select>
         </div>
@@ -117,41 +112,64 @@ pub fn IncidentsPage() -> impl IntoView {
                 match incidents.await {
                     Err(e) => view! { <ErrorView error=e retry=move |_| incidents.refetch()/> }.into_any(),
                     Ok(page) if page.items.is_empty() => view! { <p>"No incidents match."</p> }.into_any(),
-                    Ok(page) => {
-                        let base = view_of().url();
-                        view! {
-                            <table class="queue">
-                                <caption class="visually-hidden">"Incidents"</caption>
-                                <thead><tr>
-                                    <th scope="col">"Incident name"</th>
-                                    {header("Severity", IncidentSort::Severity)}
-                                    <th scope="col">"Automated investigation state"</th>
-                                    <th scope="col">"Alerts"</th>
-                                    <th scope="col">"Investigations"</th>
-                                    {header("Pending actions", IncidentSort::PendingActions)}
-                                    {header("First activity", IncidentSort::FirstActivity)}
-                                    {header("Last activity", IncidentSort::LastActivity)}
-                                </tr></thead>
-                                <tbody>
-                                    {page.items.into_iter().map(|i| view! {
-                                        <tr>
-                                            <td><a href=format!("/incidents/{}", i.id)>{i.title}</a></td>
-                                            <td>{i.severity.label()}</td>
-                                            <td>{i.investigation_state.label()}</td>
-                                            <td>{i.alert_count}</td>
-                                            <td>{i.investigation_count}</td>
-                                            <td>{i.pending_action_count}</td>
-                                            <td><Time at=i.first_activity_at/></td>
-                                            <td><Time at=i.last_activity_at/></td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            <Pager base=base next=page.next/>
-                        }.into_any()
-                    }
+                    Ok(page) => view! {
+                        <table class="queue">
+                            <caption class="visually-hidden">"Incidents"</caption>
+                            <thead><tr>
+                                <th scope="col">"Incident name"</th>
+                                <SortHeader label="Severity" sort=IncidentSort::Severity/>
+                                <th scope="col">"Automated investigation state"</th>
+                                <th scope="col">"Alerts"</th>
+                                <th scope="col">"Investigations"</th>
+                                <SortHeader label="Pending actions" sort=IncidentSort::PendingActions/>
+                                <SortHeader label="First activity" sort=IncidentSort::FirstActivity/>
+                                <SortHeader label="Last activity" sort=IncidentSort::LastActivity/>
+                            </tr></thead>
+                            <tbody>
+                                {page.items.into_iter().map(|i| view! { <IncidentRow incident=i/> }).collect_view()}
+                            </tbody>
+                        </table>
+                        <Pager base=View::of(query).url() next=page.next/>
+                    }.into_any(),
                 }
             })}
         </Transition>
+    }
+}
+
+/// A sortable column's header: a link that sorts by it, and aria-sort saying how it is now.
+#[component]
+fn SortHeader(label: &'static str, sort: IncidentSort) -> impl IntoView {
+    let query = use_query_map();
+    let aria_sort = move || {
+        let view = View::of(query);
+        match (view.sort == sort, view.ascending) {
+            (false, _) => "none",
+            (true, true) => "ascending",
+            (true, false) => "descending",
+        }
+    };
+    view! {
+        <th scope="col" aria-sort=aria_sort>
+            <a href=move || View::of(query).sorted_by(sort).url()>{label}</a>
+        </th>
+    }
+}
+
+/// One row of the queue.
+#[component]
+fn IncidentRow(incident: IncidentSummary) -> impl IntoView {
+    let i = incident;
+    view! {
+        <tr>
+            <td><a href=format!("/incidents/{}", i.id)>{i.title}</a></td>
+            <td>{i.severity.label()}</td>
+            <td>{i.investigation_state.label()}</td>
+            <td>{i.alert_count}</td>
+            <td>{i.investigation_count}</td>
+            <td>{i.pending_action_count}</td>
+            <td><Time at=i.first_activity_at/></td>
+            <td><Time at=i.last_activity_at/></td>
+        </tr>
     }
 }

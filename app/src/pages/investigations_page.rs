@@ -3,53 +3,105 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::params::ParamsMap;
 
 use crate::api::StartInvestigation;
 use crate::api::{list_investigations, InvestigationQuery};
 use crate::components::portal::use_portal;
 use crate::components::time::Time;
 use crate::components::{error_view::ErrorView, pager::Pager};
-use crate::model::{display_duration, ClusterBy, InvestigationStatus, InvestigationType, Role};
+use crate::model::{
+    display_duration, ClusterBy, InvestigationStatus, InvestigationSummary, InvestigationType, Role,
+};
+
+/// The filters in the URL.
+fn filters(query: Memo<ParamsMap>) -> (Option<InvestigationStatus>, Option<InvestigationType>) {
+    let query = query.read();
+    (
+        query
+            .get("status")
+            .and_then(|s| InvestigationStatus::parse(&s)),
+        query.get("type").and_then(|s| InvestigationType::parse(&s)),
+    )
+}
+
+/// `/investigations?status=…&type=…`, leaving out what is not filtered.
+fn url_for(status: Option<InvestigationStatus>, kind: Option<InvestigationType>) -> String {
+    let parts: Vec<String> = [
+        status.map(|s| format!("status={}", s.as_str())),
+        kind.map(|k| format!("type={}", k.as_str())),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if parts.is_empty() {
+        "/investigations".to_string()
+    } else {
+        format!("/investigations?{}", parts.join("&"))
+    }
+}
 
 #[component]
 pub fn InvestigationsPage() -> impl IntoView {
     let query = use_query_map();
-    let status = move || {
-        query
-            .read()
-            .get("status")
-            .and_then(|s| InvestigationStatus::parse(&s))
-    };
-    let kind = move || {
-        query
-            .read()
-            .get("type")
-            .and_then(|s| InvestigationType::parse(&s))
-    };
-    let cursor = move || query.read().get("cursor");
     let investigations = Resource::new(
-        move || InvestigationQuery {
-            status: status(),
-            investigation_type: kind(),
-            cursor: cursor(),
+        move || {
+            let (status, investigation_type) = filters(query);
+            InvestigationQuery {
+                status,
+                investigation_type,
+                cursor: query.read().get("cursor"),
+            }
         },
         list_investigations,
     );
-    // `/investigations?status=…&type=…`, leaving out what is not filtered.
-    let url_for = |status: Option<InvestigationStatus>, kind: Option<InvestigationType>| {
-        let parts: Vec<String> = [
-            status.map(|s| format!("status={}", s.as_str())),
-            kind.map(|k| format!("type={}", k.as_str())),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if parts.is_empty() {
-            "/investigations".to_string()
-        } else {
-            format!("/investigations?{}", parts.join("&"))
-        }
-    };
+    view! {
+        <Title text="Investigations"/>
+        <h1>"Investigations"</h1>
+        <ManualInvestigation/>
+        <InvestigationFilters/>
+        <Transition fallback=|| view! { <p>"Loading investigations…"</p> }>
+            {move || Suspend::new(async move {
+                match investigations.await {
+                    Err(e) => view! { <ErrorView error=e retry=move |_| investigations.refetch()/> }.into_any(),
+                    Ok(page) if page.items.is_empty() => view! { <p>"No investigations match."</p> }.into_any(),
+                    Ok(page) => {
+                        let (status, kind) = filters(query);
+                        view! {
+                            <table class="queue">
+                                <caption class="visually-hidden">"Investigations"</caption>
+                                <thead><tr>
+                                    <th scope="col">"ID"</th>
+                                    <th scope="col"><span class="visually-hidden">"Open in new window"</span></th>
+                                    <th scope="col">"Status"</th>
+                                    <th scope="col">"Investigation"</th>
+                                    <th scope="col">"Investigation type"</th>
+                                    <th scope="col">"Users"</th>
+                                    <th scope="col">"Threat count"</th>
+                                    <th scope="col">"Action count"</th>
+                                    <th scope="col">"Creation time"</th>
+                                    <th scope="col">"Last changed time"</th>
+                                    <th scope="col">"Duration"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {page.items.into_iter().map(|i| view! { <InvestigationRow investigation=i/> }).collect_view()}
+                                </tbody>
+                            </table>
+                            <Pager base=url_for(status, kind) next=page.next/>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Status and Investigation type: choosing one rewrites the URL.
+#[component]
+fn InvestigationFilters() -> impl IntoView {
+    let query = use_query_map();
+    let status = move || filters(query).0;
+    let kind = move || filters(query).1;
     let navigate = use_navigate();
     let on_status = {
         let navigate = navigate.clone();
@@ -63,9 +115,6 @@ pub fn InvestigationsPage() -> impl IntoView {
         navigate(&url_for(status(), chosen), Default::default());
     };
     view! {
-        <Title text="Investigations"/>
-        <h1>"Investigations"</h1>
-        <ManualInvestigation/>
         <div class="filters">
             <label for="status-filter">"Status"</label>
             <select id="status-filter" on:change=on_status>
@@ -84,55 +133,29 @@ pub fn InvestigationsPage() -> impl IntoView {
                 }).collect_view()}
             </select>
         </div>
-        <Transition fallback=|| view! { <p>"Loading investigations…"</p> }>
-            {move || Suspend::new(async move {
-                match investigations.await {
-                    Err(e) => view! { <ErrorView error=e retry=move |_| investigations.refetch()/> }.into_any(),
-                    Ok(page) if page.items.is_empty() => view! { <p>"No investigations match."</p> }.into_any(),
-                    Ok(page) => {
-                        let base = url_for(status(), kind());
-                        view! {
-                            <table class="queue">
-                                <caption class="visually-hidden">"Investigations"</caption>
-                                <thead><tr>
-                                    <th scope="col">"ID"</th>
-                                    <th scope="col"><span class="visually-hidden">"Open in new window"</span></th>
-                                    <th scope="col">"Status"</th>
-                                    <th scope="col">"Investigation"</th>
-                                    <th scope="col">"Investigation type"</th>
-                                    <th scope="col">"Users"</th>
-                                    <th scope="col">"Threat count"</th>
-                                    <th scope="col">"Action count"</th>
-                                    <th scope="col">"Creation time"</th>
-                                    <th scope="col">"Last changed time"</th>
-                                    <th scope="col">"Duration"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {page.items.into_iter().map(|i| view! {
-                                        <tr>
-                                            <td class="mono">{short_id(&i.id)}</td>
-                                            <td>
-                                                <a href=format!("/investigations/{}", i.id) target="_blank" rel="noopener" aria-label=format!("Open in new window: {}", i.title) title="Open in new window">"↗"</a>
-                                            </td>
-                                            <td>{i.status.label()}</td>
-                                            <td><a href=format!("/investigations/{}", i.id)>{i.title.clone()}</a></td>
-                                            <td>{i.investigation_type.label()}</td>
-                                            <td>{i.user_count}</td>
-                                            <td>{i.threat_count}</td>
-                                            <td>{i.action_count}</td>
-                                            <td><Time at=i.created_at/></td>
-                                            <td><Time at=i.updated_at/></td>
-                                            <td>{display_duration(i.updated_at - i.created_at)}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            <Pager base=base next=page.next/>
-                        }.into_any()
-                    }
-                }
-            })}
-        </Transition>
+    }
+}
+
+/// One row of the queue.
+#[component]
+fn InvestigationRow(investigation: InvestigationSummary) -> impl IntoView {
+    let i = investigation;
+    view! {
+        <tr>
+            <td class="mono">{short_id(&i.id)}</td>
+            <td>
+                <a href=format!("/investigations/{}", i.id) target="_blank" rel="noopener" aria-label=format!("Open in new window: {}", i.title) title="Open in new window">"↗"</a>
+            </td>
+            <td>{i.status.label()}</td>
+            <td><a href=format!("/investigations/{}", i.id)>{i.title.clone()}</a></td>
+            <td>{i.investigation_type.label()}</td>
+            <td>{i.user_count}</td>
+            <td>{i.threat_count}</td>
+            <td>{i.action_count}</td>
+            <td><Time at=i.created_at/></td>
+            <td><Time at=i.updated_at/></td>
+            <td>{display_duration(i.updated_at - i.created_at)}</td>
+        </tr>
     }
 }
 

@@ -4,13 +4,13 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 
-use app::model::{Action, ActionStatus, ActionType, AppError, Page, PageRequest};
-use app::server::actions::{self, ActionFilter};
-use app::server::AppState;
+use airdesk_core::actions::{self, ActionFilter};
+use airdesk_core::AppState;
+use model::{Action, ActionStatus, ActionType, AppError, Page, PageRequest};
 
+use super::caller::Caller;
 use super::json::{query_word, ApiQuery};
 use super::problem::{ApiError, Problem};
-use crate::auth::Caller;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ListParams {
@@ -50,7 +50,7 @@ pub async fn list(
         ..ActionFilter::default()
     };
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
-    Ok(Json(actions::list(&state.pool, &filter, &page).await?))
+    Ok(Json(actions::list(&state.db, &filter, &page).await?))
 }
 
 /// One action with its per-message results.
@@ -65,7 +65,7 @@ pub async fn get(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Action>, ApiError> {
-    Ok(Json(actions::get(&state.pool, &id).await?))
+    Ok(Json(actions::get(&state.db, &id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -110,55 +110,14 @@ pub async fn export(
         ..ActionFilter::default()
     };
     let mut out = csv::Writer::from_writer(Vec::new());
-    let csv_error = |e: csv::Error| {
-        tracing::error!(error = %e, "writing CSV");
-        AppError::Internal
-    };
-    out.write_record([
-        "id",
-        "type",
-        "status",
-        "entity",
-        "investigation",
-        "created_at",
-        "decided_by",
-        "decided_at",
-        "comment",
-        "details",
-        "messages",
-        "succeeded",
-        "failed",
-    ])
-    .map_err(csv_error)?;
+    out.write_record(EXPORT_COLUMNS).map_err(csv_error)?;
     let mut cursor: Option<String> = None;
     let mut written = 0;
     loop {
         let page = PageRequest::parse(Some(PageRequest::MAX_LIMIT), cursor.as_deref())?;
-        let Page { items, next } = actions::list(&state.pool, &filter, &page).await?;
-        for a in items {
-            let count = |r: app::model::MessageResult| {
-                a.results
-                    .iter()
-                    .filter(|x| x.result == r)
-                    .count()
-                    .to_string()
-            };
-            out.write_record([
-                a.id.clone(),
-                a.action_type.as_str().to_string(),
-                a.status.as_str().to_string(),
-                spreadsheet_safe(&a.target.describe()),
-                spreadsheet_safe(&a.investigation_title),
-                a.created_at.to_rfc3339(),
-                spreadsheet_safe(a.decided_by.as_deref().unwrap_or_default()),
-                a.decided_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                spreadsheet_safe(a.comment.as_deref().unwrap_or_default()),
-                spreadsheet_safe(a.details.as_deref().unwrap_or_default()),
-                a.results.len().to_string(),
-                count(app::model::MessageResult::Success),
-                count(app::model::MessageResult::Failed),
-            ])
-            .map_err(csv_error)?;
+        let Page { items, next } = actions::list(&state.db, &filter, &page).await?;
+        for action in items {
+            out.write_record(export_row(&action)).map_err(csv_error)?;
             written += 1;
         }
         match next {
@@ -180,6 +139,53 @@ pub async fn export(
         body,
     )
         .into_response())
+}
+
+const EXPORT_COLUMNS: [&str; 13] = [
+    "id",
+    "type",
+    "status",
+    "entity",
+    "investigation",
+    "created_at",
+    "decided_by",
+    "decided_at",
+    "comment",
+    "details",
+    "messages",
+    "succeeded",
+    "failed",
+];
+
+/// One action as a CSV row, in [`EXPORT_COLUMNS`] order.
+fn export_row(a: &Action) -> [String; 13] {
+    let count = |r: model::MessageResult| {
+        a.results
+            .iter()
+            .filter(|x| x.result == r)
+            .count()
+            .to_string()
+    };
+    [
+        a.id.clone(),
+        a.action_type.as_str().to_string(),
+        a.status.as_str().to_string(),
+        spreadsheet_safe(&a.target.describe()),
+        spreadsheet_safe(&a.investigation_title),
+        a.created_at.to_rfc3339(),
+        spreadsheet_safe(a.decided_by.as_deref().unwrap_or_default()),
+        a.decided_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        spreadsheet_safe(a.comment.as_deref().unwrap_or_default()),
+        spreadsheet_safe(a.details.as_deref().unwrap_or_default()),
+        a.results.len().to_string(),
+        count(model::MessageResult::Success),
+        count(model::MessageResult::Failed),
+    ]
+}
+
+fn csv_error(e: csv::Error) -> AppError {
+    tracing::error!(error = %e, "writing CSV");
+    AppError::Internal
 }
 
 /// A cell a spreadsheet will not run as a formula.

@@ -4,13 +4,13 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 
-use app::model::{Page, PageRequest};
-use app::server::audit::{self, AuditEvent};
-use app::server::AppState;
+use airdesk_core::audit::{self, AuditEvent};
+use airdesk_core::AppState;
+use model::{Page, PageRequest};
 
+use super::caller::Caller;
 use super::json::ApiQuery;
 use super::problem::{ApiError, Problem};
-use crate::auth::Caller;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ListParams {
@@ -32,5 +32,5 @@ pub async fn list(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<Page<AuditEvent>>, ApiError> {
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
-    Ok(Json(audit::list(&state.pool, &page).await?))
+    Ok(Json(audit::list(&state.db, &page).await?))
 }

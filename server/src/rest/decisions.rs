@@ -6,15 +6,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use app::model::{Action, ActionStatus, ActionType, AppError};
-use app::server::changes;
-use app::server::decisions::{self, Decision};
-use app::server::AppState;
+use airdesk_core::actions::{self, Decision};
+use airdesk_core::AppState;
+use model::{Action, ActionStatus, ActionType, AppError};
 
+use super::caller::Caller;
 use super::idempotency;
 use super::json::JsonBytes;
 use super::problem::{ApiError, Problem};
-use crate::auth::Caller;
 
 /// Most ids one bulk request may carry.
 pub const MAX_BULK: usize = 500;
@@ -115,7 +114,7 @@ async fn one(
                 body.parse()?
             };
             let action =
-                decisions::decide(state, &user, &id, decision, request.comment.as_deref()).await?;
+                actions::decide(state, &user, &id, decision, request.comment.as_deref()).await?;
             Ok((
                 StatusCode::OK,
                 serde_json::to_value(action).map_err(|_| AppError::Internal)?,
@@ -156,7 +155,7 @@ pub async fn bulk(
                     "ids must hold 1 to {MAX_BULK} action ids"
                 ))));
             }
-            let outcomes = decisions::decide_many(
+            let outcomes = actions::decide_many(
                 state,
                 &user,
                 &request.ids,
@@ -228,7 +227,7 @@ pub async fn change(
         &body.bytes,
         |user| async move {
             let request: ChangeBody = body.parse()?;
-            let action = changes::change(state, &user, &id, request.to).await?;
+            let action = actions::change(state, &user, &id, request.to).await?;
             Ok((
                 StatusCode::CREATED,
                 serde_json::to_value(action).map_err(|_| AppError::Internal)?,

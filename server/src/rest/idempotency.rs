@@ -8,13 +8,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sha2::{Digest, Sha256};
 
-use app::model::{AppError, CurrentUser};
-use app::server::clock::{db_time, now};
-use app::server::error::is_unique_violation;
-use app::server::AppState;
+use airdesk_core::idempotency::{self, Claim};
+use airdesk_core::AppState;
+use model::{AppError, CurrentUser};
 
+use super::caller::Caller;
 use super::problem::ApiError;
-use crate::auth::Caller;
 
 const HEADER: &str = "idempotency-key";
 
@@ -65,7 +64,7 @@ where
         hasher.update(body);
         hex::encode(hasher.finalize())
     };
-    match claim(state, user, &key, &request_hash).await {
+    match idempotency::claim(&state.db, &user.id, &key, &request_hash).await {
         Ok(Claim::Mine) => {}
         Ok(Claim::Replay(status, body)) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -75,7 +74,7 @@ where
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
             return response;
         }
-        Err(error) => return error.into_response(),
+        Err(error) => return ApiError::from(error).into_response(),
     }
     let outcome = work().await;
     let stored = match &outcome {
@@ -87,7 +86,7 @@ where
         )),
         Err(_) => None,
     };
-    if let Err(error) = settle(state, user, &key, stored).await {
+    if let Err(error) = idempotency::settle(&state.db, &user.id, &key, stored).await {
         tracing::error!(?error, "could not record the idempotent response");
     }
     respond(outcome)
@@ -110,82 +109,4 @@ fn read_key(value: &HeaderValue) -> Result<String, ApiError> {
         );
     }
     Ok(key.to_string())
-}
-
-enum Claim {
-    Mine,
-    Replay(u16, serde_json::Value),
-}
-
-async fn claim(
-    state: &AppState,
-    user: &CurrentUser,
-    key: &str,
-    request_hash: &str,
-) -> Result<Claim, ApiError> {
-    let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (user_id, idem_key, request_sha256, status, body, created_at)
-         VALUES ($1, $2, $3, 0, '', $4)",
-    )
-    .bind(&user.id)
-    .bind(key)
-    .bind(request_hash)
-    .bind(db_time(&now()))
-    .execute(&state.pool)
-    .await;
-    match inserted {
-        Ok(_) => Ok(Claim::Mine),
-        Err(e) if is_unique_violation(&e) => {
-            let (hash, status, body): (String, i64, String) = sqlx::query_as(
-                "SELECT request_sha256, status, body FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2",
-            )
-            .bind(&user.id)
-            .bind(key)
-            .fetch_one(&state.pool)
-            .await
-            .map_err(AppError::from)?;
-            if hash != request_hash {
-                Err(AppError::Invalid(
-                    "this Idempotency-Key was used with a different request".into(),
-                )
-                .into())
-            } else if status == 0 {
-                Err(AppError::Conflict(
-                    "a request with this Idempotency-Key is still in progress".into(),
-                )
-                .into())
-            } else {
-                let body = serde_json::from_str(&body).map_err(|_| AppError::Internal)?;
-                Ok(Claim::Replay(status as u16, body))
-            }
-        }
-        Err(e) => Err(AppError::from(e).into()),
-    }
-}
-
-async fn settle(
-    state: &AppState,
-    user: &CurrentUser,
-    key: &str,
-    stored: Option<(u16, serde_json::Value)>,
-) -> Result<(), sqlx::Error> {
-    match stored {
-        Some((status, body)) => {
-            sqlx::query("UPDATE idempotency_keys SET status = $3, body = $4 WHERE user_id = $1 AND idem_key = $2")
-                .bind(&user.id)
-                .bind(key)
-                .bind(i64::from(status))
-                .bind(body.to_string())
-                .execute(&state.pool)
-                .await?;
-        }
-        None => {
-            sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2")
-                .bind(&user.id)
-                .bind(key)
-                .execute(&state.pool)
-                .await?;
-        }
-    }
-    Ok(())
 }

@@ -4,14 +4,14 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 
-use app::model::{
+use airdesk_core::{incidents, AppState};
+use model::{
     AppError, IncidentFilter, IncidentSort, IncidentSummary, InvestigationStatus, Page, PageRequest,
 };
-use app::server::{incidents, AppState};
 
+use super::caller::Caller;
 use super::json::{query_word, ApiQuery};
 use super::problem::{ApiError, Problem};
-use crate::auth::Caller;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ListParams {
@@ -59,5 +59,5 @@ pub async fn list(
         ascending,
     };
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
-    Ok(Json(incidents::list(&state.pool, &filter, &page).await?))
+    Ok(Json(incidents::list(&state.db, &filter, &page).await?))
 }

@@ -6,17 +6,15 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use app::model::{AppError, Page, PageRequest, Verdict};
-use app::server::clock::{db_time, now};
-use chrono::{DateTime, Utc};
+use airdesk_core::index::{self, IndexedMessage, MessageFilter};
+use airdesk_core::investigations::playbook::{self, reports, Trigger};
+use airdesk_core::{indicators, AppState};
+use mail::parse::{normalise_url, parse};
+use model::{Actor, AppError, Indicator, Page, PageRequest};
 
+use super::caller::Caller;
 use super::json::{ApiQuery, JsonBytes};
 use super::problem::{ApiError, Problem};
-use crate::auth::Caller;
-use crate::http::HttpState;
-use crate::index::parse::{normalise_url, parse};
-use crate::index::IndexedMessage;
-use crate::playbook::Trigger;
 
 /// A user's report: a message already delivered (mailbox + Internet Message-ID), or the
 /// message itself as RFC 5322 text.
@@ -49,7 +47,7 @@ pub struct ReportAccepted {
     security(("bearer" = []))
 )]
 pub async fn report(
-    State(state): State<HttpState>,
+    State(state): State<AppState>,
     caller: Caller,
     body: JsonBytes,
 ) -> Result<(StatusCode, Json<ReportAccepted>), ApiError> {
@@ -59,15 +57,8 @@ pub async fn report(
         (None, Some(raw)) => parse(raw.as_bytes(), false).internet_message_id,
         _ => return Err(AppError::Invalid("give either internet_message_id or raw".into()).into()),
     };
-    let created = state
-        .playbook
-        .report_message(&caller.0.username, &request.mailbox, &message_id)
-        .await?;
-    let alert_id: String = sqlx::query_scalar("SELECT alert_id FROM investigations WHERE id = $1")
-        .bind(&created.id)
-        .fetch_one(&state.app.pool)
-        .await
-        .map_err(AppError::from)?;
+    let created = playbook::report(&state, &caller.0, &request.mailbox, &message_id).await?;
+    let alert_id = reports::alert_of(&state.db, &created.id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(ReportAccepted {
@@ -77,116 +68,11 @@ pub async fn report(
     ))
 }
 
-/// A threat indicator.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema, sqlx::FromRow)]
-pub struct Indicator {
-    #[serde(default)]
-    pub id: String,
-    /// `url`, `domain`, `sender` or `attachment_hash`.
-    pub kind: String,
-    pub value: String,
-    /// `malicious` or `suspicious`.
-    pub verdict: String,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IndicatorAdded {
     pub id: String,
     /// The investigations its retro-hunt started (none when nothing in the index matched).
     pub investigation_ids: Vec<String>,
-}
-
-impl Indicator {
-    /// The value in the form the index holds, or why it is not one.
-    fn normalised(&self) -> Result<(String, Verdict), AppError> {
-        let verdict = match Verdict::parse(&self.verdict) {
-            Some(v) if v.calls_for_action() => v,
-            _ => {
-                return Err(AppError::Invalid(
-                    "verdict must be malicious or suspicious".into(),
-                ))
-            }
-        };
-        let value = self.value.trim();
-        if value.is_empty() || value.len() > 2048 {
-            return Err(AppError::Invalid(
-                "value must be 1 to 2048 characters".into(),
-            ));
-        }
-        let value = match self.kind.as_str() {
-            "url" => normalise_url(value)
-                .ok_or_else(|| AppError::Invalid("value is not an http(s) URL".into()))?,
-            "domain" if value.contains('.') && !value.contains(['/', '@', ' ']) => {
-                value.to_ascii_lowercase()
-            }
-            "sender" if value.contains('@') && !value.contains(' ') => value.to_ascii_lowercase(),
-            "attachment_hash"
-                if value.len() == 64 && value.chars().all(|c| c.is_ascii_hexdigit()) =>
-            {
-                value.to_ascii_lowercase()
-            }
-            "domain" | "sender" | "attachment_hash" => {
-                return Err(AppError::Invalid(format!("value is not a {}", self.kind)))
-            }
-            other => {
-                return Err(AppError::Invalid(format!(
-                    "unknown kind {other:?}: url, domain, sender or attachment_hash"
-                )))
-            }
-        };
-        Ok((value, verdict))
-    }
-}
-
-/// A stored indicator: its id, normalised value and verdict, and whether storing it changed
-/// anything (a new indicator, or a new verdict or expiry for a known one).
-pub struct Stored {
-    pub id: String,
-    pub value: String,
-    pub verdict: Verdict,
-    pub changed: bool,
-}
-
-/// Stores (or updates) an indicator; shared by the API and the indicators file read at start.
-pub async fn store_indicator(
-    pool: &sqlx::SqlitePool,
-    indicator: &Indicator,
-    by: &str,
-) -> Result<Stored, AppError> {
-    let (value, verdict) = indicator.normalised()?;
-    let changed: Option<String> = sqlx::query_scalar(
-        "INSERT INTO indicators (id, kind, value, verdict, expires_at, created_at, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (kind, value) DO UPDATE SET verdict = excluded.verdict, expires_at = excluded.expires_at
-           WHERE verdict IS NOT excluded.verdict OR expires_at IS NOT excluded.expires_at
-         RETURNING id",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(&indicator.kind)
-    .bind(&value)
-    .bind(verdict.as_str())
-    .bind(indicator.expires_at.as_ref().map(db_time))
-    .bind(db_time(&now()))
-    .bind(by)
-    .fetch_optional(pool)
-    .await?;
-    let id = match &changed {
-        Some(id) => id.clone(),
-        None => {
-            sqlx::query_scalar("SELECT id FROM indicators WHERE kind = $1 AND value = $2")
-                .bind(&indicator.kind)
-                .bind(&value)
-                .fetch_one(pool)
-                .await?
-        }
-    };
-    Ok(Stored {
-        id,
-        value,
-        verdict,
-        changed: changed.is_some(),
-    })
 }
 
 /// Add a threat indicator: it hunts back through the index and investigates every hit.
@@ -202,22 +88,20 @@ pub async fn store_indicator(
     security(("bearer" = []))
 )]
 pub async fn add_indicator(
-    State(state): State<HttpState>,
+    State(state): State<AppState>,
     caller: Caller,
     body: JsonBytes,
 ) -> Result<(StatusCode, Json<IndicatorAdded>), ApiError> {
     let user = caller.require_decider()?;
     let indicator: Indicator = body.parse()?;
     // Added over the API, it always hunts (mail may have arrived since it was last added).
-    let stored = store_indicator(&state.app.pool, &indicator, &user.username).await?;
-    let created = state
-        .playbook
-        .investigate(Trigger::Indicator {
-            kind: indicator.kind.clone(),
-            value: stored.value,
-            verdict: stored.verdict,
-        })
-        .await?;
+    let stored = indicators::store(&state.db, &indicator, &Actor::from(user)).await?;
+    let trigger = Trigger::Indicator {
+        kind: indicator.kind,
+        value: stored.value,
+        verdict: stored.verdict,
+    };
+    let created = playbook::investigate(&state, trigger).await?;
     Ok((
         StatusCode::CREATED,
         Json(IndicatorAdded {
@@ -234,16 +118,10 @@ pub async fn add_indicator(
     security(("bearer" = []))
 )]
 pub async fn list_indicators(
-    State(state): State<HttpState>,
+    State(state): State<AppState>,
     _caller: Caller,
 ) -> Result<Json<Vec<Indicator>>, ApiError> {
-    let rows = sqlx::query_as(
-        "SELECT id, kind, value, verdict, expires_at FROM indicators ORDER BY created_at DESC, id LIMIT 10000",
-    )
-    .fetch_all(&state.app.pool)
-    .await
-    .map_err(AppError::from)?;
-    Ok(Json(rows))
+    Ok(Json(indicators::list(&state.db).await?))
 }
 
 /// Remove an indicator (investigations it started stay).
@@ -254,20 +132,12 @@ pub async fn list_indicators(
     security(("bearer" = []))
 )]
 pub async fn delete_indicator(
-    State(state): State<HttpState>,
+    State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_decider()?;
-    let gone = sqlx::query("DELETE FROM indicators WHERE id = $1")
-        .bind(&id)
-        .execute(&state.app.pool)
-        .await
-        .map_err(AppError::from)?
-        .rows_affected();
-    if gone == 0 {
-        return Err(AppError::NotFound(format!("indicator {id:?}")).into());
-    }
+    indicators::delete(&state.db, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -290,7 +160,7 @@ pub struct MessageParams {
     security(("bearer" = []))
 )]
 pub async fn messages(
-    State(state): State<HttpState>,
+    State(state): State<AppState>,
     _caller: Caller,
     ApiQuery(params): ApiQuery<MessageParams>,
 ) -> Result<Json<Page<IndexedMessage>>, ApiError> {
@@ -301,43 +171,18 @@ pub async fn messages(
             .map_err(|_| AppError::Invalid("cursor is not one this server gave".into()))?,
         None => 0,
     };
-    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "SELECT m.id, m.mailbox, m.folder, m.location, m.internet_message_id, m.sender, m.sender_domain,
-                m.reply_to, m.recipients, m.subject, m.subject_fingerprint, m.received_at, m.spf, m.dkim, m.dmarc
-         FROM messages m WHERE m.id > ",
-    );
-    q.push_bind(after);
-    if let Some(mailbox) = &params.mailbox {
-        q.push(" AND m.mailbox = ")
-            .push_bind(mailbox.trim().to_ascii_lowercase());
-    }
-    if let Some(id) = &params.internet_message_id {
-        q.push(" AND m.internet_message_id = ")
-            .push_bind(id.trim().to_string());
-    }
-    if let Some(sender) = &params.sender {
-        q.push(" AND m.sender = ")
-            .push_bind(sender.trim().to_ascii_lowercase());
-    }
-    if let Some(url) = &params.url {
-        let url = normalise_url(url)
-            .ok_or_else(|| AppError::Invalid("url is not an http(s) URL".into()))?;
-        q.push(" AND m.id IN (SELECT message FROM message_urls WHERE url = ")
-            .push_bind(url)
-            .push(")");
-    }
-    q.push(" ORDER BY m.id LIMIT ")
-        .push_bind(i64::from(page.limit) + 1);
-    let mut items: Vec<IndexedMessage> = q
-        .build_query_as()
-        .fetch_all(&state.app.pool)
-        .await
-        .map_err(AppError::from)?;
-    let next = (items.len() > page.limit as usize)
-        .then(|| {
-            items.truncate(page.limit as usize);
-            items.last().map(|m| m.id.to_string())
+    let url = params
+        .url
+        .as_deref()
+        .map(|url| {
+            normalise_url(url).ok_or_else(|| AppError::Invalid("url is not an http(s) URL".into()))
         })
-        .flatten();
-    Ok(Json(Page { items, next }))
+        .transpose()?;
+    let filter = MessageFilter {
+        mailbox: params.mailbox.map(|m| m.trim().to_ascii_lowercase()),
+        internet_message_id: params.internet_message_id.map(|id| id.trim().to_string()),
+        sender: params.sender.map(|s| s.trim().to_ascii_lowercase()),
+        url,
+    };
+    Ok(Json(index::list(&state.db, &filter, after, &page).await?))
 }

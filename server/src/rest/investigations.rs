@@ -6,16 +6,16 @@ use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 
-use app::model::{
-    AppError, IngestInvestigation, Investigation, InvestigationCreated, InvestigationStatus,
+use airdesk_core::{investigations, AppState};
+use model::{
+    Actor, AppError, IngestInvestigation, Investigation, InvestigationCreated, InvestigationStatus,
     InvestigationSummary, InvestigationType, Page, PageRequest,
 };
-use app::server::{investigations, AppState};
 
+use super::caller::Caller;
 use super::idempotency;
 use super::json::{query_word, ApiQuery, JsonBytes};
 use super::problem::{ApiError, Problem};
-use crate::auth::Caller;
 
 /// Ingest the result of an investigation; the server proposes the actions its verdicts call for.
 #[utoipa::path(
@@ -47,7 +47,7 @@ pub async fn create(
         &body.bytes,
         |user| async move {
             let request: IngestInvestigation = body.parse()?;
-            let created = investigations::ingest(state, &user, &request).await?;
+            let created = investigations::ingest(state, &Actor::from(&user), &request).await?;
             let json = serde_json::to_value(created).map_err(|_| AppError::Internal)?;
             Ok((StatusCode::CREATED, json))
         },
@@ -71,7 +71,7 @@ pub async fn get(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Investigation>, ApiError> {
-    Ok(Json(investigations::get(&state.pool, &id).await?))
+    Ok(Json(investigations::get(&state.db, &id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -114,6 +114,6 @@ pub async fn list(
     )?;
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
     Ok(Json(
-        investigations::list(&state.pool, status, kind, &page).await?,
+        investigations::list(&state.db, status, kind, &page).await?,
     ))
 }

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::problem::ApiError;
-use app::model::AppError;
+use model::AppError;
 
 /// A request body read as bytes (up to the body limit), to be parsed as JSON once the caller's
 /// role has been checked: a Reader's request is refused before its body is looked at.

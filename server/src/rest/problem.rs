@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use app::model::AppError;
+use model::AppError;
 
 /// An error on its way to a REST caller.
 #[derive(Debug)]

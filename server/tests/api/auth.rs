@@ -1,6 +1,6 @@
 //! Credentials and roles on every endpoint; sessions and CSRF for browsers.
 
-use app::model::Role;
+use model::Role;
 use reqwest::Method;
 
 use crate::helpers::{api_md_example, assert_problem, spawn_app, PASSWORD};

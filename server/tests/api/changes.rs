@@ -1,6 +1,6 @@
 //! Change or undo a completed email action, and expiry of undecided ones.
 
-use app::model::Role;
+use model::Role;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, spawn_app, spawn_app_with, TestApp};
@@ -93,7 +93,8 @@ async fn only_completed_email_actions_that_were_not_hard_deleted_can_change() {
 
 #[tokio::test]
 async fn undecided_actions_expire_and_their_investigation_is_terminated_by_system() {
-    let app = spawn_app_with(|s| s.pending_expiry = std::time::Duration::from_millis(800)).await;
+    let app =
+        spawn_app_with(|s| s.rules.pending_expiry = std::time::Duration::from_millis(800)).await;
     let token = app.token("analyst", Role::SearchAndPurge).await;
     let first: Value = app
         .ingest(&token, &crate::helpers::api_md_example())

@@ -76,7 +76,7 @@ async fn a_user_and_token_made_on_the_command_line_work_against_the_server() {
         .await
         .unwrap();
     let stored: String = sqlx::query_scalar("SELECT token_sha256 FROM api_tokens")
-        .fetch_one(&app.state().pool)
+        .fetch_one(app.state().db.sqlite_pool().unwrap())
         .await
         .unwrap();
     assert_ne!(stored, token);

@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use app::model::MessageLocation;
-use server::mail::forwarding::{self, TurnOff};
-use server::mail::imap::{Imap, ImapSettings};
-use server::mail::maildir::Maildir;
-use server::mail::{Destination, Folders, Found, SharedStore, StoreError};
+use mail::imap::{Imap, ImapSettings};
+use mail::maildir::Maildir;
+use mail::sieve::{SieveForwarding, SieveScripts, SCRIPT};
+use mail::{Destination, Folders, Forwarding, Found, Messages, StoreError, TurnOff};
+use model::{InternalDomains, MessageLocation};
 use tempfile::TempDir;
 
 use crate::dovecot::{chown_tree, Dovecot, MASTER_PASSWORD, MASTER_USER};
@@ -19,7 +19,9 @@ const ALICE: &str = "alice@example.test";
 const BOB: &str = "bob@example.test";
 
 struct Fixture {
-    store: SharedStore,
+    store: Arc<dyn Messages>,
+    sieve: Arc<dyn SieveScripts>,
+    forwarding: Arc<dyn Forwarding>,
     root: PathBuf,
     dovecot: Option<Dovecot>,
     _dir: Option<TempDir>,
@@ -34,8 +36,11 @@ impl Fixture {
                 std::fs::create_dir_all(root.join(mailbox).join(sub)).unwrap();
             }
         }
+        let maildir = Maildir::new(&root, Folders::default());
         Fixture {
-            store: Arc::new(Maildir::new(&root, Folders::default())),
+            sieve: Arc::new(maildir.sieve()),
+            forwarding: Arc::new(SieveForwarding(maildir.sieve())),
+            store: Arc::new(maildir),
             root,
             dovecot: None,
             _dir: Some(dir),
@@ -44,8 +49,11 @@ impl Fixture {
 
     fn imap() -> Fixture {
         let dovecot = Dovecot::start(&[ALICE, BOB]);
+        let imap = Imap::new(imap_settings(&dovecot), Folders::default());
         Fixture {
-            store: Arc::new(Imap::new(imap_settings(&dovecot), Folders::default())),
+            sieve: Arc::new(imap.sieve()),
+            forwarding: Arc::new(SieveForwarding(imap.sieve())),
+            store: Arc::new(imap),
             root: dovecot.mail_root(),
             dovecot: Some(dovecot),
             _dir: None,
@@ -98,7 +106,7 @@ pub fn imap_settings(dovecot: &Dovecot) -> ImapSettings {
         max_connections: 4,
         // Short, so a connection to a server going down fails fast.
         timeout: std::time::Duration::from_secs(3),
-        fetch_all_up_to: server::mail::imap::FETCH_ALL_UP_TO,
+        fetch_all_up_to: mail::imap::FETCH_ALL_UP_TO,
     }
 }
 
@@ -233,45 +241,40 @@ bob.private@elsewhere.test
     std::fs::write(home.join("sieve/rules.sieve"), original).unwrap();
     std::os::unix::fs::symlink("sieve/rules.sieve", home.join(".dovecot.sieve")).unwrap();
     f.give_to_server(BOB);
-    let internal = vec!["example.test".to_string()];
+    let internal = InternalDomains::new(["example.test"]);
 
-    let done = forwarding::turn_off(f.store.as_ref(), BOB, &internal)
-        .await
-        .unwrap();
+    let done = f.forwarding.turn_off(BOB, &internal).await.unwrap();
 
     let TurnOff::Done {
-        original: name,
+        undo: name,
         addresses,
+        ..
     } = done
     else {
         panic!("forwarding should have been turned off: {done:?}");
     };
     assert_eq!(name, "rules");
     assert_eq!(addresses.len(), 2);
-    let active = f.store.active_script(BOB).await.unwrap().unwrap();
-    assert_eq!(active.name, forwarding::SCRIPT);
+    let active = f.sieve.active_script(BOB).await.unwrap().unwrap();
+    assert_eq!(active.name, SCRIPT);
     assert!(active.text.contains("redirect \"team@example.test\";"));
     assert!(active.text.contains("fileinto \"Junk\";"));
     assert!(!active.text.contains("elsewhere.test\";") && !active.text.contains("redirect text:"));
     assert_valid_sieve(&home.join(".dovecot.sieve"));
     assert_eq!(
-        f.store.read_script(BOB, "rules").await.unwrap().as_deref(),
+        f.sieve.read_script(BOB, "rules").await.unwrap().as_deref(),
         Some(original),
         "the original is kept"
     );
     assert_eq!(
-        forwarding::turn_off(f.store.as_ref(), BOB, &internal)
-            .await
-            .unwrap(),
+        f.forwarding.turn_off(BOB, &internal).await.unwrap(),
         TurnOff::NothingToDo,
         "running again finds nothing left to do"
     );
 
-    forwarding::restore(f.store.as_ref(), BOB, "rules")
-        .await
-        .unwrap();
+    f.forwarding.restore(BOB, "rules").await.unwrap();
 
-    let active = f.store.active_script(BOB).await.unwrap().unwrap();
+    let active = f.sieve.active_script(BOB).await.unwrap().unwrap();
     assert_eq!(
         (active.name.as_str(), active.text.as_str()),
         ("rules", original)

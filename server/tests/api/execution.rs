@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use app::model::Role;
+use model::Role;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, spawn_app_with, TestApp};
@@ -499,16 +499,16 @@ async fn approving_every_demo_action_moves_the_demo_mail_and_turns_its_forwardin
         .unwrap();
     server::demo::seed_if_empty(
         application.state(),
-        &settings.mail_root,
+        settings.mail_root().unwrap(),
         Some("demo-password-1".into()),
     )
     .await
     .unwrap()
     .expect("seeded");
     let base = format!("http://{}", application.local_addr());
-    let pool = application.state().pool.clone();
+    let db = application.state().db.clone();
     tokio::spawn(application.run_until(std::future::pending()));
-    let token = app::server::tokens::create(&pool, "test", "analyst", "test")
+    let token = airdesk_core::tokens::create(&db, &crate::helpers::tester(), "analyst", "test")
         .await
         .unwrap();
     let client = reqwest::Client::new();
@@ -536,14 +536,14 @@ async fn approving_every_demo_action_moves_the_demo_mail_and_turns_its_forwardin
         assert_eq!(action["status"], "completed", "{action}");
     }
 
-    let alice = settings.mail_root.join("alice@example.test");
+    let alice = settings.mail_root().unwrap().join("alice@example.test");
     assert!(
         files_in(&alice).is_empty(),
         "the invoice left alice's inbox"
     );
     assert_eq!(files_in(&alice.join(".Recoverable Items")).len(), 1);
     for mailbox in ["bob@example.test", "erin@example.test"] {
-        let home = settings.mail_root.join(mailbox);
+        let home = settings.mail_root().unwrap().join(mailbox);
         assert_eq!(
             std::fs::read_link(home.join(".dovecot.sieve")).unwrap(),
             Path::new("sieve/airdesk-no-forwarding.sieve")

@@ -1,7 +1,7 @@
 //! Approved actions carried out over IMAP and ManageSieve on a real Dovecot, including the
 //! server going away in the middle of a job.
 
-use app::model::Role;
+use model::Role;
 use serde_json::{json, Value};
 
 use crate::connectors::imap_settings;
@@ -30,7 +30,7 @@ fn count_files(dovecot: &Dovecot, mailbox: &str, folder: &str) -> usize {
 async fn cluster_over(app: &TestApp, token: &str, mailboxes: &[String], id: &str) -> String {
     let mut body = api_md_example();
     body["clusters"][0]["cluster_value"] =
-        json!(format!("http://{}.evil.test/", app::server::new_id()));
+        json!(format!("http://{}.evil.test/", airdesk_core::new_id()));
     body["clusters"][0]["messages"] = json!(mailboxes
         .iter()
         .map(
@@ -139,7 +139,10 @@ async fn dovecot_stopped_mid_job_means_retries_then_failed_and_after_a_restart_t
     }
     let settings = imap_settings(&dovecot);
     let app = spawn_app_with(move |s| {
-        s.imap = Some(settings);
+        s.mail = mail::Connector::Imap {
+            settings,
+            index_mailboxes: Vec::new(),
+        };
         s.execution.attempts = 3;
         s.execution.workers = 1;
     })

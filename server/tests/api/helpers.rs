@@ -2,21 +2,32 @@
 
 use std::net::SocketAddr;
 
-use app::model::{Role, Username};
-use app::server::{tokens, users};
+use airdesk_core::actions::ExecutionConfig;
+use airdesk_core::db::Db;
+use airdesk_core::{tokens, users, AppState, RulesConfig};
+use mail::{Connector, Folders};
+use model::{Actor, InternalDomains, Role, Username};
 use reqwest::{Client, Response};
 use serde_json::{json, Value};
 use server::config::Settings;
-use server::execution::ExecutionConfig;
-use server::mail::Folders;
 use server::startup::Application;
 use sqlx::SqlitePool;
 use tempfile::TempDir;
+
+/// Who the tests act as when they create users and tokens.
+pub fn tester() -> Actor {
+    Actor::User("test".into())
+}
 
 pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub address: String,
+    /// The server's own state: its database and mail store.
+    pub state: AppState,
+    /// The server's own database handle.
+    pub db: Db,
+    /// The same database, raw, for checking what the server wrote.
     pub pool: SqlitePool,
     /// A client that keeps cookies, like a browser.
     pub browser: Client,
@@ -38,10 +49,14 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("application builds");
     let address = format!("http://{}", app.local_addr());
-    let pool = app.state().pool.clone();
+    let state = app.state().clone();
+    let db = state.db.clone();
+    let pool = db.sqlite_pool().expect("tests run on SQLite").clone();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         address,
+        state,
+        db,
         pool,
         browser: Client::builder().cookie_store(true).build().unwrap(),
         client: Client::new(),
@@ -53,23 +68,25 @@ pub fn settings_in(dir: &TempDir) -> Settings {
     Settings {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: format!("sqlite://{}/airdesk.db", dir.path().display()),
-        mail_root: dir.path().join("mail"),
-        internal_domains: vec!["example.test".into()],
-        dedup_window: std::time::Duration::from_secs(3600),
-        pending_expiry: std::time::Duration::from_secs(7 * 24 * 3600),
+        rules: RulesConfig {
+            internal_domains: InternalDomains::new(["example.test"]),
+            ..RulesConfig::default()
+        },
         body_limit: 1024 * 1024,
         secure_cookies: false,
+        mail: Connector::Maildir {
+            root: dir.path().join("mail"),
+        },
         folders: Folders::default(),
+        read_limits: Default::default(),
         execution: ExecutionConfig {
             poll: std::time::Duration::from_millis(50),
             backoff: std::time::Duration::from_millis(200),
             ..ExecutionConfig::default()
         },
-        imap: None,
         // Tests index when they mean to (TestApp::index), not on a timer.
         index_interval: None,
         index: Default::default(),
-        index_mailboxes: Vec::new(),
         playbook: Default::default(),
         indicators_file: None,
     }
@@ -116,21 +133,21 @@ pub async fn approve_at(client: &Client, base: &str, token: &str, id: &str) -> V
 /// `analyst`; returns its pool and a bearer token for that user.
 pub async fn prepared_database(dir: &std::path::Path) -> (SqlitePool, String) {
     let url = format!("sqlite://{}/airdesk.db", dir.display());
-    let pool = app::server::db::connect(&url).await.expect("database");
-    app::server::db::migrate(&pool).await.expect("migrations");
+    let db = Db::connect(&url).await.expect("database");
+    db.migrate().await.expect("migrations");
     users::create(
-        &pool,
-        "test",
+        &db,
+        &tester(),
         &Username::parse("analyst").unwrap(),
         PASSWORD,
         Role::SearchAndPurge,
     )
     .await
     .expect("user created");
-    let token = tokens::create(&pool, "test", "analyst", "test")
+    let token = tokens::create(&db, &tester(), "analyst", "test")
         .await
         .expect("token created");
-    (pool, token)
+    (db.sqlite_pool().expect("SQLite").clone(), token)
 }
 
 /// Writes an RFC 5322 message into `<root>/<mailbox>/<folder>/cur/`, as a mail server would
@@ -201,8 +218,8 @@ impl TestApp {
     /// Creates a user with `PASSWORD`.
     pub async fn user(&self, name: &str, role: Role) {
         users::create(
-            &self.pool,
-            "test",
+            &self.db,
+            &tester(),
             &Username::parse(name).unwrap(),
             PASSWORD,
             role,
@@ -214,7 +231,7 @@ impl TestApp {
     /// Creates a user and a bearer token for them.
     pub async fn token(&self, name: &str, role: Role) -> String {
         self.user(name, role).await;
-        tokens::create(&self.pool, "test", name, "test")
+        tokens::create(&self.db, &tester(), name, "test")
             .await
             .expect("token created")
     }

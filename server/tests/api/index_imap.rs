@@ -2,13 +2,10 @@
 //! new mail and a move picked up incrementally (STATUS stamps, then UID diffs), and a user's
 //! report investigated from what IMAP gave the index.
 
-use std::sync::Arc;
-
-use app::model::Role;
+use airdesk_core::index::{self, ScanReport};
+use mail::Connector;
+use model::Role;
 use serde_json::{json, Value};
-use server::index::{IndexConfig, Indexer, ScanReport};
-use server::mail::imap::Imap;
-use server::mail::Folders;
 
 use crate::connectors::imap_settings;
 use crate::corpus::{self, CAMPAIGN_URL};
@@ -34,18 +31,13 @@ async fn the_index_reads_imap_incrementally_and_feeds_the_playbook() {
         chown_tree(&root.join(mailbox));
     }
     let app = spawn_app_with(|s| {
-        s.imap = Some(imap_settings(&dovecot));
-        s.index_mailboxes = mailboxes();
+        s.mail = Connector::Imap {
+            settings: imap_settings(&dovecot),
+            index_mailboxes: mailboxes(),
+        };
     })
     .await;
-    let indexer = Indexer::imap(
-        app.pool.clone(),
-        Arc::new(Imap::new(imap_settings(&dovecot), Folders::default())),
-        mailboxes(),
-        Folders::default(),
-        IndexConfig::default(),
-    );
-    let scan = || async { indexer.scan().await.unwrap() };
+    let scan = || async { index::scan(&app.state).await.unwrap() };
 
     let first: ScanReport = scan().await;
     assert_eq!(

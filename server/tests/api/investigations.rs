@@ -1,6 +1,6 @@
 //! Ingest and the read endpoints: rows written, actions proposed, pages that hold together.
 
-use app::model::Role;
+use model::Role;
 use serde_json::{json, Value};
 
 use crate::helpers::{api_md_example, assert_problem, signed_in, spawn_app};
@@ -183,7 +183,7 @@ async fn pending_actions_page_oldest_first_without_gaps_or_repeats() {
             Some(cursor) => {
                 path = format!(
                     "/api/v1/actions?status=pending&limit=4&cursor={}",
-                    app::model::urlencode(cursor)
+                    model::urlencode(cursor)
                 )
             }
             None => break,
@@ -292,7 +292,7 @@ async fn concurrent_ingests_all_succeed_and_keep_one_audit_chain() {
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM investigations").await, 16);
     assert_eq!(app.count("SELECT COUNT(*) FROM actions").await, 32);
-    assert_eq!(app::server::audit::verify(&app.pool).await.unwrap(), None);
+    assert_eq!(airdesk_core::audit::verify(&app.db).await.unwrap(), None);
 }
 
 /// Every sort of the incidents queue pages through all incidents once each, in order, by

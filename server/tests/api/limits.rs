@@ -1,6 +1,6 @@
 //! Bad input gets a clear problem and loses nothing.
 
-use app::model::Role;
+use model::Role;
 use serde_json::json;
 
 use crate::helpers::{api_md_example, assert_problem, spawn_app};

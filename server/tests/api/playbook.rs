@@ -1,10 +1,9 @@
 //! airdesk's own investigations over a generated corpus: the index, reports, indicators,
 //! clusters, verdicts, forwarding, and the approved action reaching every copy.
 
-use app::model::Role;
+use airdesk_core::index::{self, ScanReport};
+use model::Role;
 use serde_json::{json, Value};
-use server::index::{IndexConfig, Indexer, ScanReport};
-use server::mail::Folders;
 
 use crate::corpus::{self, CAMPAIGN_SENDER, CAMPAIGN_URL, NEWSLETTER_URL};
 use crate::helpers::{spawn_app, TestApp};
@@ -29,15 +28,7 @@ const EVERYONE: [&str; 8] = [
 ];
 
 async fn scan(app: &TestApp) -> ScanReport {
-    Indexer::new(
-        app.pool.clone(),
-        app.mail_root(),
-        Folders::default(),
-        IndexConfig::default(),
-    )
-    .scan()
-    .await
-    .unwrap()
+    index::scan(&app.state).await.unwrap()
 }
 
 async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> reqwest::Response {
@@ -522,7 +513,7 @@ async fn indicators_from_the_file_hunt_once_when_new_and_not_again_on_restart() 
     )
     .unwrap();
     let app = crate::helpers::spawn_app_with(|s| {
-        corpus::standard(&s.mail_root, &CAMPAIGN, &EVERYONE);
+        corpus::standard(s.mail_root().unwrap(), &CAMPAIGN, &EVERYONE);
         s.indicators_file = Some(indicators.clone());
     })
     .await;

@@ -1,7 +1,7 @@
 //! The role matrix: every REST endpoint and server function, called as anonymous, Reader,
 //! Search and purge and Admin, with the status each must answer.
 
-use app::model::Role;
+use model::Role;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
@@ -19,7 +19,7 @@ enum Who {
 async fn pending(app: &TestApp, token: &str) -> String {
     let mut body = api_md_example();
     body["clusters"][0]["cluster_value"] =
-        json!(format!("http://{}.evil.test/", app::server::new_id()));
+        json!(format!("http://{}.evil.test/", airdesk_core::new_id()));
     let created: Value = app.ingest(token, &body).await.json().await.unwrap();
     created["actions"][0]["id"].as_str().unwrap().to_string()
 }

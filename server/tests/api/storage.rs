@@ -1,7 +1,7 @@
 //! The database: migrations, SQLite settings, and the audit trail's guarantees.
 
-use app::model::Role;
-use app::server::audit;
+use airdesk_core::audit;
+use model::Role;
 
 use crate::helpers::{api_md_example, spawn_app};
 
@@ -56,11 +56,11 @@ async fn commits_leave_checkpoints_to_the_background_task() {
     // Committed pages live in the WAL until a checkpoint copies them into the database file,
     // so the file changing after a write shows the server's own checkpointer at work.
     let file = app.dir.path().join("airdesk.db");
-    tokio::time::sleep(app::server::db::CHECKPOINT_INTERVAL * 2).await;
+    tokio::time::sleep(airdesk_core::db::CHECKPOINT_INTERVAL * 2).await;
     let before = std::fs::read(&file).unwrap();
     let token = app.token("analyst", Role::SearchAndPurge).await;
     assert_eq!(app.ingest(&token, &api_md_example()).await.status(), 201);
-    let deadline = std::time::Instant::now() + app::server::db::CHECKPOINT_INTERVAL * 5;
+    let deadline = std::time::Instant::now() + airdesk_core::db::CHECKPOINT_INTERVAL * 5;
     while std::fs::read(&file).unwrap() == before {
         assert!(
             std::time::Instant::now() < deadline,
@@ -90,7 +90,7 @@ async fn the_audit_chain_verifies_and_names_the_first_tampered_event() {
     let app = spawn_app().await;
     let token = app.token("analyst", Role::SearchAndPurge).await;
     app.ingest(&token, &api_md_example()).await;
-    assert_eq!(audit::verify(&app.pool).await.unwrap(), None);
+    assert_eq!(audit::verify(&app.db).await.unwrap(), None);
 
     // Someone with file access drops the trigger and rewrites history.
     sqlx::query("DROP TRIGGER audit_events_no_update")
@@ -109,7 +109,7 @@ async fn the_audit_chain_verifies_and_names_the_first_tampered_event() {
         .await
         .unwrap();
 
-    let broken = audit::verify(&app.pool)
+    let broken = audit::verify(&app.db)
         .await
         .unwrap()
         .expect("tampering is found");

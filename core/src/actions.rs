@@ -1,0 +1,21 @@
+//! Remediation actions, end to end: reading them ([`read`]), deciding ([`decide`]: approve,
+//! reject, the duplicate rule, group commit), changing or undoing them ([`change`]), expiring
+//! them ([`expire`]) and carrying them out on mail ([`execute`]). Every status change goes
+//! through [`state`], the one module that writes one.
+
+pub mod change;
+pub mod decide;
+pub mod execute;
+pub mod expire;
+pub mod read;
+pub(crate) mod state;
+
+#[cfg(test)]
+mod properties;
+
+pub use change::{change, CHANGE_TARGETS};
+pub use decide::{decide, decide_many, Decision, MAX_COMMENT};
+pub use execute::{ExecutionConfig, Executor};
+pub use expire::expire_due;
+pub use read::{get, list, load, ActionFilter};
+pub use state::derive_status;

@@ -1,0 +1,364 @@
+//! The durable job queue behind execution: a job per approved action, claimed with a lease,
+//! its results recorded in the transactions that renew the lease, and closed — Completed,
+//! Partially completed or Failed — through `actions::state`.
+
+use std::time::Duration;
+
+use super::{ExecutionConfig, Outcome, Stop};
+use crate::actions::state::{self, Transition};
+use crate::db::{self, query, Db, Tx};
+use crate::new_id;
+use model::{ActionStatus, ActionType, Actor, AppError, MessageResult, SystemTask};
+
+/// Who execution acts as in the audit trail.
+pub(crate) const ACTOR: Actor = Actor::System(SystemTask::Execution);
+
+/// A job this worker holds.
+#[derive(Debug)]
+pub(super) struct Claimed {
+    pub job_id: String,
+    pub claim: String,
+    pub attempts: i64,
+    pub action: ClaimedAction,
+}
+
+/// What an action acts on, read when its job is claimed.
+#[derive(Debug)]
+pub(super) struct ClaimedAction {
+    pub id: String,
+    pub action_type: ActionType,
+    pub changed_from: Option<String>,
+    pub cluster_id: Option<String>,
+    pub mailbox: Option<String>,
+    pub internet_message_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ActionRow {
+    id: String,
+    action_type: String,
+    status: String,
+    changed_from: Option<String>,
+    cluster_id: Option<String>,
+    mailbox: Option<String>,
+    internet_message_id: Option<String>,
+}
+
+/// Takes the oldest queued job that may run now, or a running one whose worker's lease ran
+/// out; the action becomes In progress the first time.
+pub(super) async fn claim(db: &Db, config: &ExecutionConfig) -> Result<Option<Claimed>, AppError> {
+    let started = db::now();
+    let mut tx = db.write().await?;
+    let mut job: Option<(String, String, i64)> = query(
+        "SELECT id, action_id, attempts FROM jobs
+         WHERE status = 'queued' AND (not_before IS NULL OR not_before <= $1)
+         ORDER BY created_at, id LIMIT 1",
+    )
+    .bind(started)
+    .fetch_optional(&mut tx)
+    .await?;
+    if job.is_none() {
+        // A worker that died: its lease ran out.
+        job = query(
+            "SELECT id, action_id, attempts FROM jobs
+             WHERE status = 'running' AND lease_until < $1
+             ORDER BY lease_until LIMIT 1",
+        )
+        .bind(started)
+        .fetch_optional(&mut tx)
+        .await?;
+    }
+    let Some((job_id, action_id, attempts)) = job else {
+        return Ok(None);
+    };
+    let claim = new_id();
+    query(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $2, claim = $3,
+                updated_at = $4
+         WHERE id = $1",
+    )
+    .bind(&job_id)
+    .bind(started + chrono_duration(config.lease))
+    .bind(&claim)
+    .bind(started)
+    .execute(&mut tx)
+    .await?;
+    let row: ActionRow = query(
+        "SELECT id, action_type, status, changed_from, cluster_id, mailbox, internet_message_id
+         FROM actions WHERE id = $1",
+    )
+    .bind(&action_id)
+    .fetch_one(&mut tx)
+    .await?;
+    if row.status == ActionStatus::Approved.as_str() {
+        let started = Transition {
+            action_id: &action_id,
+            from: ActionStatus::Approved,
+            to: ActionStatus::InProgress,
+            actor: &ACTOR,
+            event: "action_started",
+            decision: None,
+            outcome: None,
+        };
+        state::transition(&mut tx, started).await?;
+    }
+    tx.commit().await?;
+    let action_type = ActionType::parse(&row.action_type).ok_or_else(|| {
+        tracing::error!(
+            action_type = row.action_type,
+            "unknown action type in the queue"
+        );
+        AppError::Internal
+    })?;
+    Ok(Some(Claimed {
+        job_id,
+        claim,
+        attempts: attempts + 1,
+        action: ClaimedAction {
+            id: row.id,
+            action_type,
+            changed_from: row.changed_from,
+            cluster_id: row.cluster_id,
+            mailbox: row.mailbox,
+            internet_message_id: row.internet_message_id,
+        },
+    }))
+}
+
+/// Records a batch's results and renews the lease, in one transaction, if the lease is still
+/// ours.
+pub(super) async fn record(
+    db: &Db,
+    config: &ExecutionConfig,
+    job: &Claimed,
+    mailbox: &str,
+    outcomes: &[Outcome],
+) -> Result<(), Stop> {
+    let at = db::now();
+    let mut tx = db.write().await?;
+    check_lease(&mut tx, job).await?;
+    query("UPDATE jobs SET lease_until = $2, updated_at = $3 WHERE id = $1")
+        .bind(&job.job_id)
+        .bind(at + chrono_duration(config.lease))
+        .bind(at)
+        .execute(&mut tx)
+        .await?;
+    if !outcomes.is_empty() {
+        let mut insert = query(
+            "INSERT INTO action_results (action_id, mailbox, internet_message_id, result, location, detail, at) VALUES ",
+        );
+        for (i, outcome) in outcomes.iter().enumerate() {
+            insert.push(if i == 0 { "(" } else { ", (" });
+            insert.push_bind(&job.action.id).push(", ");
+            insert.push_bind(mailbox).push(", ");
+            insert.push_bind(&outcome.internet_message_id).push(", ");
+            insert.push_bind(outcome.result).push(", ");
+            insert.push_bind(outcome.location).push(", ");
+            insert.push_bind(&outcome.detail).push(", ");
+            insert.push_bind(at).push(")");
+        }
+        insert.push(" ON CONFLICT (action_id, mailbox, internet_message_id) DO NOTHING");
+        insert.execute(&mut tx).await?;
+    }
+    for outcome in outcomes {
+        if let (Some(id), Some(location)) = (&outcome.internet_message_id, outcome.location) {
+            query(
+                "UPDATE cluster_messages SET location = $3 WHERE mailbox = $1 AND internet_message_id = $2",
+            )
+            .bind(mailbox)
+            .bind(id)
+            .bind(location)
+            .execute(&mut tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn check_lease(tx: &mut Tx<'_>, job: &Claimed) -> Result<(), Stop> {
+    let claim: Option<Option<String>> =
+        query("SELECT claim FROM jobs WHERE id = $1 AND status = 'running'")
+            .bind(&job.job_id)
+            .optional_scalar(&mut *tx)
+            .await?;
+    match claim {
+        Some(Some(claim)) if claim == job.claim => Ok(()),
+        _ => Err(Stop::LostLease),
+    }
+}
+
+/// Every message has its result: the action is Completed, Partially completed or Failed.
+pub(super) async fn finish(db: &Db, job: &Claimed) -> Result<(), Stop> {
+    let mut tx = db.write().await?;
+    check_lease(&mut tx, job).await?;
+    let counts: Vec<(String, i64)> =
+        query("SELECT result, COUNT(*) FROM action_results WHERE action_id = $1 GROUP BY result")
+            .bind(&job.action.id)
+            .fetch_all(&mut tx)
+            .await?;
+    let count = |r: MessageResult| {
+        counts
+            .iter()
+            .find(|(k, _)| k == r.as_str())
+            .map_or(0, |(_, n)| *n)
+    };
+    let failed = count(MessageResult::Failed);
+    let fine = count(MessageResult::Success)
+        + count(MessageResult::AlreadyInDestination)
+        + count(MessageResult::NotFound);
+    let status = match (failed, fine) {
+        (0, _) => ActionStatus::Completed,
+        (_, 0) => ActionStatus::Failed,
+        _ => ActionStatus::PartiallyCompleted,
+    };
+    let outcome = summary(&counts);
+    close(&mut tx, job, status, &outcome).await?;
+    tx.commit().await?;
+    tracing::info!(%status, outcome, "action executed");
+    Ok(())
+}
+
+/// The store could not be reached: back to the queue after a delay, or Failed after the last
+/// try. Results recorded so far stay.
+pub(super) async fn retry_or_fail(
+    db: &Db,
+    config: &ExecutionConfig,
+    job: &Claimed,
+    reason: &str,
+) -> Result<(), AppError> {
+    let at = db::now();
+    let mut tx = db.write().await?;
+    match check_lease(&mut tx, job).await {
+        Ok(()) => {}
+        Err(Stop::Db(error)) => return Err(error),
+        Err(_) => return Ok(()),
+    }
+    if job.attempts >= i64::from(config.attempts) {
+        let outcome = format!(
+            "Failed after {} tries: mail store unavailable: {reason}",
+            job.attempts
+        );
+        query("UPDATE jobs SET last_error = $2 WHERE id = $1")
+            .bind(&job.job_id)
+            .bind(reason)
+            .execute(&mut tx)
+            .await?;
+        close(&mut tx, job, ActionStatus::Failed, &outcome).await?;
+        tracing::warn!(reason, "action failed");
+    } else {
+        let exponent = u32::try_from(job.attempts.saturating_sub(1))
+            .unwrap_or(u32::MAX)
+            .min(16);
+        let delay = config
+            .backoff
+            .saturating_mul(2u32.saturating_pow(exponent))
+            .min(Duration::from_secs(600));
+        query(
+            "UPDATE jobs SET status = 'queued', claim = NULL, lease_until = NULL, not_before = $2,
+                    last_error = $3, updated_at = $4
+             WHERE id = $1",
+        )
+        .bind(&job.job_id)
+        .bind(at + chrono_duration(delay))
+        .bind(reason)
+        .bind(at)
+        .execute(&mut tx)
+        .await?;
+        tracing::warn!(reason, retry_in = ?delay, "mail store unavailable; will retry");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Ends the job and sets the action's final status.
+async fn close(
+    tx: &mut Tx<'_>,
+    job: &Claimed,
+    status: ActionStatus,
+    outcome: &str,
+) -> Result<(), AppError> {
+    let job_status = if status == ActionStatus::Failed {
+        "failed"
+    } else {
+        "done"
+    };
+    query(
+        "UPDATE jobs SET status = $2, claim = NULL, lease_until = NULL, updated_at = $3 WHERE id = $1",
+    )
+    .bind(&job.job_id)
+    .bind(job_status)
+    .bind(db::now())
+    .execute(&mut *tx)
+    .await?;
+    let event = if status == ActionStatus::Failed {
+        "action_failed"
+    } else {
+        "action_completed"
+    };
+    let closed = Transition {
+        action_id: &job.action.id,
+        from: ActionStatus::InProgress,
+        to: status,
+        actor: &ACTOR,
+        event,
+        decision: None,
+        outcome: Some(outcome),
+    };
+    if !state::transition(tx, closed).await? {
+        tracing::error!("a claimed action was not in progress when it closed");
+        return Err(AppError::Internal);
+    }
+    Ok(())
+}
+
+/// "3 succeeded, 1 already in destination" — every kind of result with its count.
+fn summary(counts: &[(String, i64)]) -> String {
+    let order = [
+        MessageResult::Success,
+        MessageResult::AlreadyInDestination,
+        MessageResult::NotFound,
+        MessageResult::Failed,
+    ];
+    let parts: Vec<String> = order
+        .iter()
+        .filter_map(|r| {
+            counts.iter().find(|(k, _)| k == r.as_str()).map(|(_, n)| {
+                let words = match r {
+                    MessageResult::Success => "succeeded",
+                    MessageResult::AlreadyInDestination => "already in destination",
+                    MessageResult::NotFound => "not found",
+                    MessageResult::Failed => "failed",
+                };
+                format!("{n} {words}")
+            })
+        })
+        .collect();
+    if parts.is_empty() {
+        "nothing to do".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+pub(crate) fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_every_result_with_its_count() {
+        assert_eq!(
+            summary(&[
+                ("failed".into(), 1),
+                ("success".into(), 3),
+                ("already_in_destination".into(), 2)
+            ]),
+            "3 succeeded, 2 already in destination, 1 failed"
+        );
+        assert_eq!(summary(&[]), "nothing to do");
+    }
+}

@@ -1,0 +1,194 @@
+//! The append-only audit trail (DESIGN.md rule 7): every transition writes one event in the
+//! same transaction, chained by hash so that any rewrite or removal shows. Only this crate
+//! writes it, and every action transition writes it through `actions::state`.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::db::{self, query, Db, Tx};
+use crate::new_id;
+use model::{Actor, AppError, Cursor, Page, PageRequest};
+
+/// The `prev_hash` of the first event.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One event as `GET /api/v1/audit` returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct AuditEvent {
+    pub seq: i64,
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub entity_kind: String,
+    pub entity_id: String,
+    pub event: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+const COLUMNS: &str =
+    "seq, id, at, actor, entity_kind, entity_id, event, before, after, prev_hash, hash";
+
+/// An event to append.
+pub(crate) struct Event<'a> {
+    pub actor: &'a Actor,
+    pub entity_kind: &'a str,
+    pub entity_id: &'a str,
+    pub event: &'a str,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// Appends an event inside the caller's transaction, so the event and the change it records
+/// commit together or not at all. The chain's head is read under the write lock the
+/// transaction holds, and `prev_hash` is unique: two writers can never both append to one head.
+pub(crate) async fn record(tx: &mut Tx<'_>, event: Event<'_>) -> Result<(), AppError> {
+    let prev_hash: Option<String> =
+        query("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+            .optional_scalar(&mut *tx)
+            .await?;
+    let prev_hash = prev_hash.unwrap_or_else(|| GENESIS.to_string());
+    let at = db::now();
+    let before = event.before.map(|v| v.to_string());
+    let after = event.after.map(|v| v.to_string());
+    let id = new_id();
+    let fields = Fields {
+        prev_hash: &prev_hash,
+        id: &id,
+        at: &at,
+        actor: event.actor.name(),
+        entity_kind: event.entity_kind,
+        entity_id: event.entity_id,
+        event: event.event,
+        before: before.as_deref(),
+        after: after.as_deref(),
+    };
+    let hash = fields.hash();
+    query(
+        "INSERT INTO audit_events (id, at, actor, entity_kind, entity_id, event, before, after, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&id)
+    .bind(at)
+    .bind(event.actor.name())
+    .bind(event.entity_kind)
+    .bind(event.entity_id)
+    .bind(event.event)
+    .bind(before)
+    .bind(after)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The events oldest first, a page at a time.
+#[tracing::instrument(skip(db))]
+pub async fn list(db: &Db, page: &PageRequest) -> Result<Page<AuditEvent>, AppError> {
+    let after_seq: i64 = match &page.after {
+        Some(c) => c
+            .key
+            .parse()
+            .map_err(|_| AppError::Invalid("cursor is not one this server gave".into()))?,
+        None => 0,
+    };
+    let mut items: Vec<AuditEvent> = query(format!(
+        "SELECT {COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
+    ))
+    .bind(after_seq)
+    .bind(page.fetch())
+    .fetch_all(db)
+    .await?;
+    let next = page.next_cursor(&mut items, |e| {
+        Cursor {
+            key: e.seq.to_string(),
+            id: e.id.clone(),
+        }
+        .encode()
+    });
+    Ok(Page { items, next })
+}
+
+/// Walks the whole chain; returns the first event whose hash or link does not hold.
+#[tracing::instrument(skip(db))]
+pub async fn verify(db: &Db) -> Result<Option<AuditEvent>, AppError> {
+    let mut expected_prev = GENESIS.to_string();
+    let mut after = 0i64;
+    loop {
+        let batch: Vec<AuditEvent> = query(format!(
+            "SELECT {COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT 1000"
+        ))
+        .bind(after)
+        .fetch_all(db)
+        .await?;
+        let Some(last) = batch.last() else {
+            return Ok(None);
+        };
+        after = last.seq;
+        for e in batch {
+            let hash = Fields {
+                prev_hash: &e.prev_hash,
+                id: &e.id,
+                at: &e.at,
+                actor: &e.actor,
+                entity_kind: &e.entity_kind,
+                entity_id: &e.entity_id,
+                event: &e.event,
+                before: e.before.as_deref(),
+                after: e.after.as_deref(),
+            }
+            .hash();
+            if e.prev_hash != expected_prev || e.hash != hash {
+                return Ok(Some(e));
+            }
+            expected_prev = e.hash;
+        }
+    }
+}
+
+/// What an event's hash covers.
+struct Fields<'a> {
+    prev_hash: &'a str,
+    id: &'a str,
+    at: &'a DateTime<Utc>,
+    actor: &'a str,
+    entity_kind: &'a str,
+    entity_id: &'a str,
+    event: &'a str,
+    before: Option<&'a str>,
+    after: Option<&'a str>,
+}
+
+impl Fields<'_> {
+    fn hash(&self) -> String {
+        // The time in one fixed form, whatever the database stores it as.
+        let at = self.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        // Length-prefixed fields: no two different events can concatenate to the same bytes.
+        let mut hasher = Sha256::new();
+        for field in [
+            Some(self.prev_hash),
+            Some(self.id),
+            Some(at.as_str()),
+            Some(self.actor),
+            Some(self.entity_kind),
+            Some(self.entity_id),
+            Some(self.event),
+            self.before,
+            self.after,
+        ] {
+            match field {
+                Some(text) => {
+                    hasher.update((text.len() as u64).to_be_bytes());
+                    hasher.update(text.as_bytes());
+                }
+                None => hasher.update(u64::MAX.to_be_bytes()),
+            }
+        }
+        hex::encode(hasher.finalize())
+    }
+}

@@ -1,0 +1,203 @@
+//! The storage seam: everything the rules say to the database goes through a [`Db`] handle.
+//! Queries are written once, in SQL both engines read (`$1` placeholders, `ON CONFLICT`,
+//! `RETURNING`, explicit ordering columns), built with [`query`] and run on a [`Db`] (a pool),
+//! a [`Conn`] (one pooled connection, for several reads) or a [`Tx`] (a write transaction from
+//! [`Db::write`]). Values are bound as [`Value`]s, so each engine encodes them its own way —
+//! times above all — and rows decode into the callers' `sqlx::FromRow` structs directly.
+//!
+//! What is particular to one engine lives in that engine's module and nowhere else: opening it,
+//! its pragmas, how a write transaction starts, checkpointing, its migrations folder, the
+//! browser-session store. [`sqlite`] is the embedded default; PostgreSQL is a sibling module.
+
+mod query;
+mod sessions;
+mod sqlite;
+
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+use model::AppError;
+
+pub use query::{query, Bind, Column, FromRow, Query, Target, Value};
+pub use sessions::SessionStore;
+
+/// A database: the pools the rules read and write through.
+#[derive(Clone, Debug)]
+pub struct Db(Engine);
+
+#[derive(Clone, Debug)]
+enum Engine {
+    Sqlite(sqlite::Sqlite),
+}
+
+/// Why a database could not be opened or brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("database URL {url:?} is not valid: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("cannot open database {url:?}: {source}")]
+    Unreachable { url: String, source: sqlx::Error },
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A query that failed. The cause reaches the log; the caller sees only [`AppError`].
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct StorageError(#[from] sqlx::Error);
+
+impl StorageError {
+    /// Whether a unique constraint refused the write. Callers use it only around a statement
+    /// that can violate exactly one unique constraint, so the kind is enough: SQLite does not
+    /// report constraint names, and we never match on error text.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(&self.0, sqlx::Error::Database(db) if db.is_unique_violation())
+    }
+}
+
+impl From<StorageError> for AppError {
+    fn from(error: StorageError) -> Self {
+        match error.0 {
+            sqlx::Error::RowNotFound => AppError::NotFound("record".into()),
+            other => {
+                tracing::error!(error = ?other, "database error");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+impl Db {
+    /// Opens the database a URL names (`sqlite://airdesk.db`; an SQLite file is created if
+    /// missing).
+    pub async fn connect(url: &str) -> Result<Db, OpenError> {
+        if url.starts_with("sqlite:") {
+            return Ok(Db(Engine::Sqlite(sqlite::Sqlite::connect(url).await?)));
+        }
+        Err(OpenError::BadUrl {
+            url: url.to_string(),
+            reason: "only sqlite:// databases are supported".into(),
+        })
+    }
+
+    /// Applies every migration not yet applied.
+    pub async fn migrate(&self) -> Result<(), OpenError> {
+        match &self.0 {
+            Engine::Sqlite(db) => db.migrate().await,
+        }
+    }
+
+    /// Whether every migration this binary knows has been applied (for `/readyz`).
+    pub async fn is_migrated(&self) -> Result<bool, StorageError> {
+        match &self.0 {
+            Engine::Sqlite(db) => db.is_migrated().await,
+        }
+    }
+
+    /// Starts a transaction that will write. The rules read then write (the audit chain's
+    /// head, the incident to join, the current status), so every writing transaction takes the
+    /// engine's write lock at its start, and writers queue instead of failing halfway.
+    #[tracing::instrument(level = "trace", skip_all)]
+    pub async fn write(&self) -> Result<Tx<'static>, StorageError> {
+        match &self.0 {
+            Engine::Sqlite(db) => Ok(Tx(TxInner::Sqlite(db.begin_write().await?))),
+        }
+    }
+
+    /// One connection from the pool, for several reads in a row.
+    pub async fn read(&self) -> Result<Conn, StorageError> {
+        match &self.0 {
+            Engine::Sqlite(db) => Ok(Conn(ConnInner::Sqlite(db.acquire().await?))),
+        }
+    }
+
+    /// Copies committed changes back into the main database file without waiting for
+    /// readers (SQLite's WAL; nothing to do elsewhere). Writers that commit a lot at once (an
+    /// index scan) call it as they go.
+    pub async fn checkpoint(&self) -> Result<(), StorageError> {
+        match &self.0 {
+            Engine::Sqlite(db) => db.checkpoint(false).await,
+        }
+    }
+
+    /// As [`Db::checkpoint`], then shrinks the log: for one-shot commands that wrote a lot.
+    pub async fn checkpoint_and_truncate(&self) -> Result<(), StorageError> {
+        match &self.0 {
+            Engine::Sqlite(db) => db.checkpoint(true).await,
+        }
+    }
+
+    /// Runs [`Db::checkpoint`] every [`CHECKPOINT_INTERVAL`], off the commit path, until the
+    /// task is dropped: `airdesk serve` runs it so that no decision ever waits for one.
+    pub async fn checkpoint_periodically(self) {
+        let mut ticks = tokio::time::interval(CHECKPOINT_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(error) = self.checkpoint().await {
+                tracing::warn!(%error, "checkpoint failed; will retry");
+            }
+        }
+    }
+
+    /// The SQLite pool underneath, for tests and tools that inspect the file itself. Nothing
+    /// in airdesk's own code reaches past the seam with it.
+    pub fn sqlite_pool(&self) -> Option<&sqlx::SqlitePool> {
+        match &self.0 {
+            Engine::Sqlite(db) => Some(db.reader()),
+        }
+    }
+
+    /// The store for browser sessions, in this database (its table created if missing).
+    pub async fn session_store(&self) -> Result<SessionStore, StorageError> {
+        match &self.0 {
+            Engine::Sqlite(db) => SessionStore::sqlite(db).await,
+        }
+    }
+}
+
+/// How often `serve` checkpoints.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Now, truncated to the microseconds the database keeps.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// A write transaction (or a savepoint inside one). Dropped without [`Tx::commit`], it rolls
+/// back.
+pub struct Tx<'c>(TxInner<'c>);
+
+enum TxInner<'c> {
+    Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
+}
+
+impl<'c> Tx<'c> {
+    pub async fn commit(self) -> Result<(), StorageError> {
+        match self.0 {
+            TxInner::Sqlite(tx) => Ok(tx.commit().await?),
+        }
+    }
+
+    /// A savepoint: work in it commits with the transaction if [`Tx::commit`]ted, and rolls
+    /// back alone if dropped.
+    pub async fn savepoint(&mut self) -> Result<Tx<'_>, StorageError> {
+        use sqlx::Connection;
+        match &mut self.0 {
+            TxInner::Sqlite(tx) => Ok(Tx(TxInner::Sqlite(tx.begin().await?))),
+        }
+    }
+}
+
+/// One pooled connection.
+pub struct Conn(ConnInner);
+
+enum ConnInner {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+}
+
+/// A failed query as the caller's error: the cause is logged, the caller sees Internal.
+pub fn fail(error: impl Into<StorageError>) -> AppError {
+    error.into().into()
+}

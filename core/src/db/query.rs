@@ -1,0 +1,314 @@
+//! One query, written once for every engine: SQL text with `$n` placeholders and the values to
+//! bind, run on whatever [`Target`] the caller holds.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+
+use super::{sqlite, ConnInner, Db, Engine, StorageError, TxInner};
+
+/// A value to bind. Each engine encodes it its own way (a time is fixed-width text in SQLite,
+/// `timestamptz` elsewhere); a NULL keeps its type, which stricter engines need.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Bool(Option<bool>),
+    Time(Option<DateTime<Utc>>),
+}
+
+/// What can be bound to a query.
+pub trait Bind {
+    fn into_value(self) -> Value;
+    /// The NULL of this type, for `None`.
+    fn null() -> Value
+    where
+        Self: Sized;
+}
+
+macro_rules! bind_as {
+    ($variant:ident: $($t:ty => |$v:ident| $e:expr),+ $(,)?) => {$(
+        impl Bind for $t {
+            fn into_value(self) -> Value {
+                let $v = self;
+                Value::$variant(Some($e))
+            }
+            fn null() -> Value {
+                Value::$variant(None)
+            }
+        }
+    )+};
+}
+
+bind_as!(Text: &str => |v| v.to_string(), String => |v| v, &String => |v| v.clone());
+bind_as!(Int: i64 => |v| v, i32 => |v| i64::from(v), u32 => |v| i64::from(v));
+bind_as!(Int: usize => |v| i64::try_from(v).unwrap_or(i64::MAX));
+bind_as!(Bool: bool => |v| v);
+bind_as!(Time: DateTime<Utc> => |v| v, &DateTime<Utc> => |v| *v);
+
+/// The domain's closed vocabularies are stored as their snake_case words.
+macro_rules! bind_words {
+    ($($t:ty),+ $(,)?) => {
+        bind_as!(Text: $($t => |v| v.as_str().to_string()),+);
+    };
+}
+
+bind_words!(
+    model::ActionStatus,
+    model::ActionType,
+    model::ActionSource,
+    model::ClusterBy,
+    model::IncidentStatus,
+    model::IndicatorKind,
+    model::InvestigationStatus,
+    model::InvestigationType,
+    model::MessageLocation,
+    model::MessageResult,
+    model::Role,
+    model::Severity,
+    model::Verdict,
+);
+
+impl<T: Bind> Bind for Option<T> {
+    fn into_value(self) -> Value {
+        match self {
+            Some(value) => value.into_value(),
+            None => T::null(),
+        }
+    }
+    fn null() -> Value {
+        T::null()
+    }
+}
+
+impl Bind for &Option<String> {
+    fn into_value(self) -> Value {
+        self.as_deref().into_value()
+    }
+    fn null() -> Value {
+        Value::Text(None)
+    }
+}
+
+impl Bind for &Option<DateTime<Utc>> {
+    fn into_value(self) -> Value {
+        Value::Time(*self)
+    }
+    fn null() -> Value {
+        Value::Time(None)
+    }
+}
+
+impl Bind for Value {
+    fn into_value(self) -> Value {
+        self
+    }
+    fn null() -> Value {
+        Value::Text(None)
+    }
+}
+
+/// A row type every engine can decode (`#[derive(sqlx::FromRow)]` structs, tuples).
+pub trait FromRow: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin {}
+impl<T> FromRow for T where T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin {}
+
+/// A single column every engine can decode.
+pub trait Column:
+    for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send + Unpin
+{
+}
+impl<T> Column for T where
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send + Unpin
+{
+}
+
+/// Where a query runs: `&Db` (any pooled connection), `&mut Conn`, or `&mut Tx`.
+pub struct Target<'a>(On<'a>);
+
+enum On<'a> {
+    SqlitePool(&'a sqlx::SqlitePool),
+    Sqlite(&'a mut sqlx::SqliteConnection),
+}
+
+impl Target<'_> {
+    /// The same target for one more query, keeping this one for the next.
+    pub fn reborrow(&mut self) -> Target<'_> {
+        match &mut self.0 {
+            On::SqlitePool(pool) => Target(On::SqlitePool(pool)),
+            On::Sqlite(conn) => Target(On::Sqlite(conn)),
+        }
+    }
+}
+
+impl<'a> From<&'a Db> for Target<'a> {
+    fn from(db: &'a Db) -> Self {
+        match &db.0 {
+            Engine::Sqlite(db) => Target(On::SqlitePool(db.reader())),
+        }
+    }
+}
+
+impl<'a, 'c> From<&'a mut super::Tx<'c>> for Target<'a> {
+    fn from(tx: &'a mut super::Tx<'c>) -> Self {
+        match &mut tx.0 {
+            TxInner::Sqlite(tx) => Target(On::Sqlite(&mut *tx)),
+        }
+    }
+}
+
+impl<'a> From<&'a mut super::Conn> for Target<'a> {
+    fn from(conn: &'a mut super::Conn) -> Self {
+        match &mut conn.0 {
+            ConnInner::Sqlite(conn) => Target(On::Sqlite(&mut *conn)),
+        }
+    }
+}
+
+/// SQL and its values. Static SQL binds with [`Query::bind`] in `$1, $2, …` order; a query
+/// built as it goes appends text with [`Query::push`] and values with [`Query::push_bind`],
+/// which writes the next `$n` itself.
+#[derive(Debug, Clone)]
+#[must_use = "a query does nothing until it is run"]
+pub struct Query {
+    sql: Cow<'static, str>,
+    args: Vec<Value>,
+}
+
+/// A query from SQL text.
+pub fn query(sql: impl Into<Cow<'static, str>>) -> Query {
+    Query {
+        sql: sql.into(),
+        args: Vec::new(),
+    }
+}
+
+/// Binds every value to a sqlx query of any kind.
+macro_rules! bound {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for value in $args {
+            query = match value {
+                Value::Text(v) => query.bind(v),
+                Value::Int(v) => query.bind(v),
+                Value::Bool(v) => query.bind(v),
+                Value::Time(v) => query.bind(v.as_ref().map(sqlite::time_text)),
+            };
+        }
+        query
+    }};
+}
+
+/// Runs a bound sqlx query on the target.
+macro_rules! run {
+    ($on:expr, |$e:ident| $call:expr) => {
+        match $on.0 {
+            On::SqlitePool($e) => $call,
+            On::Sqlite($e) => $call,
+        }
+    };
+}
+
+impl Query {
+    /// The next value, for the next `$n` of static SQL.
+    pub fn bind(mut self, value: impl Bind) -> Self {
+        self.args.push(value.into_value());
+        self
+    }
+
+    /// Appends SQL text.
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.to_mut().push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub fn push_bind(&mut self, value: impl Bind) -> &mut Self {
+        self.args.push(value.into_value());
+        let placeholder = format!("${}", self.args.len());
+        self.sql.to_mut().push_str(&placeholder);
+        self
+    }
+
+    /// Appends `$n, $n+1, …` for each value (for `IN (…)`); nothing for none.
+    pub fn push_list<B: Bind>(&mut self, values: impl IntoIterator<Item = B>) -> &mut Self {
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_bind(value);
+        }
+        self
+    }
+
+    /// Runs a statement; answers how many rows it changed.
+    pub async fn execute<'a>(self, on: impl Into<Target<'a>>) -> Result<u64, StorageError> {
+        let query = bound!(sqlx::query(&self.sql), self.args);
+        Ok(run!(on.into(), |e| query.execute(e).await)?.rows_affected())
+    }
+
+    pub async fn fetch_all<'a, T: FromRow>(
+        self,
+        on: impl Into<Target<'a>>,
+    ) -> Result<Vec<T>, StorageError> {
+        let query = bound!(sqlx::query_as::<_, T>(&self.sql), self.args);
+        Ok(run!(on.into(), |e| query.fetch_all(e).await)?)
+    }
+
+    pub async fn fetch_optional<'a, T: FromRow>(
+        self,
+        on: impl Into<Target<'a>>,
+    ) -> Result<Option<T>, StorageError> {
+        let query = bound!(sqlx::query_as::<_, T>(&self.sql), self.args);
+        Ok(run!(on.into(), |e| query.fetch_optional(e).await)?)
+    }
+
+    /// The one row; a missing row is an error.
+    pub async fn fetch_one<'a, T: FromRow>(
+        self,
+        on: impl Into<Target<'a>>,
+    ) -> Result<T, StorageError> {
+        let query = bound!(sqlx::query_as::<_, T>(&self.sql), self.args);
+        Ok(run!(on.into(), |e| query.fetch_one(e).await)?)
+    }
+
+    /// The first column of every row.
+    pub async fn scalars<'a, T: Column>(
+        self,
+        on: impl Into<Target<'a>>,
+    ) -> Result<Vec<T>, StorageError> {
+        let query = bound!(sqlx::query_scalar::<_, T>(&self.sql), self.args);
+        Ok(run!(on.into(), |e| query.fetch_all(e).await)?)
+    }
+
+    /// The first column of the one row; a missing row is an error.
+    pub async fn scalar<'a, T: Column>(self, on: impl Into<Target<'a>>) -> Result<T, StorageError> {
+        let query = bound!(sqlx::query_scalar::<_, T>(&self.sql), self.args);
+        Ok(run!(on.into(), |e| query.fetch_one(e).await)?)
+    }
+
+    /// The first column of the first row, if there is one.
+    pub async fn optional_scalar<'a, T: Column>(
+        self,
+        on: impl Into<Target<'a>>,
+    ) -> Result<Option<T>, StorageError> {
+        let query = bound!(sqlx::query_scalar::<_, T>(&self.sql), self.args);
+        Ok(run!(on.into(), |e| query.fetch_optional(e).await)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pushed_values_take_the_next_placeholder() {
+        let mut q = query("SELECT 1 WHERE a = $1").bind("x");
+        q.push(" AND b IN (")
+            .push_list([1i64, 2])
+            .push(") AND c = ");
+        q.push_bind(Option::<String>::None);
+        assert_eq!(q.sql, "SELECT 1 WHERE a = $1 AND b IN ($2, $3) AND c = $4");
+        assert_eq!(q.args.len(), 4);
+        assert_eq!(q.args[3], Value::Text(None));
+    }
+}

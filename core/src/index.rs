@@ -1,0 +1,217 @@
+//! The message index: every delivered copy in every mailbox of the store, read once through the
+//! store's message source and kept current incrementally. A folder whose stamp has not changed
+//! since the last scan is not listed again; of a changed folder, only messages the index does
+//! not hold are read, and those that are gone are dropped (a move shows up as one of each).
+//! Reading and parsing runs on every core while the previous batch is written ([`write`]), one
+//! transaction per batch. The playbook and `GET /messages` read it ([`queries`]).
+
+mod queries;
+mod write;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::db::query;
+use crate::AppState;
+use mail::{ReadRequest, StoreError};
+use model::{AppError, MessageLocation};
+
+pub use queries::{
+    by_url_domain, cluster, find, indicators_of, list, senders_on_domain, IndexedMessage,
+    MessageFilter,
+};
+
+/// How the indexer works through the store.
+#[derive(Debug, Clone)]
+pub struct IndexConfig {
+    /// Messages read per batch (one write transaction each).
+    pub batch: usize,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig { batch: 1000 }
+    }
+}
+
+/// What one scan did (`unreadable` counts messages, and mailboxes that could not be listed).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ScanReport {
+    pub mailboxes: usize,
+    pub folders_listed: usize,
+    pub folders_unchanged: usize,
+    pub added: usize,
+    pub removed: usize,
+    /// Messages that could not be read (logged; the scan went on).
+    pub unreadable: usize,
+}
+
+/// One folder whose listing changed: what to read, what to drop, and the listing's stamp.
+struct FolderWork {
+    mailbox: String,
+    folder: String,
+    location: MessageLocation,
+    remove: Vec<i64>,
+    stamp: (i64, i64),
+    read: ReadRequest,
+}
+
+/// Brings the index up to date with the store.
+#[tracing::instrument(skip_all)]
+pub async fn scan(state: &AppState) -> Result<ScanReport, AppError> {
+    let source = &state.mail.source;
+    let mut report = ScanReport::default();
+    let stamps: HashMap<(String, String), (i64, i64)> =
+        query("SELECT mailbox, folder, new_mtime, cur_mtime FROM index_folders")
+            .fetch_all::<(String, String, i64, i64)>(&state.db)
+            .await?
+            .into_iter()
+            .map(|(m, f, n, c)| ((m, f), (n, c)))
+            .collect();
+    let (tx, rx) = mpsc::channel::<write::Batch>(2);
+    let writer = tokio::spawn(write::write_all(state.db.clone(), rx));
+    let mailboxes = source.mailboxes().await.map_err(store_failed)?;
+    report.mailboxes = mailboxes.len();
+    let mut pending: Vec<FolderWork> = Vec::new();
+    let mut pending_messages = 0;
+    for mailbox in mailboxes {
+        // One mailbox that cannot be read (logged) does not stop the others.
+        let folders = match source.folder_stamps(&mailbox).await {
+            Ok(folders) => folders,
+            Err(error) => {
+                tracing::warn!(mailbox, %error, "cannot list the mailbox's folders; skipped");
+                report.unreadable += 1;
+                continue;
+            }
+        };
+        for (folder, stamp) in folders {
+            if stamps.get(&(mailbox.clone(), folder.clone())) == Some(&stamp) {
+                report.folders_unchanged += 1;
+                continue;
+            }
+            report.folders_listed += 1;
+            let work = changes(state, &mailbox, folder, stamp).await?;
+            pending_messages += work.read.messages.len();
+            pending.push(work);
+            if pending_messages >= state.index.batch {
+                let batch = read(state, std::mem::take(&mut pending), &mut report).await?;
+                pending_messages = 0;
+                if tx.send(batch).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    if !pending.is_empty() {
+        let batch = read(state, pending, &mut report).await?;
+        let _ = tx.send(batch).await;
+    }
+    drop(tx);
+    let (added, removed) = writer.await.map_err(|_| AppError::Internal)??;
+    report.added = added;
+    report.removed = removed;
+    Ok(report)
+}
+
+/// What changed in one folder since the index last saw it.
+async fn changes(
+    state: &AppState,
+    mailbox: &str,
+    folder: String,
+    stamp: (i64, i64),
+) -> Result<FolderWork, AppError> {
+    let listing = state
+        .mail
+        .source
+        .list(mailbox, &folder)
+        .await
+        .map_err(store_failed)?;
+    let known: Vec<(i64, String)> =
+        query("SELECT id, file FROM messages WHERE mailbox = $1 AND folder = $2")
+            .bind(mailbox)
+            .bind(&folder)
+            .fetch_all(&state.db)
+            .await?;
+    let known_keys: HashSet<&str> = known.iter().map(|(_, f)| f.as_str()).collect();
+    let remove = known
+        .iter()
+        .filter(|(_, f)| !listing.messages.contains_key(f))
+        .map(|(id, _)| *id)
+        .collect();
+    let add: Vec<(String, String)> = listing
+        .messages
+        .into_iter()
+        .filter(|(key, _)| !known_keys.contains(key.as_str()))
+        .collect();
+    Ok(FolderWork {
+        location: state.mail.folders().location(&folder),
+        mailbox: mailbox.to_string(),
+        read: ReadRequest {
+            mailbox: mailbox.to_string(),
+            folder: folder.clone(),
+            generation: listing.generation,
+            messages: add,
+        },
+        folder,
+        remove,
+        stamp,
+    })
+}
+
+/// Reads the new messages of these folders.
+async fn read(
+    state: &AppState,
+    work: Vec<FolderWork>,
+    report: &mut ScanReport,
+) -> Result<write::Batch, AppError> {
+    let requests = work.iter().map(|w| w.read.clone()).collect();
+    let read = state
+        .mail
+        .source
+        .read(requests)
+        .await
+        .map_err(store_failed)?;
+    report.unreadable += read.unreadable;
+    Ok(write::Batch {
+        folders: work
+            .into_iter()
+            .zip(read.folders)
+            .map(|(w, messages)| write::Folder {
+                mailbox: w.mailbox,
+                folder: w.folder,
+                location: w.location,
+                remove: w.remove,
+                stamp: w.stamp,
+                messages,
+            })
+            .collect(),
+    })
+}
+
+fn store_failed(error: StoreError) -> AppError {
+    tracing::warn!(%error, "cannot read the mail store for the index");
+    AppError::Internal
+}
+
+/// Keeps the index current: a scan every `every`, for as long as the server runs.
+pub async fn keep_current(state: AppState, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let started = Instant::now();
+        match scan(&state).await {
+            Ok(r) if r.added + r.removed > 0 => tracing::info!(
+                added = r.added,
+                removed = r.removed,
+                unreadable = r.unreadable,
+                took_ms = started.elapsed().as_millis() as u64,
+                "message index updated"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "message index scan failed; next try soon"),
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Threat intelligence: indicators stored in the form the index holds (so a lookup is an
+//! equality), and which ones a set of indexed messages matches.
+
+use crate::db::{self, query, Db};
+use crate::new_id;
+use mail::parse::normalise_url;
+use model::{Actor, AppError, Indicator, IndicatorKind, Verdict};
+
+/// A stored indicator: its id, normalised value and verdict, and whether storing it changed
+/// anything (a new indicator, or a new verdict or expiry for a known one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub id: String,
+    pub value: String,
+    pub verdict: Verdict,
+    pub changed: bool,
+}
+
+/// The value in the form the index holds, or why it is not one.
+pub fn normalise(indicator: &Indicator) -> Result<(String, Verdict), AppError> {
+    if !indicator.verdict.calls_for_action() {
+        return Err(AppError::Invalid(
+            "verdict must be malicious or suspicious".into(),
+        ));
+    }
+    let value = indicator.value.trim();
+    if value.is_empty() || value.len() > 2048 {
+        return Err(AppError::Invalid(
+            "value must be 1 to 2048 characters".into(),
+        ));
+    }
+    let normalised = match indicator.kind {
+        IndicatorKind::Url => normalise_url(value),
+        IndicatorKind::Domain if value.contains('.') && !value.contains(['/', '@', ' ']) => {
+            Some(value.to_ascii_lowercase())
+        }
+        IndicatorKind::Sender if value.contains('@') && !value.contains(' ') => {
+            Some(value.to_ascii_lowercase())
+        }
+        IndicatorKind::AttachmentHash
+            if value.len() == 64 && value.chars().all(|c| c.is_ascii_hexdigit()) =>
+        {
+            Some(value.to_ascii_lowercase())
+        }
+        _ => None,
+    };
+    let what = match indicator.kind {
+        IndicatorKind::Url => "an http(s) URL",
+        other => other.as_str(),
+    };
+    let value = normalised.ok_or_else(|| AppError::Invalid(format!("value is not {what}")))?;
+    Ok((value, indicator.verdict))
+}
+
+/// Stores (or updates) an indicator; for the API and the indicators file read at start.
+#[tracing::instrument(skip(db, indicator), fields(kind = %indicator.kind))]
+pub async fn store(db: &Db, indicator: &Indicator, by: &Actor) -> Result<Stored, AppError> {
+    let (value, verdict) = normalise(indicator)?;
+    let changed: Option<String> = query(
+        "INSERT INTO indicators (id, kind, value, verdict, expires_at, created_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (kind, value) DO UPDATE SET verdict = excluded.verdict, expires_at = excluded.expires_at
+           WHERE indicators.verdict IS DISTINCT FROM excluded.verdict
+              OR indicators.expires_at IS DISTINCT FROM excluded.expires_at
+         RETURNING id",
+    )
+    .bind(new_id())
+    .bind(indicator.kind)
+    .bind(&value)
+    .bind(verdict)
+    .bind(indicator.expires_at)
+    .bind(db::now())
+    .bind(by.name())
+    .optional_scalar(db)
+    .await?;
+    let id = match &changed {
+        Some(id) => id.clone(),
+        None => {
+            query("SELECT id FROM indicators WHERE kind = $1 AND value = $2")
+                .bind(indicator.kind)
+                .bind(&value)
+                .scalar(db)
+                .await?
+        }
+    };
+    Ok(Stored {
+        id,
+        value,
+        verdict,
+        changed: changed.is_some(),
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    kind: String,
+    value: String,
+    verdict: String,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Every indicator, newest first (at most 10,000).
+#[tracing::instrument(skip(db))]
+pub async fn list(db: &Db) -> Result<Vec<Indicator>, AppError> {
+    let rows: Vec<Row> = query(
+        "SELECT id, kind, value, verdict, expires_at FROM indicators
+         ORDER BY created_at DESC, id LIMIT 10000",
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let bad = || {
+                tracing::error!(
+                    kind = r.kind,
+                    verdict = r.verdict,
+                    "unknown word in indicators"
+                );
+                AppError::Internal
+            };
+            Ok(Indicator {
+                kind: IndicatorKind::parse(&r.kind).ok_or_else(bad)?,
+                verdict: Verdict::parse(&r.verdict).ok_or_else(bad)?,
+                id: r.id,
+                value: r.value,
+                expires_at: r.expires_at,
+            })
+        })
+        .collect()
+}
+
+/// Removes an indicator (investigations it started stay); NotFound if there is none.
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: &Db, id: &str) -> Result<(), AppError> {
+    let gone = query("DELETE FROM indicators WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    if gone == 0 {
+        return Err(AppError::NotFound(format!("indicator {id:?}")));
+    }
+    Ok(())
+}
+
+/// The unexpired indicators these indexed messages match: (kind, value, verdict).
+#[tracing::instrument(level = "debug", skip_all, fields(messages = message_ids.len()))]
+pub async fn matching(
+    db: &Db,
+    message_ids: &[i64],
+) -> Result<Vec<(String, String, Verdict)>, AppError> {
+    if message_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Ids are integers from our own index: safe to inline.
+    let list = message_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let matched: Vec<(String, String, String)> = query(format!(
+        "SELECT i.kind, i.value, i.verdict FROM indicators i
+         WHERE (i.expires_at IS NULL OR i.expires_at > $1) AND (
+            (i.kind = 'url' AND i.value IN (SELECT url FROM message_urls WHERE message IN ({list})))
+         OR (i.kind = 'domain' AND (i.value IN (SELECT domain FROM message_urls WHERE message IN ({list}))
+                                 OR i.value IN (SELECT sender_domain FROM messages WHERE id IN ({list}))))
+         OR (i.kind = 'sender' AND i.value IN (SELECT sender FROM messages WHERE id IN ({list})))
+         OR (i.kind = 'attachment_hash' AND i.value IN (SELECT sha256 FROM message_attachments WHERE message IN ({list}))))"
+    ))
+    .bind(db::now())
+    .fetch_all(db)
+    .await?;
+    Ok(matched
+        .into_iter()
+        .map(|(kind, value, verdict)| {
+            let verdict = Verdict::parse(&verdict).unwrap_or(Verdict::Suspicious);
+            (kind, value, verdict)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn indicator(kind: IndicatorKind, value: &str, verdict: Verdict) -> Indicator {
+        Indicator {
+            id: String::new(),
+            kind,
+            value: value.into(),
+            verdict,
+            expires_at: None,
+        }
+    }
+
+    #[test]
+    fn values_are_kept_as_the_index_holds_them() {
+        let url = indicator(
+            IndicatorKind::Url,
+            " HTTP://Evil.TEST:80/Pay#x ",
+            Verdict::Malicious,
+        );
+        assert_eq!(normalise(&url).unwrap().0, "http://evil.test/Pay");
+        let sender = indicator(
+            IndicatorKind::Sender,
+            "Billing@Evil.test",
+            Verdict::Suspicious,
+        );
+        assert_eq!(normalise(&sender).unwrap().0, "billing@evil.test");
+    }
+
+    #[test]
+    fn malformed_values_and_clean_verdicts_are_refused() {
+        for bad in [
+            indicator(IndicatorKind::AttachmentHash, "xyz", Verdict::Malicious),
+            indicator(IndicatorKind::Domain, "evil", Verdict::Malicious),
+            indicator(
+                IndicatorKind::Url,
+                "javascript:alert(1)",
+                Verdict::Malicious,
+            ),
+            indicator(IndicatorKind::Sender, "evil.test", Verdict::Malicious),
+            indicator(IndicatorKind::Domain, "evil.test", Verdict::Clean),
+        ] {
+            assert!(
+                matches!(normalise(&bad), Err(AppError::Invalid(_))),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! The investigation playbook: from an alert to clusters, verdicts, forwarding checks and
+//! pending actions, each step written to the investigation's log. The verdict rules are pure
+//! functions ([`rules`]); the rest gathers their facts from the message index and the mail
+//! store ([`facts`]), and hands the result to the same ingest the REST API uses, so the
+//! proposals, the duplicate rule and the audit trail are the ones every investigation gets.
+//! People start it by reporting a message or asking about one ([`reports`]), by adding a
+//! threat indicator, or by asking about a sender, URL, attachment or subject ([`manual`]).
+
+pub mod facts;
+pub mod reports;
+pub mod rules;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::index::{self, IndexedMessage};
+use crate::{db, AppState};
+use model::{
+    Actor, AppError, ClusterBy, CurrentUser, EmailAddress, IndicatorKind, IngestAlert,
+    IngestCluster, IngestInvestigation, IngestMessage, InternetMessageId, InvestigationCreated,
+    InvestigationType, MessageLocation, Severity, SystemTask, Verdict,
+};
+
+pub use reports::{manual_message, report};
+pub use rules::{cluster_keys, lookalike, verdict, ClusterFacts};
+
+/// The playbook acts as this in the audit trail.
+pub const ACTOR: Actor = Actor::System(SystemTask::Playbook);
+
+/// The playbook's thresholds.
+#[derive(Debug, Clone)]
+pub struct PlaybookConfig {
+    /// How far back clusters reach.
+    pub lookback: Duration,
+    /// Reports by this many different users make a cluster Suspicious.
+    pub reports_for_suspicious: usize,
+    /// A sender domain within this many edits of an internal domain (but not it) is a
+    /// look-alike.
+    pub lookalike_distance: usize,
+    /// The most messages one cluster takes in.
+    pub max_cluster_messages: usize,
+    /// The most URLs of one message that become clusters.
+    pub max_urls: usize,
+}
+
+impl Default for PlaybookConfig {
+    fn default() -> Self {
+        PlaybookConfig {
+            lookback: Duration::from_secs(30 * 24 * 3600),
+            reports_for_suspicious: 2,
+            lookalike_distance: 2,
+            max_cluster_messages: 5_000,
+            max_urls: 20,
+        }
+    }
+}
+
+/// What starts an investigation.
+#[derive(Debug, Clone)]
+pub enum Trigger {
+    /// A user reported this copy as phish.
+    Report {
+        reported_by: String,
+        message: Box<IndexedMessage>,
+    },
+    /// A new indicator: hunt back for every message it matches.
+    Indicator {
+        kind: IndicatorKind,
+        value: String,
+        verdict: Verdict,
+    },
+    /// An admin asked about one delivered message.
+    ManualMessage {
+        requested_by: String,
+        message: Box<IndexedMessage>,
+    },
+    /// An admin asked about a sender, a URL, an attachment or a subject.
+    Manual {
+        requested_by: String,
+        by: ClusterBy,
+        value: String,
+    },
+}
+
+/// What an investigation is about, before its clusters are built.
+struct Plan {
+    title: String,
+    kind: InvestigationType,
+    alert: IngestAlert,
+    keys: Vec<(ClusterBy, String)>,
+    /// An indicator's verdict, which every cluster it built gets.
+    forced: Option<(Verdict, String)>,
+    steps: Vec<(String, String)>,
+}
+
+/// Investigates and records the result; `None` when an indicator hunt found nothing.
+#[tracing::instrument(skip_all, fields(trigger = trigger.describe()))]
+pub async fn investigate(
+    state: &AppState,
+    trigger: Trigger,
+) -> Result<Option<InvestigationCreated>, AppError> {
+    let since = chrono::Duration::from_std(state.playbook.lookback)
+        .ok()
+        .and_then(|lookback| db::now().checked_sub_signed(lookback))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let Some(mut plan) = plan(state, &trigger, since).await? else {
+        return Ok(None);
+    };
+    let (clusters, threatened) = build_clusters(state, &mut plan, since).await?;
+    if clusters.is_empty() && plan.forced.is_some() {
+        // An indicator nothing in the look-back matches: nothing to investigate.
+        return Ok(None);
+    }
+    let forwarding = facts::check_forwarding(state, &threatened, &mut plan.steps).await;
+    let body = IngestInvestigation {
+        title: plan.title,
+        investigation_type: plan.kind,
+        alert: plan.alert,
+        clusters,
+        forwarding,
+    };
+    let created = super::ingest::ingest_with_steps(state, &ACTOR, &body, &plan.steps).await?;
+    if let Trigger::Report {
+        reported_by,
+        message,
+    } = &trigger
+    {
+        reports::link(state, reported_by, message, &created.id).await?;
+    }
+    Ok(Some(created))
+}
+
+impl Trigger {
+    fn describe(&self) -> &'static str {
+        match self {
+            Trigger::Report { .. } => "report",
+            Trigger::Indicator { .. } => "indicator",
+            Trigger::ManualMessage { .. } => "manual message",
+            Trigger::Manual { .. } => "manual",
+        }
+    }
+}
+
+/// What the trigger asks about; `None` for an indicator that hunts up nothing.
+async fn plan(
+    state: &AppState,
+    trigger: &Trigger,
+    since: DateTime<Utc>,
+) -> Result<Option<Plan>, AppError> {
+    Ok(Some(match trigger {
+        Trigger::Report {
+            reported_by: who,
+            message,
+        } => message_plan(state, who, message, false).await?,
+        Trigger::ManualMessage {
+            requested_by: who,
+            message,
+        } => message_plan(state, who, message, true).await?,
+        Trigger::Indicator {
+            kind,
+            value,
+            verdict,
+        } => {
+            let keys = facts::hunt(state, *kind, value, since).await?;
+            let steps = vec![(
+                "Indicators".to_string(),
+                format!(
+                    "new {} {kind} indicator {value}: {} cluster(s) to build",
+                    verdict.label().to_lowercase(),
+                    keys.len()
+                ),
+            )];
+            if keys.is_empty() {
+                return Ok(None);
+            }
+            let (kind_of, label) = if *kind == IndicatorKind::AttachmentHash {
+                (InvestigationType::ZappedFile, "Zapped file")
+            } else {
+                (InvestigationType::UrlVerdictChange, "URL verdict change")
+            };
+            Plan {
+                title: format!("{label}: {}", short(value)),
+                kind: kind_of,
+                alert: IngestAlert {
+                    title: format!("Threat indicator added: {kind} {}", short(value)),
+                    severity: Severity::High,
+                },
+                keys,
+                forced: Some((*verdict, format!("{kind} indicator {value}"))),
+                steps,
+            }
+        }
+        Trigger::Manual {
+            requested_by,
+            by,
+            value,
+        } => Plan {
+            title: format!("Manual investigation: {}", short(value)),
+            kind: InvestigationType::Manual,
+            alert: IngestAlert {
+                title: format!("Manual investigation requested by {requested_by}"),
+                severity: Severity::Medium,
+            },
+            keys: vec![(*by, value.clone())],
+            forced: None,
+            steps: vec![(
+                "Indicators".into(),
+                format!("{requested_by} asked about {}: {value}", by.label()),
+            )],
+        },
+    }))
+}
+
+/// A report of, or a question about, one delivered message: cluster by what it carries.
+async fn message_plan(
+    state: &AppState,
+    who: &str,
+    message: &IndexedMessage,
+    manual: bool,
+) -> Result<Plan, AppError> {
+    let (urls, attachments) = index::indicators_of(&state.db, message.id).await?;
+    let hashes: Vec<String> = attachments.iter().map(|(h, _)| h.clone()).collect();
+    let step = format!(
+        "{who} {} {} in {}: {} URL(s), {} attachment(s), sender {}, subject fingerprint \"{}\"",
+        if manual { "asked about" } else { "reported" },
+        message.internet_message_id,
+        message.mailbox,
+        urls.len(),
+        hashes.len(),
+        message.sender,
+        message.subject_fingerprint
+    );
+    let keys = cluster_keys(
+        &message.sender,
+        &message.subject_fingerprint,
+        &urls,
+        &hashes,
+        &state.playbook,
+    );
+    let (title, kind, alert) = if manual {
+        (
+            format!("Manual investigation: {}", short(&message.subject)),
+            InvestigationType::Manual,
+            format!("Manual investigation requested by {who}"),
+        )
+    } else {
+        (
+            format!(
+                "User-reported phish: {} (reported by {who})",
+                short(&message.subject)
+            ),
+            InvestigationType::UserReported,
+            "Email reported by user as phish".to_string(),
+        )
+    };
+    Ok(Plan {
+        title,
+        kind,
+        alert: IngestAlert {
+            title: alert,
+            severity: Severity::Medium,
+        },
+        keys,
+        forced: None,
+        steps: vec![("Indicators".into(), step)],
+    })
+}
+
+/// Every cluster the plan's keys find in the index, with its verdict; and the mailboxes that
+/// received a threat.
+async fn build_clusters(
+    state: &AppState,
+    plan: &mut Plan,
+    since: DateTime<Utc>,
+) -> Result<(Vec<IngestCluster>, BTreeSet<String>), AppError> {
+    let internal = &state.rules.internal_domains;
+    let limit = state.playbook.max_cluster_messages as i64;
+    let mut clusters = Vec::new();
+    let mut threatened: BTreeSet<String> = BTreeSet::new();
+    for (by, value) in std::mem::take(&mut plan.keys) {
+        let messages = index::cluster(&state.db, by, &value, since, limit).await?;
+        if messages.is_empty() {
+            continue;
+        }
+        let mut facts = facts::of_cluster(state, &messages).await?;
+        if let Some((verdict, what)) = &plan.forced {
+            facts.matched.push(("new".into(), what.clone(), *verdict));
+        }
+        let (verdict, why) = verdict(&facts, &state.playbook, internal);
+        let mailboxes: BTreeSet<&String> = messages.iter().map(|m| &m.mailbox).collect();
+        plan.steps.push((
+            "Email cluster".into(),
+            format!(
+                "{}: {value}: {} message(s) in {} mailbox(es): {} ({why})",
+                by.label(),
+                messages.len(),
+                mailboxes.len(),
+                verdict.label()
+            ),
+        ));
+        if verdict.calls_for_action() {
+            threatened.extend(messages.iter().map(|m| m.mailbox.clone()));
+        }
+        clusters.push(IngestCluster {
+            cluster_by: by,
+            cluster_value: value,
+            verdict,
+            messages: messages.iter().filter_map(ingest_message).collect(),
+        });
+    }
+    Ok((clusters, threatened))
+}
+
+/// An admin asks about a sender, a URL, an attachment hash or a subject: the value is read the
+/// way the index keeps it, then investigated.
+#[tracing::instrument(skip(state, user), fields(user = %user.username))]
+pub async fn manual(
+    state: &AppState,
+    user: &CurrentUser,
+    by: ClusterBy,
+    value: &str,
+) -> Result<InvestigationCreated, AppError> {
+    if !user.role.can_administer() {
+        return Err(AppError::Forbidden("Admin".into()));
+    }
+    let value = value.trim();
+    let value = match by {
+        ClusterBy::Url => mail::parse::normalise_url(value)
+            .ok_or_else(|| AppError::Invalid("not an http(s) URL".into()))?,
+        ClusterBy::Sender if value.contains('@') => value.to_ascii_lowercase(),
+        ClusterBy::AttachmentHash
+            if value.len() == 64 && value.chars().all(|c| c.is_ascii_hexdigit()) =>
+        {
+            value.to_ascii_lowercase()
+        }
+        ClusterBy::SubjectFingerprint if !value.is_empty() => mail::parse::fingerprint(value),
+        _ => {
+            return Err(AppError::Invalid(format!(
+                "not a {}",
+                by.label().to_lowercase()
+            )))
+        }
+    };
+    let trigger = Trigger::Manual {
+        requested_by: user.username.clone(),
+        by,
+        value,
+    };
+    started(state, trigger).await
+}
+
+/// Investigates a trigger that always makes an investigation (reports, manual ones).
+async fn started(state: &AppState, trigger: Trigger) -> Result<InvestigationCreated, AppError> {
+    investigate(state, trigger).await?.ok_or(AppError::Internal)
+}
+
+fn ingest_message(m: &IndexedMessage) -> Option<IngestMessage> {
+    Some(IngestMessage {
+        mailbox: EmailAddress::parse(&m.mailbox).ok()?,
+        internet_message_id: InternetMessageId::parse(&m.internet_message_id).ok()?,
+        sender: m.sender.chars().take(998).collect(),
+        subject: m.subject.chars().take(998).collect(),
+        received_at: m.received_at,
+        location: MessageLocation::parse(&m.location),
+    })
+}
+
+/// At most 120 characters of a subject or value, for titles.
+fn short(text: &str) -> String {
+    let mut out: String = text.chars().take(120).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    if out.trim().is_empty() {
+        out = "(no subject)".into();
+    }
+    out
+}

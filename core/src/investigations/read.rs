@@ -1,0 +1,244 @@
+//! Reading investigations: one with everything it found, and the investigations queue.
+
+use chrono::{DateTime, Utc};
+
+use crate::actions::read as actions;
+use crate::db::{query, Conn, Db};
+use crate::incidents;
+use model::{
+    AlertView, AppError, ClusterBy, ClusterMessage, ClusterView, Cursor, ForwardingView,
+    IncidentDetail, Investigation, InvestigationStatus, InvestigationSummary, InvestigationType,
+    LogEntry, MessageLocation, Page, PageRequest, Severity, Verdict,
+};
+
+#[derive(sqlx::FromRow)]
+struct InvestigationRow {
+    id: String,
+    incident_id: String,
+    title: String,
+    investigation_type: String,
+    status: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClusterRow {
+    id: String,
+    cluster_by: String,
+    cluster_value: String,
+    verdict: String,
+    email_count: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    cluster_id: String,
+    mailbox: String,
+    internet_message_id: String,
+    sender: String,
+    subject: String,
+    received_at: DateTime<Utc>,
+    location: String,
+}
+
+/// One incident with its investigations, whole (the incident's summary page).
+#[tracing::instrument(skip(db))]
+pub async fn of_incident(db: &Db, incident_id: &str) -> Result<IncidentDetail, AppError> {
+    let incident = incidents::get(db, incident_id).await?;
+    let ids: Vec<String> =
+        query("SELECT id FROM investigations WHERE incident_id = $1 ORDER BY created_at, id")
+            .bind(incident_id)
+            .scalars(db)
+            .await?;
+    let mut investigations = Vec::with_capacity(ids.len());
+    for investigation in ids {
+        investigations.push(get(db, &investigation).await?);
+    }
+    Ok(IncidentDetail {
+        incident,
+        investigations,
+    })
+}
+
+/// One investigation with everything it found.
+#[tracing::instrument(skip(db))]
+pub async fn get(db: &Db, id: &str) -> Result<Investigation, AppError> {
+    let mut conn = db.read().await?;
+    let row: InvestigationRow = query(
+        "SELECT id, incident_id, title, investigation_type, status, created_at, updated_at
+         FROM investigations WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut conn)
+    .await?
+    .ok_or_else(|| AppError::NotFound(format!("investigation {id:?}")))?;
+
+    let (alert_id, alert_title, severity, alert_at): (String, String, String, DateTime<Utc>) =
+        query(
+            "SELECT a.id, a.title, a.severity, a.created_at
+             FROM investigations i JOIN alerts a ON a.id = i.alert_id WHERE i.id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut conn)
+        .await?;
+    let clusters = clusters(&mut conn, id).await?;
+    let forwarding: Vec<(String, String, String)> = query(
+        "SELECT mailbox, forward_to, verdict FROM mailbox_forwarding WHERE investigation_id = $1 ORDER BY mailbox",
+    )
+    .bind(id)
+    .fetch_all(&mut conn)
+    .await?;
+    let log: Vec<(DateTime<Utc>, String, String)> = query(
+        "SELECT at, step, detail FROM investigation_log WHERE investigation_id = $1 ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(&mut conn)
+    .await?;
+    let action_ids: Vec<String> =
+        query("SELECT id FROM actions WHERE investigation_id = $1 ORDER BY created_at, id")
+            .bind(id)
+            .scalars(&mut conn)
+            .await?;
+    let actions = actions::load(&mut conn, &action_ids).await?;
+
+    Ok(Investigation {
+        investigation_type: InvestigationType::parse(&row.investigation_type)
+            .ok_or(AppError::Internal)?,
+        status: InvestigationStatus::parse(&row.status).ok_or(AppError::Internal)?,
+        id: row.id,
+        incident_id: row.incident_id,
+        title: row.title,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        alert: AlertView {
+            id: alert_id,
+            title: alert_title,
+            severity: Severity::parse(&severity).unwrap_or(Severity::Informational),
+            created_at: alert_at,
+            investigation_id: id.to_string(),
+        },
+        clusters,
+        forwarding: forwarding
+            .into_iter()
+            .map(|(mailbox, forward_to, verdict)| ForwardingView {
+                mailbox,
+                forward_to,
+                verdict: Verdict::parse(&verdict).unwrap_or(Verdict::Clean),
+            })
+            .collect(),
+        actions,
+        log: log
+            .into_iter()
+            .map(|(at, step, detail)| LogEntry { at, step, detail })
+            .collect(),
+    })
+}
+
+/// An investigation's email clusters in the order it found them, each with its messages.
+async fn clusters(conn: &mut Conn, id: &str) -> Result<Vec<ClusterView>, AppError> {
+    let cluster_rows: Vec<ClusterRow> = query(
+        "SELECT id, cluster_by, cluster_value, verdict, email_count FROM email_clusters
+         WHERE investigation_id = $1 ORDER BY position, id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let message_rows: Vec<MessageRow> = query(
+        "SELECT m.cluster_id, m.mailbox, m.internet_message_id, m.sender, m.subject, m.received_at, m.location
+         FROM cluster_messages m JOIN email_clusters c ON c.id = m.cluster_id
+         WHERE c.investigation_id = $1 ORDER BY m.received_at, m.mailbox",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(cluster_rows
+        .into_iter()
+        .map(|c| ClusterView {
+            messages: message_rows
+                .iter()
+                .filter(|m| m.cluster_id == c.id)
+                .map(|m| ClusterMessage {
+                    mailbox: m.mailbox.clone(),
+                    internet_message_id: m.internet_message_id.clone(),
+                    sender: m.sender.clone(),
+                    subject: m.subject.clone(),
+                    received_at: m.received_at,
+                    location: MessageLocation::parse(&m.location).unwrap_or(MessageLocation::Other),
+                })
+                .collect(),
+            cluster_by: ClusterBy::parse(&c.cluster_by).unwrap_or(ClusterBy::Sender),
+            verdict: Verdict::parse(&c.verdict).unwrap_or(Verdict::Clean),
+            id: c.id,
+            cluster_value: c.cluster_value,
+            email_count: c.email_count,
+        })
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: String,
+    incident_id: String,
+    title: String,
+    investigation_type: String,
+    status: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    user_count: i64,
+    threat_count: i64,
+    action_count: i64,
+}
+
+/// The investigations queue: newest first, optionally by status and by type.
+#[tracing::instrument(skip(db))]
+pub async fn list(
+    db: &Db,
+    status: Option<InvestigationStatus>,
+    investigation_type: Option<InvestigationType>,
+    page: &PageRequest,
+) -> Result<Page<InvestigationSummary>, AppError> {
+    let mut select = query(
+        "SELECT i.id, i.incident_id, i.title, i.investigation_type, i.status, i.created_at, i.updated_at,
+            (SELECT COUNT(DISTINCT m.mailbox) FROM cluster_messages m JOIN email_clusters c ON c.id = m.cluster_id
+              WHERE c.investigation_id = i.id) AS user_count,
+            (SELECT COUNT(*) FROM evidence e WHERE e.investigation_id = i.id AND e.verdict <> 'clean') AS threat_count,
+            (SELECT COUNT(*) FROM actions a WHERE a.investigation_id = i.id) AS action_count
+         FROM investigations i WHERE 1 = 1",
+    );
+    if let Some(status) = status {
+        select.push(" AND i.status = ").push_bind(status);
+    }
+    if let Some(kind) = investigation_type {
+        select.push(" AND i.investigation_type = ").push_bind(kind);
+    }
+    if let Some(cursor) = &page.after {
+        select.push(" AND (i.created_at, i.id) < (");
+        select.push_bind(cursor.time()?).push(", ");
+        select.push_bind(&cursor.id).push(")");
+    }
+    select.push(" ORDER BY i.created_at DESC, i.id DESC LIMIT ");
+    select.push_bind(page.fetch());
+    let mut rows: Vec<SummaryRow> = select.fetch_all(db).await?;
+    let next = page.next_cursor(&mut rows, |r| {
+        Cursor::at_time(&r.created_at, &r.id).encode()
+    });
+    rows.into_iter()
+        .map(|r| {
+            Ok(InvestigationSummary {
+                investigation_type: InvestigationType::parse(&r.investigation_type)
+                    .ok_or(AppError::Internal)?,
+                status: InvestigationStatus::parse(&r.status).ok_or(AppError::Internal)?,
+                id: r.id,
+                incident_id: r.incident_id,
+                title: r.title,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+                user_count: r.user_count,
+                threat_count: r.threat_count,
+                action_count: r.action_count,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()
+        .map(|items| Page { items, next })
+}

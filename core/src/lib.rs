@@ -1,0 +1,94 @@
+//! airdesk's core: every rule of DESIGN.md and all of its SQL, organised by feature. Actions
+//! ([`actions`]: decide, change, expire, execute, and the one state module that changes a
+//! status), investigations ([`investigations`]: ingest, the playbook, reading), incidents,
+//! threat indicators, the message index, users / tokens / sessions, idempotency and the audit
+//! trail. It talks to storage through one [`db::Db`] handle and to mail through the capability
+//! traits of the `mail` crate; the portal's server functions and the REST API are thin
+//! adapters over it.
+
+pub mod actions;
+pub mod audit;
+pub mod db;
+pub mod idempotency;
+pub mod incidents;
+pub mod index;
+pub mod indicators;
+pub mod investigations;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
+
+use std::time::Duration;
+
+use model::InternalDomains;
+
+use crate::db::Db;
+use crate::index::IndexConfig;
+use crate::investigations::playbook::PlaybookConfig;
+
+/// What every entry point needs: the database, the mail store, and the rules' settings. Passed
+/// in, never global, so each test runs against its own database and mail.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub rules: RulesConfig,
+    /// The mail store, chosen once at start-up.
+    pub mail: mail::Backend,
+    pub playbook: PlaybookConfig,
+    pub index: IndexConfig,
+    /// Decisions on their way to the writer, committed in groups.
+    decisions: actions::decide::Queue,
+}
+
+impl AppState {
+    pub fn new(db: Db, rules: RulesConfig, mail: mail::Backend) -> Self {
+        AppState {
+            db,
+            rules,
+            mail,
+            playbook: PlaybookConfig::default(),
+            index: IndexConfig::default(),
+            decisions: actions::decide::Queue::default(),
+        }
+    }
+
+    /// The playbook's thresholds.
+    pub fn with_playbook(mut self, playbook: PlaybookConfig) -> Self {
+        self.playbook = playbook;
+        self
+    }
+
+    /// How the index works through the store.
+    pub fn with_index(mut self, index: IndexConfig) -> Self {
+        self.index = index;
+        self
+    }
+}
+
+/// Settings the rules read.
+#[derive(Clone, Debug)]
+pub struct RulesConfig {
+    /// The organisation's domains: forwarding to anything else is external.
+    pub internal_domains: InternalDomains,
+    /// An approval of the same type on the same cluster within this long before is a duplicate
+    /// (DESIGN.md rule 3).
+    pub dedup_window: Duration,
+    /// A pending action not decided within this long expires (DESIGN.md rule 4).
+    pub pending_expiry: Duration,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig {
+            internal_domains: InternalDomains::default(),
+            dedup_window: Duration::from_secs(3600),
+            pending_expiry: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// A new opaque id: UUIDv7, so ids sort roughly by creation time. Every id airdesk makes
+/// comes from here.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

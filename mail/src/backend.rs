@@ -1,0 +1,69 @@
+//! The mail store airdesk acts on, chosen once at start-up: every capability from the same
+//! backend, so execution, the index and the playbook can never disagree about where mail is.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::imap::{Imap, ImapSettings};
+use crate::maildir::Maildir;
+use crate::sieve::SieveForwarding;
+use crate::source::ReadLimits;
+use crate::{Folders, Forwarding, MessageSource, Messages};
+
+/// Which backend, and how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connector {
+    /// A Maildir++ tree: one directory per mailbox under `root`.
+    Maildir { root: PathBuf },
+    /// An IMAP server (with ManageSieve for forwarding). IMAP cannot list a server's mailboxes,
+    /// so the operator names the ones to index.
+    Imap {
+        settings: ImapSettings,
+        index_mailboxes: Vec<String>,
+    },
+}
+
+/// One backend's capabilities.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    /// Finding, moving and deleting messages (execution).
+    pub messages: Arc<dyn Messages>,
+    /// What the message index reads.
+    pub source: Arc<dyn MessageSource>,
+    /// Reading and turning off forwarding.
+    pub forwarding: Arc<dyn Forwarding>,
+}
+
+impl Backend {
+    /// Opens the backend the connector names. Nothing is contacted yet: a store that cannot
+    /// be reached fails its first operation, which is retried.
+    pub fn open(connector: &Connector, folders: Folders, limits: ReadLimits) -> Self {
+        match connector {
+            Connector::Maildir { root } => {
+                let maildir = Maildir::new(root, folders).with_limits(limits);
+                Backend {
+                    forwarding: Arc::new(SieveForwarding(maildir.sieve())),
+                    messages: Arc::new(maildir.clone()),
+                    source: Arc::new(maildir),
+                }
+            }
+            Connector::Imap {
+                settings,
+                index_mailboxes,
+            } => {
+                let imap = Imap::new(settings.clone(), folders)
+                    .with_index(index_mailboxes.clone(), limits);
+                Backend {
+                    forwarding: Arc::new(SieveForwarding(imap.sieve())),
+                    messages: Arc::new(imap.clone()),
+                    source: Arc::new(imap),
+                }
+            }
+        }
+    }
+
+    /// The folders actions move mail between.
+    pub fn folders(&self) -> &Folders {
+        self.messages.folders()
+    }
+}

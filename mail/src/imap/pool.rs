@@ -1,0 +1,185 @@
+//! A bounded pool of IMAP connections per server, each logged in as one mailbox through the
+//! service account, remembering its folder list and selected folder so repeated work skips
+//! round trips.
+
+use std::time::Instant;
+
+use async_imap::types::NameAttribute;
+use futures_util::TryStreamExt;
+use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::{imap_error, Imap, MAX_IDLE};
+use crate::StoreError;
+
+pub(super) type Session = async_imap::Session<TcpStream>;
+
+/// A connection logged in as one mailbox, holding its place in the pool.
+pub(super) struct Pooled {
+    mailbox: String,
+    conn: Conn,
+    since: Instant,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// A session and what it knows, so repeated work skips round trips: the folder list, and which
+/// folder is selected (a move right after locating its messages needs no second SELECT).
+pub(super) struct Conn {
+    pub(super) session: Session,
+    pub(super) folders: Option<Vec<String>>,
+    /// The selected folder and its UIDVALIDITY.
+    selected: Option<(String, Option<u32>)>,
+}
+
+impl Conn {
+    /// Every selectable folder, listed once per connection.
+    pub(super) async fn folders(&mut self) -> Result<Vec<String>, StoreError> {
+        if let Some(folders) = &self.folders {
+            return Ok(folders.clone());
+        }
+        let names: Vec<String> = self
+            .session
+            .list(Some(""), Some("*"))
+            .await
+            .map_err(imap_error)?
+            .try_filter_map(|name| async move {
+                Ok((!name.attributes().contains(&NameAttribute::NoSelect))
+                    .then(|| name.name().to_string()))
+            })
+            .try_collect()
+            .await
+            .map_err(imap_error)?;
+        self.folders = Some(names.clone());
+        Ok(names)
+    }
+
+    /// SELECTs a folder (read-write, as moves need); returns its message count and UIDVALIDITY.
+    pub(super) async fn select(&mut self, folder: &str) -> Result<(u32, Option<u32>), StoreError> {
+        self.selected = None;
+        let mailbox = self.session.select(folder).await.map_err(imap_error)?;
+        self.selected = Some((folder.to_string(), mailbox.uid_validity));
+        Ok((mailbox.exists, mailbox.uid_validity))
+    }
+
+    /// The folder's UIDVALIDITY, selecting it only if it is not selected already.
+    pub(super) async fn selected(&mut self, folder: &str) -> Result<Option<u32>, StoreError> {
+        match &self.selected {
+            Some((name, validity)) if name == folder => Ok(*validity),
+            _ => Ok(self.select(folder).await?.1),
+        }
+    }
+
+    /// Creates a folder unless the listing shows it; NO from CREATE means it exists.
+    pub(super) async fn ensure_folder(&mut self, folder: &str) -> Result<(), StoreError> {
+        if self.folders().await?.iter().any(|f| f == folder) {
+            return Ok(());
+        }
+        if let Err(error) = self.session.create(folder).await {
+            if let StoreError::Unavailable(why) = imap_error(error) {
+                return Err(StoreError::Unavailable(why));
+            }
+        }
+        if let Some(folders) = &mut self.folders {
+            folders.push(folder.to_string());
+        }
+        Ok(())
+    }
+}
+
+impl Imap {
+    /// A connection logged in as `mailbox`: an idle one from the pool, or a new one when the
+    /// pool has room (closing an idle connection of another mailbox to make room if need be).
+    async fn checkout(&self, mailbox: &str) -> Result<Pooled, StoreError> {
+        let reusable = {
+            let mut idle = self.idle.lock().expect("pool lock");
+            idle.retain(|p| p.since.elapsed() < MAX_IDLE);
+            idle.iter()
+                .position(|p| p.mailbox == mailbox)
+                .map(|i| idle.swap_remove(i))
+        };
+        if let Some(pooled) = reusable {
+            return Ok(pooled);
+        }
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                // Full: close an idle connection (of another mailbox) to make room, else wait.
+                let evicted = self.idle.lock().expect("pool lock").pop();
+                drop(evicted);
+                tokio::time::timeout(self.settings.timeout, self.permits.clone().acquire_owned())
+                    .await
+                    .map_err(|_| StoreError::Unavailable("every IMAP connection is busy".into()))?
+                    .map_err(|_| StoreError::Unavailable("the IMAP pool is closed".into()))?
+            }
+        };
+        let session = self.within(self.connect(mailbox)).await?;
+        Ok(Pooled {
+            mailbox: mailbox.to_string(),
+            conn: Conn {
+                session,
+                folders: None,
+                selected: None,
+            },
+            since: Instant::now(),
+            _permit: permit,
+        })
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn connect(&self, mailbox: &str) -> Result<Session, StoreError> {
+        let stream = TcpStream::connect(&self.settings.address)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("IMAP {}: {e}", self.settings.address)))?;
+        let mut client = async_imap::Client::new(stream);
+        client
+            .read_response()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("IMAP greeting: {e}")))?
+            .ok_or_else(|| {
+                StoreError::Unavailable("IMAP server closed before its greeting".into())
+            })?;
+        client
+            .login(self.settings.login_name(mailbox), &self.settings.password)
+            .await
+            .map_err(|(error, _)| match imap_error(error) {
+                StoreError::Refused(text) => {
+                    StoreError::Refused(format!("cannot open mailbox {mailbox}: {text}"))
+                }
+                other => other,
+            })
+    }
+
+    fn checkin(&self, mut pooled: Pooled) {
+        pooled.since = Instant::now();
+        self.idle.lock().expect("pool lock").push(pooled);
+    }
+
+    /// Runs `work` on a pooled connection; the connection goes back to the pool only if the
+    /// work did not break it.
+    pub(super) async fn with_session<T>(
+        &self,
+        mailbox: &str,
+        work: impl AsyncFnOnce(&mut Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut pooled = self.checkout(mailbox).await?;
+        let outcome = self.within(work(&mut pooled.conn)).await;
+        match &outcome {
+            Err(StoreError::Unavailable(_)) => {} // dropped: closes the connection
+            _ => self.checkin(pooled),
+        }
+        outcome
+    }
+
+    pub(super) async fn within<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.settings.timeout, work)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(
+                    "the IMAP server did not answer in time".into(),
+                ))
+            })
+    }
+}

@@ -1,0 +1,205 @@
+//! The index's reading of an IMAP server: STATUS (UIDVALIDITY UIDNEXT MESSAGES) stamps each
+//! folder without selecting it; a changed folder's UIDs come from one UID SEARCH ALL; new
+//! messages from UID FETCH of just those UIDs, then parsed on every core.
+
+use futures_util::TryStreamExt;
+
+use super::messages::uid_set;
+use super::pool::Conn;
+use super::{imap_error, Imap};
+use crate::parse::parse;
+use crate::source::{in_parallel, Listing, MessageSource, ReadBatch, ReadMessage, ReadRequest};
+use crate::StoreError;
+
+/// One message as the indexer reads it over IMAP.
+#[derive(Debug, Clone)]
+struct RawMessage {
+    uid: u32,
+    /// When the server received it (INTERNALDATE), not the sender's Date header.
+    received_at: Option<chrono::DateTime<chrono::Utc>>,
+    size: u32,
+    /// At most the first `limit` bytes asked for.
+    bytes: Vec<u8>,
+}
+
+/// What the message index needs over IMAP: cheap stamps to skip unchanged folders, the UIDs of
+/// a changed one, and the new messages themselves.
+impl Imap {
+    /// Every selectable folder of `mailbox` with (UIDVALIDITY, UIDNEXT, MESSAGES) from STATUS:
+    /// one round trip per folder, no SELECT.
+    async fn status_stamps(
+        &self,
+        mailbox: &str,
+    ) -> Result<Vec<(String, u32, u32, u32)>, StoreError> {
+        self.with_session(mailbox, async move |conn: &mut Conn| {
+            // A pooled session may hold a folder selected since the last scan: NOOP brings its
+            // view up to date (STATUS of a selected folder may answer from the stale view).
+            conn.session.noop().await.map_err(imap_error)?;
+            conn.folders = None; // folders come and go between scans
+            let mut stamps = Vec::new();
+            for folder in conn.folders().await? {
+                let status = conn
+                    .session
+                    .status(&folder, "(UIDVALIDITY UIDNEXT MESSAGES)")
+                    .await
+                    .map_err(imap_error)?;
+                stamps.push((
+                    folder,
+                    status.uid_validity.unwrap_or(0),
+                    status.uid_next.unwrap_or(0),
+                    status.exists,
+                ));
+            }
+            Ok(stamps)
+        })
+        .await
+    }
+
+    /// A folder's UIDVALIDITY and every UID in it.
+    async fn folder_uids(
+        &self,
+        mailbox: &str,
+        folder: &str,
+    ) -> Result<(u32, Vec<u32>), StoreError> {
+        self.with_session(mailbox, async move |conn: &mut Conn| {
+            let (exists, validity) = conn.select(folder).await?;
+            if exists == 0 {
+                return Ok((validity.unwrap_or(0), Vec::new()));
+            }
+            let mut uids: Vec<u32> = conn
+                .session
+                .uid_search("ALL")
+                .await
+                .map_err(imap_error)?
+                .into_iter()
+                .collect();
+            uids.sort_unstable();
+            Ok((validity.unwrap_or(0), uids))
+        })
+        .await
+    }
+
+    /// The first `limit` bytes of each message, with its size and arrival time; empty when the
+    /// folder's UIDVALIDITY is no longer `validity` (the next scan starts it over).
+    async fn fetch_raw(
+        &self,
+        mailbox: &str,
+        folder: &str,
+        validity: u32,
+        uids: &[u32],
+        limit: u64,
+    ) -> Result<Vec<RawMessage>, StoreError> {
+        let uids = uids.to_vec();
+        self.with_session(mailbox, async move |conn: &mut Conn| {
+            if conn.selected(folder).await?.unwrap_or(0) != validity {
+                return Ok(Vec::new());
+            }
+            let mut found = Vec::new();
+            for chunk in uids.chunks(200) {
+                let fetches: Vec<_> = conn
+                    .session
+                    .uid_fetch(
+                        uid_set(chunk),
+                        format!("(UID INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.{limit}>)"),
+                    )
+                    .await
+                    .map_err(imap_error)?
+                    .try_collect()
+                    .await
+                    .map_err(imap_error)?;
+                for fetch in fetches {
+                    let Some(uid) = fetch.uid else { continue };
+                    found.push(RawMessage {
+                        uid,
+                        received_at: fetch.internal_date().map(|d| d.with_timezone(&chrono::Utc)),
+                        size: fetch.size.unwrap_or(0),
+                        bytes: fetch.body().map(<[u8]>::to_vec).unwrap_or_default(),
+                    });
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl MessageSource for Imap {
+    async fn mailboxes(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.index_mailboxes.to_vec())
+    }
+
+    #[tracing::instrument(level = "debug", skip(self), fields(store = "imap"))]
+    async fn folder_stamps(&self, mailbox: &str) -> Result<Vec<(String, (i64, i64))>, StoreError> {
+        Ok(self
+            .status_stamps(mailbox)
+            .await?
+            .into_iter()
+            .map(|(folder, validity, next, count)| {
+                let stamp = (
+                    i64::from(validity),
+                    (i64::from(next) << 32) | i64::from(count),
+                );
+                (folder, stamp)
+            })
+            .collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip(self), fields(store = "imap"))]
+    async fn list(&self, mailbox: &str, folder: &str) -> Result<Listing, StoreError> {
+        let (validity, uids) = self.folder_uids(mailbox, folder).await?;
+        Ok(Listing {
+            messages: uids
+                .into_iter()
+                .map(|uid| (format!("{validity}:{uid}"), uid.to_string()))
+                .collect(),
+            generation: validity,
+        })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(store = "imap", folders = requests.len()))]
+    async fn read(&self, requests: Vec<ReadRequest>) -> Result<ReadBatch, StoreError> {
+        let max_body = self.limits.max_body_bytes;
+        let mut fetched = Vec::new();
+        for (i, request) in requests.iter().enumerate() {
+            let uids: Vec<u32> = request
+                .messages
+                .iter()
+                .filter_map(|(_, handle)| handle.parse().ok())
+                .collect();
+            let raw = self
+                .fetch_raw(
+                    &request.mailbox,
+                    &request.folder,
+                    request.generation,
+                    &uids,
+                    max_body + 1,
+                )
+                .await?;
+            fetched.extend(raw.into_iter().map(|raw| (i, request.generation, raw)));
+        }
+        let threads = self.limits.threads();
+        let parsed = tokio::task::spawn_blocking(move || {
+            in_parallel(&fetched, threads, |(i, validity, raw)| {
+                let parsed = parse(&raw.bytes, u64::from(raw.size) <= max_body);
+                let message = ReadMessage {
+                    key: format!("{validity}:{}", raw.uid),
+                    received_at: raw.received_at.or(parsed.date).unwrap_or_default(),
+                    size: u64::from(raw.size),
+                    parsed,
+                };
+                (*i, message)
+            })
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("parser stopped: {e}")))?;
+        let mut batch = ReadBatch {
+            folders: requests.iter().map(|_| Vec::new()).collect(),
+            unreadable: 0,
+        };
+        for (i, message) in parsed {
+            batch.folders[i].push(message);
+        }
+        Ok(batch)
+    }
+}

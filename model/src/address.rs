@@ -1,0 +1,165 @@
+//! Mail addresses, and the one answer to "is this inside the organisation?".
+
+use serde::{Deserialize, Serialize};
+
+/// A mailbox address: `local@domain`, domain lower-cased, no spaces or control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let (local, domain) = text
+            .rsplit_once('@')
+            .ok_or_else(|| format!("{text:?} is not an email address"))?;
+        let bad = |c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c);
+        if local.is_empty()
+            || domain.is_empty()
+            || text.len() > 254
+            || text.chars().any(bad)
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+        {
+            return Err(format!("{text:?} is not an email address"));
+        }
+        Ok(EmailAddress(format!(
+            "{local}@{}",
+            domain.to_ascii_lowercase()
+        )))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
+    }
+
+    /// Whether the address is on one of these domains or a subdomain of one.
+    pub fn is_within(&self, domains: &InternalDomains) -> bool {
+        domains.contains(self.domain())
+    }
+}
+
+impl TryFrom<String> for EmailAddress {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<EmailAddress> for String {
+    fn from(value: EmailAddress) -> Self {
+        value.0
+    }
+}
+
+/// The organisation's own mail domains (`--internal-domains`): forwarding anywhere else is
+/// external. A subdomain of an internal domain is internal. Kept lower-cased.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InternalDomains(Vec<String>);
+
+impl InternalDomains {
+    /// Trims and lower-cases each domain; blanks are dropped.
+    pub fn new<S: AsRef<str>>(domains: impl IntoIterator<Item = S>) -> Self {
+        InternalDomains(
+            domains
+                .into_iter()
+                .map(|d| d.as_ref().trim().to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect(),
+        )
+    }
+
+    /// Whether `domain` is one of them or a subdomain of one (`mail.example.test`), but not a
+    /// name that merely ends the same way (`notexample.test`).
+    pub fn contains(&self, domain: &str) -> bool {
+        let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+        !domain.is_empty()
+            && self.0.iter().any(|internal| {
+                domain == *internal
+                    || domain
+                        .strip_suffix(internal.as_str())
+                        .is_some_and(|head| head.ends_with('.'))
+            })
+    }
+
+    /// Whether mail sent to `address` stays inside. An address that cannot be read (no `@`,
+    /// a Sieve variable, nothing after the `@`) does not: when in doubt, it is external.
+    pub fn is_internal_address(&self, address: &str) -> bool {
+        let address = address.trim();
+        if address.contains("${") {
+            return false;
+        }
+        match address.rsplit_once('@') {
+            Some((_, domain)) => self.contains(domain.trim_end_matches('>')),
+            None => false,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn internal() -> InternalDomains {
+        InternalDomains::new([" Example.TEST "])
+    }
+
+    #[test]
+    fn addresses_keep_the_local_part_and_lower_case_the_domain() {
+        assert_eq!(
+            EmailAddress::parse("Alice@Example.TEST").unwrap().as_str(),
+            "Alice@example.test"
+        );
+    }
+
+    #[test]
+    fn addresses_without_at_or_with_spaces_are_rejected() {
+        assert!(EmailAddress::parse("alice").is_err());
+        assert!(EmailAddress::parse("al ice@example.test").is_err());
+        assert!(EmailAddress::parse("@example.test").is_err());
+        assert!(EmailAddress::parse("<a@b.test>").is_err());
+    }
+
+    #[test]
+    fn subdomains_of_internal_domains_are_internal() {
+        let domains = internal();
+        assert!(EmailAddress::parse("a@mail.example.test")
+            .unwrap()
+            .is_within(&domains));
+        assert!(!EmailAddress::parse("a@notexample.test")
+            .unwrap()
+            .is_within(&domains));
+        assert!(!EmailAddress::parse("a@elsewhere.test")
+            .unwrap()
+            .is_within(&domains));
+    }
+
+    #[test]
+    fn unreadable_addresses_count_as_external() {
+        let domains = internal();
+        assert!(domains.is_internal_address("bob@EXAMPLE.test"));
+        assert!(domains.is_internal_address("<bob@mail.example.test>"));
+        assert!(!domains.is_internal_address("bob@notexample.test"));
+        assert!(!domains.is_internal_address("${forward}"));
+        assert!(!domains.is_internal_address("nobody"));
+        assert!(!domains.is_internal_address("nobody@"));
+    }
+
+    #[test]
+    fn blank_domains_are_dropped() {
+        assert!(InternalDomains::new(["", "  "]).is_empty());
+        assert!(!InternalDomains::default().contains("example.test"));
+    }
+}

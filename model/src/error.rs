@@ -1,0 +1,86 @@
+//! The errors a caller can see, the same for server functions and the REST API.
+//! Database text never gets here: the server logs the cause and sends only these words.
+
+use serde::{Deserialize, Serialize};
+use server_fn::codec::JsonEncoding;
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request could not be read.
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    /// 401: no credentials, or credentials that do not match a user.
+    #[error("sign in first")]
+    Unauthenticated,
+    /// 401: a sign-in with a wrong username or password (which one is not said).
+    #[error("wrong username or password")]
+    BadCredentials,
+    /// 403: the user's role lacks the permission.
+    #[error("your role lacks the {0} permission")]
+    Forbidden(String),
+    /// 404: no such thing.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// 409: the thing is not in a state that allows this (e.g. already decided).
+    #[error("{0}")]
+    Conflict(String),
+    /// 413: the body is over the limit.
+    #[error("request body over the limit of {0} bytes")]
+    TooLarge(usize),
+    /// 422: well-formed but invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// 503: the server could not be reached (only ever made in the browser).
+    #[error("the server could not be reached")]
+    Unreachable,
+    /// 500: something broke on the server; the details are in its log.
+    #[error("internal error; the server log has the details")]
+    Internal,
+}
+
+impl AppError {
+    /// The HTTP status this error becomes.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Malformed(_) => 400,
+            AppError::Unauthenticated | AppError::BadCredentials => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Conflict(_) => 409,
+            AppError::TooLarge(_) => 413,
+            AppError::Invalid(_) => 422,
+            AppError::Unreachable => 503,
+            AppError::Internal => 500,
+        }
+    }
+
+    /// The short, stable title of the problem (RFC 9457 `title`).
+    pub fn title(&self) -> &'static str {
+        match self {
+            AppError::Malformed(_) => "Malformed request",
+            AppError::Unauthenticated | AppError::BadCredentials => "Unauthenticated",
+            AppError::Forbidden(_) => "Forbidden",
+            AppError::NotFound(_) => "Not found",
+            AppError::Conflict(_) => "Conflict",
+            AppError::TooLarge(_) => "Payload too large",
+            AppError::Invalid(_) => "Invalid request",
+            AppError::Unreachable => "Service unavailable",
+            AppError::Internal => "Internal server error",
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(e) | ServerFnErrorErr::Deserialization(e) => {
+                AppError::Malformed(e)
+            }
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => AppError::Unreachable,
+            _ => AppError::Internal,
+        }
+    }
+}

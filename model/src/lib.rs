@@ -1,0 +1,41 @@
+//! The domain's types, shared by the browser and the server: what an action, an investigation,
+//! an incident or a user is, the closed vocabularies, the parsed newtypes (addresses,
+//! Message-IDs) and the errors a caller can see. Compiled for both targets, so the portal can
+//! pre-check what the server checks again for real.
+
+mod action;
+mod actor;
+mod address;
+mod enums;
+mod error;
+mod incident;
+mod indicator;
+mod ingest;
+mod investigation;
+pub mod message_id;
+mod page;
+mod time;
+mod user;
+
+pub use action::{Action, ActionResult, ActionTarget};
+pub use actor::{Actor, SystemTask};
+pub use address::{EmailAddress, InternalDomains};
+pub use enums::{
+    ActionSource, ActionStatus, ActionType, ClusterBy, IncidentSort, IncidentStatus,
+    InvestigationStatus, InvestigationType, MessageLocation, MessageResult, Role, Severity,
+    Verdict,
+};
+pub use error::AppError;
+pub use incident::{IncidentDetail, IncidentFilter, IncidentSummary};
+pub use indicator::{Indicator, IndicatorKind};
+pub use ingest::{
+    IngestAlert, IngestCluster, IngestForwarding, IngestInvestigation, IngestMessage,
+};
+pub use investigation::{
+    AlertView, ClusterMessage, ClusterView, ForwardingView, Investigation, InvestigationCreated,
+    InvestigationSummary, LogEntry, Milestone,
+};
+pub use message_id::InternetMessageId;
+pub use page::{urlencode, Cursor, Page, PageRequest};
+pub use time::{display_duration, display_time, local_time, now};
+pub use user::{safe_next, CurrentUser, Username};

@@ -1,0 +1,107 @@
+//! Internet Message-IDs: a header the sender writes, so never proof of which copy is which
+//! (DESIGN.md rule 9) — but the name people and other tools use for a message. This is the one
+//! place that says how airdesk spells one.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest Message-ID kept (RFC 5322's line limit).
+pub const MAX_LEN: usize = 998;
+
+/// An Internet Message-ID: `<left@right>`, no spaces, at most 998 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct InternetMessageId(String);
+
+impl InternetMessageId {
+    /// Strict: the angle brackets are required (the REST API's form).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let inner = text
+            .strip_prefix('<')
+            .and_then(|t| t.strip_suffix('>'))
+            .ok_or_else(|| format!("{text:?} is not a Message-ID in angle brackets"))?;
+        if inner.is_empty()
+            || text.len() > MAX_LEN
+            || inner
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        {
+            return Err(format!("{text:?} is not a Message-ID"));
+        }
+        Ok(InternetMessageId(text.to_string()))
+    }
+
+    /// Lenient: what a person types or a header holds, with or without the angle brackets.
+    pub fn normalise(text: &str) -> Result<Self, String> {
+        Self::parse(&bracketed(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for InternetMessageId {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<InternetMessageId> for String {
+    fn from(value: InternetMessageId) -> Self {
+        value.0
+    }
+}
+
+/// A Message-ID without its angle brackets or surrounding space, as stores write it either way.
+pub fn bare(id: &str) -> &str {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+}
+
+/// `<id>`: the form airdesk keeps, whatever form it was read in.
+pub fn bracketed(id: &str) -> String {
+    format!("<{}>", bare(id))
+}
+
+/// Whether two Message-IDs name the same message, brackets and space aside.
+pub fn same(a: &str, b: &str) -> bool {
+    bare(a) == bare(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_need_angle_brackets_and_no_spaces() {
+        assert!(InternetMessageId::parse("<a@b>").is_ok());
+        assert!(InternetMessageId::parse("a@b").is_err());
+        assert!(InternetMessageId::parse("<a b@c>").is_err());
+        assert!(InternetMessageId::parse("<>").is_err());
+    }
+
+    #[test]
+    fn a_typed_id_gets_its_brackets() {
+        assert_eq!(
+            InternetMessageId::normalise(" a@b.test ").unwrap().as_str(),
+            "<a@b.test>"
+        );
+        assert_eq!(
+            InternetMessageId::normalise("<a@b.test>").unwrap().as_str(),
+            "<a@b.test>"
+        );
+        assert!(InternetMessageId::normalise("").is_err());
+        assert!(InternetMessageId::normalise(&"x".repeat(MAX_LEN)).is_err());
+    }
+
+    #[test]
+    fn message_ids_compare_with_or_without_brackets() {
+        assert!(same("<a@b.test>", "a@b.test"));
+        assert!(same(" <a@b.test> ", "<a@b.test>"));
+        assert!(!same("<a@b.test>", "<a@c.test>"));
+    }
+}

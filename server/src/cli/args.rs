@@ -1,0 +1,256 @@
+//! The command line's flags and subcommands, each flag also an `AIRDESK_*` variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use airdesk_core::actions::ExecutionConfig;
+use mail::imap::ImapSettings;
+use model::Role;
+
+/// The folder names actions move mail between.
+#[derive(Debug, Args)]
+pub struct FolderArgs {
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_INBOX_FOLDER",
+        default_value = "INBOX"
+    )]
+    pub inbox_folder: String,
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_JUNK_FOLDER",
+        default_value = "Junk"
+    )]
+    pub junk_folder: String,
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_DELETED_ITEMS_FOLDER",
+        default_value = "Deleted Items"
+    )]
+    pub deleted_items_folder: String,
+    /// Where soft-deleted mail waits, restorable.
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_RECOVERABLE_ITEMS_FOLDER",
+        default_value = "Recoverable Items"
+    )]
+    pub recoverable_items_folder: String,
+}
+
+/// A remote IMAP server instead of the local Maildir tree.
+#[derive(Debug, Args)]
+pub struct ImapArgs {
+    /// IMAP server, e.g. imap://127.0.0.1:143; when set it replaces the maildir connector.
+    #[arg(long, global = true, env = "AIRDESK_IMAP_URL")]
+    pub imap_url: Option<String>,
+    /// The service account that may open every mailbox (with Dovecot, a master user).
+    #[arg(long, global = true, env = "AIRDESK_IMAP_USER")]
+    pub imap_user: Option<String>,
+    /// File holding the service account's password (first line).
+    #[arg(long, global = true, env = "AIRDESK_IMAP_PASSWORD_FILE")]
+    pub imap_password_file: Option<PathBuf>,
+    /// Joins mailbox and service account in the login name: `alice@example.test*admin`.
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_IMAP_MASTER_SEPARATOR",
+        default_value = "*"
+    )]
+    pub imap_master_separator: String,
+    /// Most connections open to the IMAP server at once.
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_IMAP_CONNECTIONS",
+        default_value_t = 8
+    )]
+    pub imap_connections: usize,
+    /// ManageSieve server for forwarding rules, e.g. sieve://127.0.0.1:4190.
+    #[arg(long, global = true, env = "AIRDESK_MANAGESIEVE_URL")]
+    pub managesieve_url: Option<String>,
+}
+
+impl ImapArgs {
+    /// The IMAP settings, if an IMAP server is named; a clear line for what is missing.
+    pub(super) fn settings(&self) -> Result<Option<ImapSettings>, String> {
+        let Some(url) = &self.imap_url else {
+            return Ok(None);
+        };
+        let address = ImapSettings::address_of(url, "imap")?;
+        let user = self
+            .imap_user
+            .clone()
+            .ok_or("--imap-url needs --imap-user (the service account)")?;
+        let file = self
+            .imap_password_file
+            .as_ref()
+            .ok_or("--imap-url needs --imap-password-file")?;
+        let password = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read the IMAP password file {}: {e}", file.display()))?
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let managesieve = self
+            .managesieve_url
+            .as_deref()
+            .map(|url| ImapSettings::address_of(url, "sieve"))
+            .transpose()?;
+        Ok(Some(ImapSettings {
+            address,
+            user,
+            password,
+            master_separator: self.imap_master_separator.clone(),
+            managesieve,
+            max_connections: self.imap_connections.max(1),
+            timeout: std::time::Duration::from_secs(30),
+            fetch_all_up_to: mail::imap::FETCH_ALL_UP_TO,
+        }))
+    }
+}
+
+/// How approved actions are carried out.
+#[derive(Debug, Args)]
+pub struct ExecutionArgs {
+    /// Execution workers in this process; 0 serves only (other instances sharing the database
+    /// carry actions out).
+    #[arg(long, env = "AIRDESK_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+    /// How long a worker's claim on a job holds before another may take it over.
+    #[arg(long, env = "AIRDESK_JOB_LEASE", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub job_lease: std::time::Duration,
+    /// Tries before an action whose mail store cannot be reached is Failed.
+    #[arg(long, env = "AIRDESK_JOB_ATTEMPTS", default_value_t = 5)]
+    pub job_attempts: u32,
+    /// Wait before the first retry; it doubles with each try (up to 10 minutes).
+    #[arg(long, env = "AIRDESK_RETRY_BACKOFF", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub retry_backoff: std::time::Duration,
+    /// Messages of one mailbox found, moved and recorded together.
+    #[arg(long, env = "AIRDESK_JOB_BATCH", default_value_t = 500)]
+    pub job_batch: usize,
+    /// Mailboxes of one job worked on at once.
+    #[arg(long, env = "AIRDESK_PARALLEL_MAILBOXES", default_value_t = 4)]
+    pub parallel_mailboxes: usize,
+}
+
+impl ExecutionArgs {
+    pub fn config(&self) -> ExecutionConfig {
+        ExecutionConfig {
+            workers: self.workers,
+            lease: self.job_lease,
+            attempts: self.job_attempts.max(1),
+            backoff: self.retry_backoff,
+            batch: self.job_batch.max(1),
+            parallel_mailboxes: self.parallel_mailboxes.max(1),
+            ..ExecutionConfig::default()
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the portal and the REST API.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Demo data.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Index every message of the Maildir store once (later runs read only what changed).
+    Scan,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "AIRDESK_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// Seed demo data first if the database has no users.
+    #[arg(long, env = "AIRDESK_DEMO")]
+    pub demo: bool,
+    #[command(flatten)]
+    pub demo_options: DemoOptions,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "AIRDESK_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+    /// Mark the session cookie Secure (set this when serving over HTTPS).
+    #[arg(long, env = "AIRDESK_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoOptions {
+    /// Password for the demo users (random if not given; printed either way).
+    #[arg(long, env = "AIRDESK_DEMO_PASSWORD")]
+    pub demo_password: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from the first line of standard input.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Read the password from standard input (required: passwords never go in arguments).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Reader,
+    SearchAndPurge,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Reader => Role::Reader,
+            RoleArg::SearchAndPurge => Role::SearchAndPurge,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a bearer token acting as user NAME and print it (it is stored hashed).
+    Create {
+        name: String,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Seed an empty database with demo users, mailboxes, incidents and pending actions.
+    Seed(DemoOptions),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit trail's hash chain; name the first broken event.
+    Verify,
+}

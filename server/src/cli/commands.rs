@@ -1,0 +1,134 @@
+//! What each command does.
+
+use std::io::BufRead;
+
+use airdesk_core::{audit, index, tokens, users};
+use model::{Actor, AppError, Username};
+
+use super::{AuditCommand, Cli, Command, DemoCommand, ServeArgs, TokenCommand, UserCommand};
+use crate::config::{check_mail_root, Settings};
+use crate::demo;
+use crate::startup::{open_db, open_state, shutdown_signal, Application, Failure};
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let defaults = cli.settings(None)?;
+    match &cli.command {
+        Command::Serve(args) => serve(&cli.settings(Some(args))?, args).await,
+        Command::Scan => scan(&defaults).await,
+        Command::Migrate => {
+            open_db(&defaults).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User(UserCommand::Add { name, role, .. }) => {
+            let username = Username::parse(name)?;
+            let password = read_password()?;
+            let db = open_db(&defaults).await?;
+            let role = (*role).into();
+            let user = users::create(&db, &Actor::CommandLine, &username, &password, role).await?;
+            println!(
+                "user {} added with role {}",
+                user.username,
+                user.role.label()
+            );
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { name, label }) => {
+            let db = open_db(&defaults).await?;
+            let token = tokens::create(&db, &Actor::CommandLine, name, label).await?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Demo(DemoCommand::Seed(options)) => {
+            let root = demo_root(&defaults)?;
+            check_mail_root(root)?;
+            let state = open_state(&defaults).await?;
+            match demo::seed_if_empty(&state, root, options.demo_password.clone()).await? {
+                Some(logins) => {
+                    print!("{logins}");
+                    Ok(())
+                }
+                None => Err(Failure::Other(
+                    "the database already has users; demo seed needs an empty one".into(),
+                )),
+            }
+        }
+        Command::Audit(AuditCommand::Verify) => verify(&defaults).await,
+    }
+}
+
+/// `serve`: seeds the demo first when asked, then serves until SIGINT or SIGTERM.
+async fn serve(settings: &Settings, args: &ServeArgs) -> Result<(), Failure> {
+    let app = Application::build(settings).await?;
+    if args.demo {
+        let root = demo_root(settings)?;
+        let password = args.demo_options.demo_password.clone();
+        match demo::seed_if_empty(app.state(), root, password).await? {
+            Some(logins) => print!("{logins}"),
+            None => println!("Demo: the database already has users; nothing seeded."),
+        }
+    }
+    println!("airdesk listening on http://{}", app.local_addr());
+    app.run_until(shutdown_signal()).await
+}
+
+/// `scan`: brings the index up to date once and says how it went.
+async fn scan(settings: &Settings) -> Result<(), Failure> {
+    let state = open_state(settings).await?;
+    let started = std::time::Instant::now();
+    let report = index::scan(&state).await?;
+    let took = started.elapsed().as_secs_f64();
+    state
+        .db
+        .checkpoint_and_truncate()
+        .await
+        .map_err(AppError::from)?;
+    println!(
+        "indexed {} mailboxes: {} added, {} removed, {} unreadable; {} folders read, {} unchanged; {:.1} s ({:.0} messages/s)",
+        report.mailboxes,
+        report.added,
+        report.removed,
+        report.unreadable,
+        report.folders_listed,
+        report.folders_unchanged,
+        took,
+        report.added as f64 / took.max(0.001)
+    );
+    Ok(())
+}
+
+/// `audit verify`: walks the chain; a broken one is a failure naming the first bad event.
+async fn verify(settings: &Settings) -> Result<(), Failure> {
+    let db = open_db(settings).await?;
+    match audit::verify(&db).await? {
+        None => {
+            println!("audit chain intact");
+            Ok(())
+        }
+        Some(event) => Err(Failure::Other(format!(
+            "audit chain broken at event {} (id {}, {} {} at {})",
+            event.seq, event.id, event.event, event.entity_id, event.at
+        ))),
+    }
+}
+
+/// The first line of standard input, without its line ending.
+fn read_password() -> Result<String, Failure> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        Failure::Other(format!("cannot read the password from standard input: {e}"))
+    })?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        return Err(Failure::Other("no password on standard input".into()));
+    }
+    Ok(password)
+}
+
+/// Demo mail is written as files: it needs the Maildir store.
+fn demo_root(settings: &Settings) -> Result<&std::path::Path, Failure> {
+    settings.mail_root().ok_or_else(|| {
+        Failure::Other("demo data is written into the Maildir store; drop --imap-url".into())
+    })
+}
