@@ -5,7 +5,9 @@
 //! Reading and parsing runs on every core while the previous batch is written ([`write`]), one
 //! transaction per batch. The playbook and `GET /messages` read it ([`queries`]).
 
+mod members;
 mod queries;
+mod selection;
 mod write;
 
 use std::collections::{HashMap, HashSet};
@@ -18,10 +20,9 @@ use crate::AppState;
 use mail::{ReadRequest, StoreError};
 use model::{AppError, MessageLocation};
 
-pub use queries::{
-    by_url_domain, cluster, find, indicators_of, list, senders_on_domain, IndexedMessage,
-    MessageFilter,
-};
+pub(crate) use members::{insert_listed, match_unmatched};
+pub use queries::{find, indicators_of, list, IndexedMessage, MessageFilter};
+pub use selection::Selection;
 
 /// How the indexer works through the store.
 #[derive(Debug, Clone)]
@@ -61,6 +62,21 @@ struct FolderWork {
 /// Brings the index up to date with the store.
 #[tracing::instrument(skip_all)]
 pub async fn scan(state: &AppState) -> Result<ScanReport, AppError> {
+    let mailboxes = state.mail.source.mailboxes().await.map_err(store_failed)?;
+    scan_these(state, mailboxes).await
+}
+
+/// Brings the index of these mailboxes up to date (execution, before it matches copies named
+/// from outside).
+#[tracing::instrument(skip_all, fields(mailboxes = mailboxes.len()))]
+pub async fn scan_mailboxes(
+    state: &AppState,
+    mailboxes: &[String],
+) -> Result<ScanReport, AppError> {
+    scan_these(state, mailboxes.to_vec()).await
+}
+
+async fn scan_these(state: &AppState, mailboxes: Vec<String>) -> Result<ScanReport, AppError> {
     let source = &state.mail.source;
     let mut report = ScanReport::default();
     let stamps: HashMap<(String, String), (i64, i64)> =
@@ -72,7 +88,6 @@ pub async fn scan(state: &AppState) -> Result<ScanReport, AppError> {
             .collect();
     let (tx, rx) = mpsc::channel::<write::Batch>(2);
     let writer = tokio::spawn(write::write_all(state.db.clone(), rx));
-    let mailboxes = source.mailboxes().await.map_err(store_failed)?;
     report.mailboxes = mailboxes.len();
     let mut pending: Vec<FolderWork> = Vec::new();
     let mut pending_messages = 0;

@@ -2,6 +2,7 @@
 //! equality), and which ones a set of indexed messages matches.
 
 use crate::db::{self, query, Db};
+use crate::index::Selection;
 use crate::new_id;
 use mail::parse::normalise_url;
 use model::{Actor, AppError, Indicator, IndicatorKind, Verdict};
@@ -143,33 +144,32 @@ pub async fn delete(db: &Db, id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The unexpired indicators these indexed messages match: (kind, value, verdict).
-#[tracing::instrument(level = "debug", skip_all, fields(messages = message_ids.len()))]
+/// The unexpired indicators a cluster's copies match: (kind, value, verdict). A `domain`
+/// indicator matches a URL host (every host the index kept, also of links past its URL cap) or
+/// a sender domain.
+#[tracing::instrument(level = "debug", skip(db))]
 pub async fn matching(
     db: &Db,
-    message_ids: &[i64],
+    selection: &Selection,
 ) -> Result<Vec<(String, String, Verdict)>, AppError> {
-    if message_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Ids are integers from our own index: safe to inline.
-    let list = message_ids
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    let matched: Vec<(String, String, String)> = query(format!(
+    // Each IN is over a subquery that does not depend on the indicator: computed once.
+    let mut q = query(
         "SELECT i.kind, i.value, i.verdict FROM indicators i
-         WHERE (i.expires_at IS NULL OR i.expires_at > $1) AND (
-            (i.kind = 'url' AND i.value IN (SELECT url FROM message_urls WHERE message IN ({list})))
-         OR (i.kind = 'domain' AND (i.value IN (SELECT domain FROM message_urls WHERE message IN ({list}))
-                                 OR i.value IN (SELECT sender_domain FROM messages WHERE id IN ({list}))))
-         OR (i.kind = 'sender' AND i.value IN (SELECT sender FROM messages WHERE id IN ({list})))
-         OR (i.kind = 'attachment_hash' AND i.value IN (SELECT sha256 FROM message_attachments WHERE message IN ({list}))))"
-    ))
-    .bind(db::now())
-    .fetch_all(db)
-    .await?;
+         WHERE (i.expires_at IS NULL OR i.expires_at > ",
+    );
+    q.push_bind(db::now());
+    q.push(") AND ((i.kind = 'url' AND i.value IN (SELECT u.url FROM message_urls u WHERE u.message IN (");
+    selection.push_select(&mut q, "m.id");
+    q.push("))) OR (i.kind = 'domain' AND (i.value IN (SELECT h.host FROM message_hosts h WHERE h.message IN (");
+    selection.push_select(&mut q, "m.id");
+    q.push(")) OR i.value IN (");
+    selection.push_select(&mut q, "m.sender_domain");
+    q.push("))) OR (i.kind = 'sender' AND i.value IN (");
+    selection.push_select(&mut q, "m.sender");
+    q.push(")) OR (i.kind = 'attachment_hash' AND i.value IN (SELECT a.sha256 FROM message_attachments a WHERE a.message IN (");
+    selection.push_select(&mut q, "m.id");
+    q.push("))))");
+    let matched: Vec<(String, String, String)> = q.fetch_all(db).await?;
     Ok(matched
         .into_iter()
         .map(|(kind, value, verdict)| {

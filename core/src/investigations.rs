@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use model::ClusterBy;
 
-pub use ingest::{ingest, ingest_with_steps};
+pub use ingest::{ingest, record, ClusterFinding, Findings, Members};
 pub use read::{get, list, of_incident};
 
 /// The identity of a cluster across investigations: the same campaign clustered the same way
@@ -18,8 +18,11 @@ pub use read::{get, list, of_incident};
 pub fn cluster_key(by: ClusterBy, value: &str) -> String {
     let value = value.trim();
     let normalised = match by {
-        ClusterBy::Sender | ClusterBy::AttachmentHash => value.to_lowercase(),
-        ClusterBy::Url | ClusterBy::SubjectFingerprint => value.to_string(),
+        ClusterBy::Sender
+        | ClusterBy::AttachmentHash
+        | ClusterBy::UrlDomain
+        | ClusterBy::SenderDomain => value.to_lowercase(),
+        ClusterBy::Url | ClusterBy::UrlPattern | ClusterBy::SubjectFingerprint => value.to_string(),
     };
     hex::encode(Sha256::digest(format!("{}\n{}", by.as_str(), normalised)))
 }

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { renameSync, writeFileSync } from 'node:fs';
 import { APIRequestContext, expect } from '@playwright/test';
 
 // The server under test runs from this folder (playwright.config.ts); its binary makes tokens.
@@ -19,6 +20,18 @@ export function token(user: string): string {
 
 let counter = 0;
 
+/** Delivers a message into a demo mailbox's Maildir Inbox, as the mail server would: execution
+ * acts only on copies the index has seen, never on a Message-ID alone. */
+function deliver(mailbox: string, messageId: string, subject: string, url: string, unique: string) {
+  const message =
+    `Message-ID: ${messageId}\r\nFrom: billing@evil.test\r\nTo: ${mailbox}\r\n` +
+    `Subject: ${subject}\r\nDate: Fri, 20 Nov 2026 09:00:00 +0000\r\n\r\nPay at ${url}\r\n`;
+  // Written in tmp/ and renamed, as Maildir delivery does, so no scan reads half a file.
+  const name = `1764150000.E2E${unique}.test`;
+  writeFileSync(`${root}/mail/${mailbox}/tmp/${name}`, message);
+  renameSync(`${root}/mail/${mailbox}/tmp/${name}`, `${root}/mail/${mailbox}/cur/${name}:2,`);
+}
+
 /** Ingests an investigation of its own (a fresh cluster, so no test meets another's duplicate)
  * over the REST API; returns its id, title and pending action ids (cluster first). */
 export async function ingest(
@@ -29,6 +42,8 @@ export async function ingest(
   counter += 1;
   const unique = `${Date.now()}-${counter}`;
   const fullTitle = `${title} ${unique}`;
+  const subject = options.subject ?? 'Invoice overdue';
+  deliver('alice@example.test', `<e2e-${unique}@evil.test>`, subject, `http://e2e-${unique}.evil.test/`, unique);
   const response = await request.post('/api/v1/investigations', {
     headers: { Authorization: `Bearer ${token('analyst')}` },
     data: {
@@ -43,7 +58,7 @@ export async function ingest(
           mailbox: 'alice@example.test',
           internet_message_id: `<e2e-${unique}@evil.test>`,
           sender: 'billing@evil.test',
-          subject: options.subject ?? 'Invoice overdue',
+          subject,
           received_at: '2026-11-20T09:00:00Z',
         }],
       }],

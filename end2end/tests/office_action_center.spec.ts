@@ -16,10 +16,10 @@ test('Office action center: remediation → Mail submissions → Action → chan
   const actionButton = panel.getByRole('button', { name: 'Action', exact: true });
   await expect(actionButton).toBeDisabled();
   await panel.getByRole('button', { name: /^Mail submissions/ }).click();
-  // The messages the remediation covers and what execution did to each (this one was
-  // ingested over the API but never delivered, so execution did not find it).
+  // The messages the remediation covers and what execution did to each (the helper delivered
+  // this one to alice's Maildir, and the soft delete moved it).
   const submissions = panel.getByRole('table', { name: 'Mail submissions' });
-  await expect(submissions.getByRole('row', { name: /Invoice overdue billing@evil.test alice@example.test .* Not found: not in any folder of the mailbox Unknown/ })).toBeVisible();
+  await expect(submissions.getByRole('row', { name: /Invoice overdue billing@evil.test alice@example.test .* Success Recoverable Items$/ })).toBeVisible();
   await expect(actionButton).toBeEnabled();
   await actionButton.click();
   await panel.getByRole('button', { name: 'Move to junk' }).click();

@@ -13,8 +13,12 @@ use crate::{Folders, Forwarding, MessageSource, Messages};
 /// Which backend, and how to reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connector {
-    /// A Maildir++ tree: one directory per mailbox under `root`.
-    Maildir { root: PathBuf },
+    /// A Maildir++ tree: one directory per mailbox under `root`; global Sieve scripts (for
+    /// `include :global`) in `sieve_global`, when there are any.
+    Maildir {
+        root: PathBuf,
+        sieve_global: Option<PathBuf>,
+    },
     /// An IMAP server (with ManageSieve for forwarding). IMAP cannot list a server's mailboxes,
     /// so the operator names the ones to index.
     Imap {
@@ -39,8 +43,10 @@ impl Backend {
     /// be reached fails its first operation, which is retried.
     pub fn open(connector: &Connector, folders: Folders, limits: ReadLimits) -> Self {
         match connector {
-            Connector::Maildir { root } => {
-                let maildir = Maildir::new(root, folders).with_limits(limits);
+            Connector::Maildir { root, sieve_global } => {
+                let maildir = Maildir::new(root, folders)
+                    .with_limits(limits)
+                    .with_sieve_global(sieve_global.clone());
                 Backend {
                     forwarding: Arc::new(SieveForwarding(maildir.sieve())),
                     messages: Arc::new(maildir.clone()),

@@ -12,12 +12,33 @@ pub enum TurnOff {
     /// The mailbox had no active rules, or none forwarding outside.
     NothingToDo,
     /// Forwarding to `addresses` is off. `undo` is what [`Forwarding::restore`] needs to put
-    /// the rules back as they were; `kept` says in words what was kept for that.
+    /// the rules back as they were; `detail` says in words what was turned off and kept.
     Done {
         undo: String,
         addresses: Vec<String>,
-        kept: String,
+        detail: String,
     },
+}
+
+/// One way a mailbox's rules send mail (or word of it) outside, or rules that cannot be read
+/// and so cannot be trusted not to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardFinding {
+    /// Where it goes as the rule writes it: an address, a variable, a program; or what could
+    /// not be read.
+    pub target: String,
+    /// How: `redirect`, `notify`, `pipe`, `execute`, `include` (an included script that cannot
+    /// be read) or `unreadable`.
+    pub how: String,
+    /// Where the rule is (`the Sieve script "rules"`), and why it counts.
+    pub detail: String,
+}
+
+impl ForwardFinding {
+    /// "bob@elsewhere.test (redirect in the Sieve script "rules")".
+    pub fn describe(&self) -> String {
+        format!("{} ({} {})", self.target, self.how, self.detail)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,12 +53,12 @@ pub enum ForwardingError {
 /// Reading and turning off a mailbox's forwarding.
 #[async_trait::async_trait]
 pub trait Forwarding: Send + Sync + std::fmt::Debug {
-    /// The addresses outside the organisation the mailbox's active rules forward to.
+    /// Every way the mailbox's active rules send mail outside `internal`, or cannot be read.
     async fn external_forwards(
         &self,
         mailbox: &str,
         internal: &InternalDomains,
-    ) -> Result<Vec<String>, ForwardingError>;
+    ) -> Result<Vec<ForwardFinding>, ForwardingError>;
 
     /// Turns off every forward to an address outside `internal`, keeping every other rule.
     /// Running it again finds nothing left to do.

@@ -4,6 +4,7 @@
 //! in [`source`]; forwarding rules go through ManageSieve ([`managesieve`] speaks the
 //! protocol, `sieve` keeps the scripts).
 
+mod find;
 pub mod managesieve;
 mod messages;
 mod pool;
@@ -19,7 +20,7 @@ use tokio::sync::Semaphore;
 use crate::source::ReadLimits;
 use crate::{Folders, StoreError};
 
-pub use settings::{ImapSettings, FETCH_ALL_UP_TO};
+pub use settings::ImapSettings;
 pub use sieve::ManageSieve;
 
 /// An idle pooled connection older than this is closed rather than reused.

@@ -15,8 +15,8 @@ pub mod sieve;
 pub mod source;
 
 pub use backend::{Backend, Connector};
-pub use forwarding::{Forwarding, ForwardingError, TurnOff};
-pub use messages::{Found, ItemOutcome, Messages};
+pub use forwarding::{ForwardFinding, Forwarding, ForwardingError, TurnOff};
+pub use messages::{Copy, Found, ItemOutcome, Messages, Whereabouts};
 pub use source::{Listing, MessageSource, ReadBatch, ReadLimits, ReadMessage, ReadRequest};
 
 use model::MessageLocation;

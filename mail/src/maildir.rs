@@ -11,6 +11,7 @@
 //! `<address>/.dovecot.sieve` (Dovecot's defaults).
 
 pub mod files;
+mod find;
 pub mod layout;
 mod messages;
 mod sieve;
@@ -29,6 +30,7 @@ pub use sieve::MaildirSieve;
 pub struct Maildir {
     layout: Layout,
     limits: ReadLimits,
+    sieve_global: Option<PathBuf>,
 }
 
 impl Maildir {
@@ -36,7 +38,14 @@ impl Maildir {
         Maildir {
             layout: Layout::new(root, folders),
             limits: ReadLimits::default(),
+            sieve_global: None,
         }
+    }
+
+    /// Where the administrator's global Sieve scripts are (`include :global`).
+    pub fn with_sieve_global(mut self, dir: Option<PathBuf>) -> Self {
+        self.sieve_global = dir;
+        self
     }
 
     /// How the index reads messages from this tree.
@@ -47,7 +56,7 @@ impl Maildir {
 
     /// The mailboxes' Sieve scripts, for forwarding.
     pub fn sieve(&self) -> MaildirSieve {
-        MaildirSieve::new(self.layout.clone())
+        MaildirSieve::new(self.layout.clone(), self.sieve_global.clone())
     }
 }
 

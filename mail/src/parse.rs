@@ -12,6 +12,11 @@ use sha2::{Digest, Sha256};
 /// The most URLs and attachments kept per message (a hostile message may carry thousands).
 pub const MAX_URLS: usize = 200;
 pub const MAX_ATTACHMENTS: usize = 100;
+/// The most distinct URL hosts kept per message: every host of any message worth reading, so
+/// decoy links before the malicious one cannot hide its host.
+pub const MAX_HOSTS: usize = 10_000;
+/// How much of a message its content fingerprint covers.
+pub const FINGERPRINT_BYTES: usize = 1024 * 1024;
 /// Longest text kept from one header value.
 const MAX_TEXT: usize = 998;
 /// Longest URL kept.
@@ -34,6 +39,13 @@ pub struct Parsed {
     /// The Date header; None when missing or unreadable (the caller falls back).
     pub date: Option<DateTime<Utc>>,
     pub urls: Vec<String>,
+    /// Links not kept in `urls` (past [`MAX_URLS`], or too long): the message is marked so a
+    /// URL cluster still finds it by host.
+    pub urls_dropped: usize,
+    /// Every distinct URL host (up to [`MAX_HOSTS`]), whether or not its URL was kept.
+    pub hosts: Vec<String>,
+    /// Hosts past [`MAX_HOSTS`].
+    pub hosts_dropped: usize,
     pub attachments: Vec<Attachment>,
     pub auth: Authentication,
     /// False when the body was not parsed (too large, or not MIME at all).
@@ -94,16 +106,25 @@ pub fn parse(raw: &[u8], full: bool) -> Parsed {
     recipients.dedup();
     recipients.truncate(MAX_URLS);
 
-    let mut urls = Vec::new();
+    let mut links = Links::default();
     let mut attachments = Vec::new();
     if full {
-        for text in (0..message.text_body_count()).filter_map(|i| message.body_text(i)) {
-            collect_urls(&text, &mut urls);
-        }
-        for part in message.html_bodies() {
-            if let Some(html) = part.text_contents() {
-                collect_urls(html, &mut urls);
-            }
+        // Each body part once, as sent (an HTML part keeps its hrefs); a plain-text message
+        // lists its one part as both its text and its HTML body.
+        let mut parts: Vec<u32> = message
+            .text_body
+            .iter()
+            .chain(&message.html_body)
+            .copied()
+            .collect();
+        parts.sort_unstable();
+        parts.dedup();
+        for text in parts
+            .into_iter()
+            .filter_map(|id| message.part(id))
+            .filter_map(|part| part.text_contents())
+        {
+            links.collect(text);
         }
         for part in message.attachments().take(MAX_ATTACHMENTS) {
             let name = part
@@ -116,8 +137,15 @@ pub fn parse(raw: &[u8], full: bool) -> Parsed {
             });
         }
     }
+    let Links {
+        mut urls,
+        urls_dropped,
+        hosts,
+        hosts_dropped,
+    } = links;
     urls.sort();
-    urls.dedup();
+    let mut hosts: Vec<String> = hosts.into_iter().collect();
+    hosts.sort();
 
     Parsed {
         internet_message_id: message
@@ -136,6 +164,9 @@ pub fn parse(raw: &[u8], full: bool) -> Parsed {
             .date()
             .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0)),
         urls,
+        urls_dropped,
+        hosts,
+        hosts_dropped,
         attachments,
         auth: authentication(
             message
@@ -200,17 +231,101 @@ pub fn url_domain(url: &str) -> String {
         .unwrap_or_default()
 }
 
-fn collect_urls(text: &str, urls: &mut Vec<String>) {
-    let mut finder = linkify::LinkFinder::new();
-    finder.kinds(&[linkify::LinkKind::Url]);
-    for link in finder.links(text) {
-        if urls.len() >= MAX_URLS {
-            return;
-        }
-        if let Some(url) = normalise_url(link.as_str()) {
-            urls.push(url);
+/// The links of a message: the URLs kept, every host, and what was dropped.
+#[derive(Default)]
+struct Links {
+    urls: Vec<String>,
+    urls_dropped: usize,
+    hosts: std::collections::BTreeSet<String>,
+    hosts_dropped: usize,
+}
+
+impl Links {
+    fn collect(&mut self, text: &str) {
+        let mut finder = linkify::LinkFinder::new();
+        finder.kinds(&[linkify::LinkKind::Url]);
+        for link in finder.links(text) {
+            let Some(host) = url_host(link.as_str()) else {
+                continue;
+            };
+            if self.hosts.len() < MAX_HOSTS {
+                self.hosts.insert(host);
+            } else if !self.hosts.contains(&host) {
+                self.hosts_dropped += 1;
+            }
+            match normalise_url(link.as_str()) {
+                Some(url) if self.urls.contains(&url) => {}
+                Some(url) if self.urls.len() < MAX_URLS => self.urls.push(url),
+                _ => self.urls_dropped += 1,
+            }
         }
     }
+}
+
+/// The host of any http(s) link, however long, lowercased.
+pub fn url_host(text: &str) -> Option<String> {
+    let url = url::Url::parse(text.replace("&amp;", "&").trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    url.host_str().map(str::to_ascii_lowercase)
+}
+
+/// A normalised URL with what is personal to one recipient taken out: every query value, and
+/// each path segment that reads like a token (digits mixed into six or more characters, sixteen
+/// or more token characters, an address). `https://login.evil.test/verify?u=123&t=9` and
+/// `…?u=456&t=1` share `https://login.evil.test/verify?t=*&u=*`, so one personalised campaign
+/// is one cluster.
+pub fn url_pattern(url: &str) -> Option<String> {
+    let mut parsed = url::Url::parse(url).ok()?;
+    let segments: Vec<String> = parsed
+        .path_segments()
+        .map(|segments| {
+            segments
+                .map(|s| {
+                    if personal(s) {
+                        "*".to_string()
+                    } else {
+                        s.to_string()
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut names: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    names.sort();
+    names.dedup();
+    parsed.set_path(&segments.join("/"));
+    let query: Vec<String> = names.iter().map(|n| format!("{n}=*")).collect();
+    parsed.set_query((!query.is_empty()).then(|| query.join("&")).as_deref());
+    parsed.set_fragment(None);
+    Some(parsed.to_string())
+}
+
+/// Whether a path segment reads like something made for one recipient.
+fn personal(segment: &str) -> bool {
+    let token = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '%';
+    segment.contains('@')
+        || (segment.len() >= 6 && segment.chars().any(|c| c.is_ascii_digit()))
+        || (segment.len() >= 16 && segment.chars().all(token))
+}
+
+/// The fingerprint of a message's content, which its sender does not choose the way they
+/// choose its headers: SHA-256 of its first [`FINGERPRINT_BYTES`] with CRLF line ends read as
+/// LF (so the same message reads the same from a Maildir file and over IMAP). Sources pass at
+/// least that much of the message.
+pub fn content_hash(raw: &[u8]) -> String {
+    let raw = &raw[..raw.len().min(FINGERPRINT_BYTES)];
+    let mut hasher = Sha256::new();
+    let mut start = 0;
+    for (i, pair) in raw.windows(2).enumerate() {
+        if pair == b"\r\n" {
+            hasher.update(&raw[start..i]);
+            start = i + 1;
+        }
+    }
+    hasher.update(&raw[start..]);
+    hex::encode(hasher.finalize())
 }
 
 fn first_address(address: Option<&Address>) -> (String, String) {
@@ -346,6 +461,45 @@ Content-Type: multipart/mixed; boundary=b\r\n\r\n\
         assert_eq!(parsed.auth.spf.as_deref(), Some("fail"));
         assert_eq!(parsed.auth.dkim.as_deref(), Some("none"));
         assert!(parsed.auth.failed());
+    }
+
+    #[test]
+    fn decoy_links_cannot_hide_a_host() {
+        let mut body = String::new();
+        for n in 0..250 {
+            body.push_str(&format!("https://decoy{n}.test/a "));
+        }
+        body.push_str("https://login.evil.test/verify?u=77");
+        let raw = format!("Message-ID: <d@x>\r\nContent-Type: text/plain\r\n\r\n{body}\r\n");
+        let parsed = parse(raw.as_bytes(), true);
+        assert_eq!(parsed.urls.len(), MAX_URLS);
+        assert_eq!(parsed.urls_dropped, 51);
+        assert!(parsed.hosts.contains(&"login.evil.test".to_string()));
+        assert_eq!(parsed.hosts.len(), 251);
+    }
+
+    #[test]
+    fn personalised_links_share_a_pattern() {
+        let a = url_pattern("https://login.evil.test/verify?u=123&t=x").unwrap();
+        let b = url_pattern("https://login.evil.test/verify?t=y&u=456").unwrap();
+        assert_eq!(a, "https://login.evil.test/verify?t=*&u=*");
+        assert_eq!(a, b);
+        assert_eq!(
+            url_pattern("https://evil.test/r/a1b2c3d4/login").unwrap(),
+            "https://evil.test/r/*/login"
+        );
+        assert_eq!(
+            url_pattern("https://shop.test/offers/winter").unwrap(),
+            "https://shop.test/offers/winter"
+        );
+    }
+
+    #[test]
+    fn the_content_fingerprint_ignores_line_end_style() {
+        assert_eq!(content_hash(b"a\r\nb\r\n"), content_hash(b"a\nb\n"));
+        assert_ne!(content_hash(b"a\nb\n"), content_hash(b"a\nc\n"));
+        let big = vec![b'x'; FINGERPRINT_BYTES + 10];
+        assert_eq!(content_hash(&big), content_hash(&big[..FINGERPRINT_BYTES]));
     }
 
     #[test]

@@ -1,15 +1,21 @@
-//! Forwarding kept as Sieve scripts (RFC 5228), the way Dovecot and most IMAP servers keep it:
-//! [`script`] reads the language; [`SieveForwarding`] turns a mailbox's external forwarding
-//! off by activating a copy of its active script with every outside `redirect` replaced by a
-//! comment, and keeps the original, untouched, for undo. A backend only says how to reach a
-//! mailbox's scripts ([`SieveScripts`]): files beside a Maildir, or ManageSieve.
+//! Forwarding kept as Sieve scripts (RFC 5228), the way Dovecot and most IMAP servers keep it.
+//! [`lex`] and [`script`] read the language; [`scripts`] follows a mailbox's active script
+//! through every script it `include`s (personal and global, depth-limited, cycles refused) and
+//! says what forwards outside — a redirect to anything not provably internal, a notification,
+//! a program — or cannot be read. [`SieveForwarding`] turns all of it off by activating copies
+//! with those commands replaced by comments (and includes pointed at disabled copies), keeping
+//! every original, untouched, for undo. A backend only says how to reach a mailbox's scripts
+//! ([`SieveScripts`]): files beside a Maildir, or ManageSieve.
 
+pub mod lex;
 pub mod script;
+pub mod scripts;
 
 use model::InternalDomains;
 
-use crate::forwarding::{Forwarding, ForwardingError, TurnOff};
+use crate::forwarding::{ForwardFinding, Forwarding, ForwardingError, TurnOff};
 use crate::StoreError;
+use scripts::Tree;
 
 /// The name of the script airdesk writes and activates.
 pub const SCRIPT: &str = "airdesk-no-forwarding";
@@ -30,6 +36,11 @@ pub trait SieveScripts: Send + Sync + std::fmt::Debug {
     /// The text of a script by name, if it exists.
     async fn read_script(&self, mailbox: &str, name: &str) -> Result<Option<String>, StoreError>;
 
+    /// A global script (`include :global`), if this backend can read them; `None` otherwise.
+    async fn read_global(&self, _name: &str) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
     /// Stores a script (replacing one of that name) without activating it.
     async fn put_script(&self, mailbox: &str, script: &SieveScript) -> Result<(), StoreError>;
 
@@ -48,11 +59,11 @@ impl<S: SieveScripts> Forwarding for SieveForwarding<S> {
         &self,
         mailbox: &str,
         internal: &InternalDomains,
-    ) -> Result<Vec<String>, ForwardingError> {
-        let Some(active) = self.0.active_script(mailbox).await? else {
-            return Ok(Vec::new());
-        };
-        script::external_forwards(&active.text, internal).map_err(unreadable)
+    ) -> Result<Vec<ForwardFinding>, ForwardingError> {
+        Ok(match Tree::load(&self.0, mailbox).await? {
+            Some(tree) => tree.findings(internal),
+            None => Vec::new(),
+        })
     }
 
     #[tracing::instrument(level = "debug", skip(self, internal))]
@@ -61,29 +72,28 @@ impl<S: SieveScripts> Forwarding for SieveForwarding<S> {
         mailbox: &str,
         internal: &InternalDomains,
     ) -> Result<TurnOff, ForwardingError> {
-        let Some(active) = self.0.active_script(mailbox).await? else {
+        let Some(tree) = Tree::load(&self.0, mailbox).await? else {
             return Ok(TurnOff::NothingToDo);
         };
-        let Some((text, addresses)) =
-            script::turn_off_external_forwarding(&active.text, internal).map_err(unreadable)?
-        else {
+        let findings = tree.findings(internal);
+        if findings.is_empty() {
             return Ok(TurnOff::NothingToDo);
-        };
-        let header = format!(
-            "# airdesk: a copy of the script \"{}\" with external forwarding turned off.\n\
-             # The original is kept beside it; undo makes it active again.\n",
-            active.name.replace(['\r', '\n'], " ")
-        );
-        let copy = SieveScript {
-            name: SCRIPT.into(),
-            text: format!("{header}{text}"),
-        };
-        self.0.put_script(mailbox, &copy).await?;
+        }
+        let copies = tree.disabled_copies(internal);
+        // Included copies first, the main one last: what it includes exists when it runs.
+        for copy in copies.iter().rev() {
+            self.0.put_script(mailbox, copy).await?;
+        }
         self.0.activate_script(mailbox, SCRIPT).await?;
+        let what: Vec<String> = findings.iter().map(ForwardFinding::describe).collect();
         Ok(TurnOff::Done {
-            kept: format!("the original Sieve script \"{}\"", active.name),
-            undo: active.name,
-            addresses,
+            detail: format!(
+                "turned off {}; the original Sieve script \"{}\" is kept for undo",
+                what.join(", "),
+                tree.active()
+            ),
+            undo: tree.active().to_string(),
+            addresses: findings.into_iter().map(|f| f.target).collect(),
         })
     }
 
@@ -97,8 +107,4 @@ impl<S: SieveScripts> Forwarding for SieveForwarding<S> {
         self.0.activate_script(mailbox, original).await?;
         Ok(format!("the Sieve script \"{original}\" is active again"))
     }
-}
-
-fn unreadable(error: script::SieveError) -> ForwardingError {
-    ForwardingError::Unreadable(format!("the Sieve script was left as it was: {error}"))
 }

@@ -66,7 +66,19 @@ pub struct ReadMessage {
     /// sender's Date header, which only stands in when the store says nothing.
     pub received_at: DateTime<Utc>,
     pub size: u64,
+    /// [`crate::parse::content_hash`] of the message: how a copy is recognised when its
+    /// handle no longer finds it.
+    pub content_sha256: String,
     pub parsed: Parsed,
+}
+
+/// An arrival time a store gave that cannot be right — in the future, or before any mailbox
+/// could have held it (a 13-digit file name read as seconds lands in the year 56474) — is
+/// replaced by the next witness, and logged: a wrong one would put the message outside every
+/// look-back window, where no hunt finds it.
+pub fn plausible_arrival(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    let earliest = DateTime::from_timestamp(788_918_400, 0).unwrap_or_default(); // 1995-01-01
+    at >= earliest && at <= now + chrono::Duration::days(1)
 }
 
 /// What reading some requests came to: for each request, in order, the messages read.

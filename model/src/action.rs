@@ -27,10 +27,12 @@ pub struct Action {
     pub comment: Option<String>,
     pub duplicate_of: Option<String>,
     pub changed_from: Option<String>,
-    /// For a duplicate: "De-duplicated: the same cluster was approved at … by … (action …)",
-    /// shown instead of execution details; for an action that ran, what execution came to
-    /// ("12 moved to Recoverable Items, 1 not found") or why it failed.
+    /// For a duplicate: "De-duplicated: its 12 copies were approved at … by … (action …)";
+    /// for one an earlier approval partly covered: "De-duplicated 12 copies already handled
+    /// by action …; 3 new copies remediated (…)"; for an action that ran, what execution came
+    /// to ("12 succeeded, 1 not found") or why it failed.
     pub details: Option<String>,
+    /// Per-copy results, at most 1,000: failures and copies not found first.
     pub results: Vec<ActionResult>,
 }
 

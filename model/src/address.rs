@@ -56,6 +56,53 @@ impl From<EmailAddress> for String {
     }
 }
 
+/// Where a mailbox's rules send its mail: an address, or — when a rule hides it behind a
+/// variable, an encoded character or anything else that is not plainly an address — the
+/// rule's own text. Only an address on an internal domain is internal; everything else
+/// counts as outside.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ForwardTarget(String);
+
+impl ForwardTarget {
+    /// 1 to 998 characters; control characters are replaced by spaces (they could spoof
+    /// what the portal shows), never trusted.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text: String = text
+            .trim()
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        if text.is_empty() || text.chars().count() > 998 {
+            return Err("a forwarding target is 1 to 998 characters".into());
+        }
+        Ok(ForwardTarget(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether forwarding here stays inside the organisation: only a readable address on an
+    /// internal domain does.
+    pub fn is_internal(&self, domains: &InternalDomains) -> bool {
+        EmailAddress::parse(&self.0).is_ok_and(|a| a.is_within(domains))
+    }
+}
+
+impl TryFrom<String> for ForwardTarget {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ForwardTarget> for String {
+    fn from(value: ForwardTarget) -> Self {
+        value.0
+    }
+}
+
 /// The organisation's own mail domains (`--internal-domains`): forwarding anywhere else is
 /// external. A subdomain of an internal domain is internal. Kept lower-cased.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -155,6 +202,26 @@ mod tests {
         assert!(!domains.is_internal_address("${forward}"));
         assert!(!domains.is_internal_address("nobody"));
         assert!(!domains.is_internal_address("nobody@"));
+    }
+
+    #[test]
+    fn hidden_forwarding_targets_count_as_outside() {
+        let domains = internal();
+        let inside = ForwardTarget::parse("team@example.test").unwrap();
+        assert!(inside.is_internal(&domains));
+        for hidden in [
+            "${t}",
+            "${hex:74 65 61 6d}@example.test",
+            "mailto:x@evil.test",
+            "team",
+        ] {
+            assert!(
+                !ForwardTarget::parse(hidden).unwrap().is_internal(&domains),
+                "{hidden}"
+            );
+        }
+        assert!(ForwardTarget::parse("  ").is_err());
+        assert_eq!(ForwardTarget::parse("a\nb").unwrap().as_str(), "a b");
     }
 
     #[test]

@@ -114,6 +114,20 @@ word_enum!(
     }
 );
 
+impl MessageResult {
+    /// Whether the copy is verifiably where the action wanted it, or gone (DESIGN.md rule 9):
+    /// an action is Completed only when every copy's result is.
+    pub fn settled(self) -> bool {
+        matches!(
+            self,
+            MessageResult::Success
+                | MessageResult::AlreadyInDestination
+                | MessageResult::Gone
+                | MessageResult::Duplicate
+        )
+    }
+}
+
 impl Verdict {
     /// Malicious and suspicious entities call for remediation; clean ones do not.
     pub fn calls_for_action(self) -> bool {
@@ -128,6 +142,9 @@ word_enum!(
         Url = "url" / "URL",
         AttachmentHash = "attachment_hash" / "Attachment hash",
         SubjectFingerprint = "subject_fingerprint" / "Subject fingerprint",
+        UrlDomain = "url_domain" / "URL domain",
+        UrlPattern = "url_pattern" / "URL pattern",
+        SenderDomain = "sender_domain" / "Sender domain",
     }
 );
 
@@ -138,6 +155,8 @@ word_enum!(
         Failed = "failed" / "Failed",
         AlreadyInDestination = "already_in_destination" / "Already in destination",
         NotFound = "not_found" / "Not found",
+        Gone = "gone" / "Gone (deleted outside airdesk)",
+        Duplicate = "duplicate" / "Handled by an earlier approval",
     }
 );
 

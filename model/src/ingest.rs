@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AppError, ClusterBy, EmailAddress, InternetMessageId, InvestigationType, MessageLocation,
-    Severity, Verdict,
+    AppError, ClusterBy, EmailAddress, ForwardTarget, InternetMessageId, InvestigationType,
+    MessageLocation, Severity, Verdict,
 };
 
 /// The most clusters, messages and forwarding entries one ingest may carry.
@@ -60,6 +60,7 @@ pub struct IngestCluster {
     pub cluster_by: ClusterBy,
     pub cluster_value: String,
     pub verdict: Verdict,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub messages: Vec<IngestMessage>,
 }
 
@@ -85,9 +86,14 @@ pub struct IngestMessage {
 pub struct IngestForwarding {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub mailbox: EmailAddress,
+    /// An address, or the rule's text when it hides one (a variable, say): outside unless it
+    /// is plainly an address on an internal domain.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub forward_to: EmailAddress,
+    pub forward_to: ForwardTarget,
     pub verdict: Verdict,
+    /// How it was found, when that matters (at most 998 characters).
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 impl IngestInvestigation {
@@ -111,8 +117,22 @@ impl IngestInvestigation {
                 "at most {MAX_CLUSTERS} forwarding entries"
             )));
         }
+        for forwarding in &self.forwarding {
+            bounded(
+                "detail",
+                forwarding.detail.as_deref().unwrap_or(""),
+                MAX_TEXT,
+            )?;
+        }
         for cluster in &self.clusters {
             text("cluster_value", &cluster.cluster_value, 2048)?;
+            if cluster.messages.is_empty() {
+                // A cluster's action acts on its copies: with none it could only fail.
+                return Err(AppError::Invalid(format!(
+                    "cluster {:?} has no messages: there is nothing to act on",
+                    cluster.cluster_value
+                )));
+            }
             for message in &cluster.messages {
                 bounded("sender", &message.sender, MAX_TEXT)?;
                 bounded("subject", &message.subject, MAX_TEXT)?;
@@ -152,5 +172,18 @@ mod tests {
         assert!(body.check().is_ok());
         body.title = "   ".into();
         assert!(body.check().is_err());
+    }
+
+    #[test]
+    fn a_cluster_without_messages_is_rejected() {
+        let body: IngestInvestigation = serde_json::from_value(serde_json::json!({
+            "title": "t", "investigation_type": "manual",
+            "alert": {"title": "a", "severity": "low"},
+            "clusters": [{"cluster_by": "url", "cluster_value": "http://x.test/",
+                          "verdict": "malicious", "messages": []}]
+        }))
+        .unwrap();
+        let error = body.check().unwrap_err().to_string();
+        assert!(error.contains("no messages"), "{error}");
     }
 }

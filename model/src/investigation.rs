@@ -66,7 +66,14 @@ pub struct ClusterView {
     pub verdict: Verdict,
     /// Frozen when the investigation ran.
     pub email_count: i64,
+    /// The first messages (at most [`ClusterView::MESSAGES_SHOWN`]); `email_count` says how
+    /// many there are in all.
     pub messages: Vec<ClusterMessage>,
+}
+
+impl ClusterView {
+    /// The most messages a cluster lists when read (a cluster may hold a million copies).
+    pub const MESSAGES_SHOWN: i64 = 1_000;
 }
 
 /// One delivered copy in one mailbox.
@@ -88,6 +95,10 @@ pub struct ForwardingView {
     pub mailbox: String,
     pub forward_to: String,
     pub verdict: Verdict,
+    /// How it was found, when that matters: "in the included script \"fwd\"", "the script
+    /// cannot be read: …".
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 /// One step of the investigation's log.

@@ -19,7 +19,7 @@ mod user;
 
 pub use action::{Action, ActionResult, ActionTarget};
 pub use actor::{Actor, SystemTask};
-pub use address::{EmailAddress, InternalDomains};
+pub use address::{EmailAddress, ForwardTarget, InternalDomains};
 pub use enums::{
     ActionSource, ActionStatus, ActionType, ClusterBy, IncidentSort, IncidentStatus,
     InvestigationStatus, InvestigationType, MessageLocation, MessageResult, Role, Severity,

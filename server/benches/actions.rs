@@ -10,11 +10,13 @@
 //! AIRDESK_BENCH_DROP_INDEXES=a,b drops those indexes after seeding, to see what they cost;
 //! AIRDESK_WORKERS=0 reaches the server and runs it without execution workers).
 
-use std::io::BufRead;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+#[path = "support/serve.rs"]
+#[allow(dead_code)]
+mod support;
 
 use airdesk_core::db::Db;
 use airdesk_core::{tokens, users};
@@ -69,30 +71,12 @@ async fn run(actions: i64) {
         started.elapsed()
     );
 
-    let mut server = Command::new(env!("CARGO_BIN_EXE_airdesk"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--pending-expiry",
-            "3650d",
-            "--database-url",
-            &url,
-        ])
-        .arg("--mail-root")
-        .arg(dir.path().join("mail"))
-        .env("AIRDESK_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("airdesk starts");
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .trim_start_matches("airdesk listening on ")
-        .to_string();
+    let server = support::serve(
+        &url,
+        &dir.path().join("mail"),
+        &["--pending-expiry", "3650d"],
+    );
+    let base = server.base.clone();
     let client = reqwest::Client::new();
     let get = |path: String| {
         let (client, token, base) = (client.clone(), token.clone(), base.clone());
@@ -235,18 +219,7 @@ async fn run(actions: i64) {
         count as f64 / elapsed.as_secs_f64()
     );
 
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", server.id())).unwrap_or_default();
-    let peak = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .unwrap_or("VmHWM: unknown");
-    println!(
-        "server peak memory (VmHWM): {}",
-        peak.trim_start_matches("VmHWM:").trim()
-    );
-    let _ = server.kill();
-    let _ = server.wait();
+    println!("server peak memory (VmHWM): {}", server.peak_memory());
 }
 
 fn report(what: &str, samples: &mut [Duration]) {
@@ -295,6 +268,17 @@ async fn seed(pool: &sqlx::SqlitePool, actions: i64) {
                     printf('key-%07d-%02d', i / {PER_INVESTIGATION} / {INVESTIGATIONS_PER_CAMPAIGN}, i % {PER_INVESTIGATION}),
                     'url', printf('http://evil%d.test/%d', i / {PER_INVESTIGATION} / {INVESTIGATIONS_PER_CAMPAIGN}, i % {PER_INVESTIGATION}),
                     'malicious', 3 FROM n"
+        ),
+        // Three copies per cluster; the investigations of one campaign cluster the same copies,
+        // so approvals meet duplicates (the rule is per copy).
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {actions} * 3 - 1)
+             INSERT INTO cluster_messages (cluster_id, mailbox, folder, file, content_sha256, size,
+                                           internet_message_id, sender, subject, received_at, location)
+             SELECT printf('cl-%08d', i / 3), printf('user%d@example.test', i % 3), 'INBOX',
+                    printf('bench-%07d-%02d', i / 3 / {PER_INVESTIGATION} / {INVESTIGATIONS_PER_CAMPAIGN}, (i / 3) % {PER_INVESTIGATION}),
+                    NULL, 100, printf('<m%d@evil.test>', i), 'billing@evil.test', 'Invoice overdue',
+                    '2026-11-01T00:00:00.000000Z', 'inbox' FROM n"
         ),
         format!(
             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {actions} - 1)

@@ -109,9 +109,8 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
             managesieve: Some(format!("127.0.0.1:{}", dovecot.sieve_port)),
             max_connections: 8,
             timeout: Duration::from_secs(30),
-            fetch_all_up_to: mail::imap::FETCH_ALL_UP_TO,
         },
-        index_mailboxes: Vec::new(),
+        index_mailboxes: names.clone(),
     };
     let over_imap = soft_delete_cluster(imap, &names, per_mailbox).await;
     println!(
@@ -122,7 +121,10 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
     check_all_in(&root, &names, "Recoverable Items", per_mailbox);
     doveadm_move(&dovecot, &users_file, "INBOX", "Recoverable Items", total);
 
-    let maildir = Connector::Maildir { root: root.clone() };
+    let maildir = Connector::Maildir {
+        root: root.clone(),
+        sieve_global: None,
+    };
     let on_disk = soft_delete_cluster(maildir, &names, per_mailbox).await;
     println!(
         "airdesk, maildir connector: {on_disk:.2?} = {:.1}x doveadm ({:.0} messages/s)",
@@ -196,6 +198,11 @@ async fn soft_delete_cluster(
                       "verdict": "malicious", "messages": messages}]
     }))
     .unwrap();
+    // The index knows the copies before the investigation names them (as when the playbook
+    // builds the cluster): execution then acts on the index's handles.
+    let scanned = Instant::now();
+    airdesk_core::index::scan(&state).await.unwrap();
+    println!("  (index scan first: {:.2?})", scanned.elapsed());
     let created = investigations::ingest(&state, &Actor::from(&user), &body)
         .await
         .unwrap();

@@ -12,14 +12,17 @@
 //! Run: `cargo bench -p server --bench index` (AIRDESK_BENCH_MESSAGES and
 //! AIRDESK_BENCH_MAILBOXES scale it down).
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+#[path = "support/serve.rs"]
+mod support;
 
 use airdesk_core::db::Db;
 use airdesk_core::{tokens, users};
 use model::{Actor, Role, Username};
+use support::env;
 
 const CAMPAIGNS: usize = 20;
 const WORDS: [&str; 32] = [
@@ -60,13 +63,6 @@ const CAMPAIGN_NAMES: [&str; CAMPAIGNS] = [
     "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
     "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango",
 ];
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let messages = env("AIRDESK_BENCH_MESSAGES", 1_000_000);
@@ -238,32 +234,18 @@ async fn reports(url: &str, root: &Path, messages: usize, mailboxes: usize) {
         .collect();
     std::fs::write(&indicators, serde_json::to_vec(&list).unwrap()).unwrap();
 
-    let mut server = Command::new(env!("CARGO_BIN_EXE_airdesk"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            url,
+    let indicators_flag = indicators.display().to_string();
+    let server = support::serve(
+        url,
+        root,
+        &[
             "--pending-expiry",
             "3650d",
-        ])
-        .arg("--mail-root")
-        .arg(root)
-        .arg("--indicators-file")
-        .arg(&indicators)
-        .env("AIRDESK_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("airdesk starts");
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .trim_start_matches("airdesk listening on ")
-        .to_string();
+            "--indicators-file",
+            &indicators_flag,
+        ],
+    );
+    let base = server.base.clone();
     let client = reqwest::Client::new();
     let mut samples = Vec::new();
     for k in 0..40 {
@@ -310,16 +292,5 @@ async fn reports(url: &str, root: &Path, messages: usize, mailboxes: usize) {
         samples[samples.len() * 99 / 100],
         messages / 100 / CAMPAIGNS
     );
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", server.id())).unwrap_or_default();
-    let peak = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .unwrap_or("VmHWM: unknown");
-    println!(
-        "server peak memory (VmHWM): {}",
-        peak.trim_start_matches("VmHWM:").trim()
-    );
-    let _ = server.kill();
-    let _ = server.wait();
+    println!("server peak memory (VmHWM): {}", server.peak_memory());
 }

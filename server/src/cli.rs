@@ -45,6 +45,10 @@ pub struct Cli {
         default_value = "./mail"
     )]
     pub mail_root: PathBuf,
+    /// Folder of the global Sieve scripts (`include :global`), for a Maildir store: what a
+    /// user's script includes from there is read too, so forwarding cannot hide in it.
+    #[arg(long, global = true, env = "AIRDESK_SIEVE_GLOBAL_DIR")]
+    pub sieve_global_dir: Option<PathBuf>,
     /// The organisation's mail domains, comma-separated: forwarding elsewhere is external.
     #[arg(
         long,
@@ -171,6 +175,7 @@ impl Cli {
         let Some(settings) = self.imap.settings()? else {
             return Ok(Connector::Maildir {
                 root: self.mail_root.clone(),
+                sieve_global: self.sieve_global_dir.clone(),
             });
         };
         let index_mailboxes = match &self.index_mailboxes {

@@ -43,7 +43,7 @@ impl Settings {
     /// The Maildir tree's root, when the mail store is one.
     pub fn mail_root(&self) -> Option<&std::path::Path> {
         match &self.mail {
-            Connector::Maildir { root } => Some(root),
+            Connector::Maildir { root, .. } => Some(root),
             Connector::Imap { .. } => None,
         }
     }

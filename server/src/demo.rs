@@ -9,7 +9,7 @@ use rand::distributions::{Alphanumeric, DistString};
 
 use airdesk_core::{investigations, users, AppState};
 use model::{
-    Actor, ClusterBy, EmailAddress, IngestAlert, IngestCluster, IngestForwarding,
+    Actor, ClusterBy, EmailAddress, ForwardTarget, IngestAlert, IngestCluster, IngestForwarding,
     IngestInvestigation, IngestMessage, InternetMessageId, InvestigationType, Role, Severity,
     Username, Verdict,
 };
@@ -202,7 +202,8 @@ fn invoice_campaign(now: DateTime<Utc>) -> Vec<IngestInvestigation> {
             )],
             vec![IngestForwarding {
                 mailbox: address("bob"),
-                forward_to: EmailAddress::parse("bob.private@elsewhere.test").expect("valid"),
+                forward_to: ForwardTarget::parse("bob.private@elsewhere.test").expect("valid"),
+                detail: None,
                 verdict: Verdict::Suspicious,
             }],
         ),
@@ -303,7 +304,8 @@ fn other_threats(now: DateTime<Utc>) -> Vec<IngestInvestigation> {
             vec![],
             vec![IngestForwarding {
                 mailbox: address("erin"),
-                forward_to: EmailAddress::parse("erin.inbox@freemail.test").expect("valid"),
+                forward_to: ForwardTarget::parse("erin.inbox@freemail.test").expect("valid"),
+                detail: None,
                 verdict: Verdict::Suspicious,
             }],
         ),

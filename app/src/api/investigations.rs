@@ -60,7 +60,8 @@ pub async fn report_message(
         async move {
             use airdesk_core::investigations::playbook;
             let (state, user) = super::context::user().await?;
-            let created = playbook::report(&state, &user, &mailbox, &internet_message_id).await?;
+            let created =
+                playbook::report(&state, &user, &mailbox, &internet_message_id, None).await?;
             Ok(created.id)
         }
         .await,

@@ -65,9 +65,10 @@ pub fn evidence_of(investigation: &Investigation) -> Vec<Evidence> {
         action: investigation
             .actions
             .iter()
+            // One turn-off per mailbox covers every way it forwards.
             .find(|a| {
                 a.target.mailbox.as_deref() == Some(forwarding.mailbox.as_str())
-                    && a.target.forward_to.as_deref() == Some(forwarding.forward_to.as_str())
+                    && a.action_type == model::ActionType::TurnOffForwarding
                     && a.changed_from.is_none()
             })
             .cloned(),

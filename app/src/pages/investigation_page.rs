@@ -208,13 +208,25 @@ fn mailboxes_view(clusters: &[ClusterView], forwarding: &[ForwardingView]) -> im
             <tbody>
                 {mailboxes.into_iter().map(|mailbox| {
                     let messages = clusters.iter().flat_map(|c| c.messages.iter()).filter(|m| m.mailbox == mailbox).count();
-                    let forward = forwarding.iter().find(|f| f.mailbox == mailbox);
+                    let forwards: Vec<&ForwardingView> = forwarding.iter().filter(|f| f.mailbox == mailbox).collect();
+                    // Every way the mailbox forwards, with how it was found (the rule's own
+                    // text: rendered as text, never as markup).
+                    let targets = forwards
+                        .iter()
+                        .map(|f| match &f.detail {
+                            Some(detail) => format!("{} ({detail})", f.forward_to),
+                            None => f.forward_to.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    // Verdicts order most severe first.
+                    let verdict = forwards.iter().map(|f| f.verdict).min().map(|v| v.label()).unwrap_or_default();
                     view! {
                         <tr>
                             <td>{mailbox.clone()}</td>
                             <td>{messages}</td>
-                            <td>{forward.map(|f| f.forward_to.clone()).unwrap_or_default()}</td>
-                            <td>{forward.map(|f| f.verdict.label()).unwrap_or_default()}</td>
+                            <td>{targets}</td>
+                            <td>{verdict}</td>
                         </tr>
                     }
                 }).collect_view()}

@@ -93,7 +93,7 @@ pub async fn decide_many(
 struct Current {
     status: String,
     action_type: String,
-    cluster_key: Option<String>,
+    cluster_id: Option<String>,
     decided_by: Option<String>,
     decided_at: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -113,7 +113,7 @@ async fn decide_in(
         ..
     } = request;
     let current: Current = query(
-        "SELECT status, action_type, cluster_key, decided_by, decided_at FROM actions WHERE id = $1",
+        "SELECT status, action_type, cluster_id, decided_by, decided_at FROM actions WHERE id = $1",
     )
     .bind(action_id)
     .fetch_optional(&mut *tx)
@@ -122,16 +122,20 @@ async fn decide_in(
     if current.status != ActionStatus::Pending.as_str() {
         return Err(already_decided(&current));
     }
-    let (to, duplicate_of) = match (decision, &current.cluster_key) {
-        (Decision::Reject, _) => (ActionStatus::Rejected, None),
-        (Decision::Approve, None) => (ActionStatus::Approved, None),
-        (Decision::Approve, Some(key)) => {
-            match earlier_approval(tx, key, &current.action_type, dedup_window).await? {
-                Some(first) => (ActionStatus::Duplicate, Some(first)),
-                None => (ActionStatus::Approved, None),
-            }
+    let coverage = match (decision, &current.cluster_id) {
+        (Decision::Approve, Some(cluster)) => {
+            claim_copies(tx, action_id, cluster, &current.action_type, dedup_window).await?
         }
+        _ => Coverage::default(),
     };
+    let to = match decision {
+        Decision::Reject => ActionStatus::Rejected,
+        Decision::Approve if coverage.ours == 0 && !coverage.theirs.is_empty() => {
+            ActionStatus::Duplicate
+        }
+        Decision::Approve => ActionStatus::Approved,
+    };
+    let duplicate_of = coverage.theirs.first().map(|(first, _)| first.clone());
     let event = match to {
         ActionStatus::Approved => "action_approved",
         ActionStatus::Duplicate => "action_deduplicated",
@@ -159,6 +163,11 @@ async fn decide_in(
             "the action was decided meanwhile".into(),
         ));
     }
+    if let Some(cluster) = &current.cluster_id {
+        if *decision == Decision::Approve {
+            coverage.record(tx, action_id, cluster, to).await?;
+        }
+    }
     read::load(&mut *tx, std::slice::from_ref(action_id))
         .await?
         .pop()
@@ -178,38 +187,115 @@ fn already_decided(current: &Current) -> AppError {
     }
 }
 
-/// The first approval of this type on this cluster within the window, if any. Takes the
-/// (cluster, type) lock row first, so concurrent approvals — in this process or another
-/// sharing the database — see each other.
-async fn earlier_approval(
+/// How an approval's copies split: those it claims, and those earlier approvals still hold.
+#[derive(Debug, Default)]
+struct Coverage {
+    ours: i64,
+    /// (action, copies), the earliest approval first.
+    theirs: Vec<(String, i64)>,
+}
+
+/// The copy key of a member: the store's handle on it, or its Message-ID while the index has
+/// not matched it. A Maildir file's base name (never a `:`) names the copy in every folder, so
+/// a copy an earlier action moved is still that copy; an IMAP `UIDVALIDITY:UID` names it in
+/// its folder only. Never the content: a second wave may repeat the first one's bytes exactly,
+/// and its copies are new ones all the same.
+const COPY: &str = "CASE WHEN m.file IS NULL THEN 'message-id:' || m.internet_message_id
+                         WHEN m.file LIKE '%:%' THEN m.folder || '/' || m.file
+                         ELSE m.file END";
+
+/// Claims, for this approval, every copy of the cluster that no earlier approval of the same
+/// type holds — within the window, still effective (not changed or undone since), and not
+/// failed or lost for that copy (DESIGN.md rule 3, by copies). The upsert takes each copy's row lock (the write lock, in
+/// SQLite), so approvals of overlapping copies queue behind each other, across processes too.
+async fn claim_copies(
     tx: &mut Tx<'_>,
-    cluster_key: &str,
+    action_id: &str,
+    cluster_id: &str,
     action_type: &str,
     window: Duration,
-) -> Result<Option<String>, AppError> {
+) -> Result<Coverage, AppError> {
     let at = db::now();
-    query(
-        "INSERT INTO approval_locks (cluster_key, action_type, touched_at) VALUES ($1, $2, $3)
-         ON CONFLICT (cluster_key, action_type) DO UPDATE SET touched_at = excluded.touched_at",
-    )
-    .bind(cluster_key)
-    .bind(action_type)
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
     let since = chrono::Duration::from_std(window)
         .ok()
         .and_then(|window| at.checked_sub_signed(window))
         .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-    Ok(query(
-        "SELECT id FROM actions
-         WHERE cluster_key = $1 AND action_type = $2 AND duplicate_of IS NULL AND decided_at >= $3
-           AND status IN ('approved', 'in_progress', 'completed', 'partially_completed')
-         ORDER BY decided_at, id LIMIT 1",
-    )
-    .bind(cluster_key)
+    query(format!(
+        "INSERT INTO approved_copies (action_type, mailbox, copy, action_id, approved_at)
+         SELECT DISTINCT $1, m.mailbox, {COPY}, $2, $3 FROM cluster_messages m WHERE m.cluster_id = $4
+         ON CONFLICT (action_type, mailbox, copy) DO UPDATE
+            SET action_id = excluded.action_id, approved_at = excluded.approved_at
+          WHERE approved_copies.approved_at < $5
+             OR NOT EXISTS (SELECT 1 FROM actions a WHERE a.id = approved_copies.action_id
+                  AND a.status IN ('approved', 'in_progress', 'completed', 'partially_completed'))
+             OR EXISTS (SELECT 1 FROM actions x WHERE x.changed_from = approved_copies.action_id
+                  AND x.status IN ('approved', 'in_progress', 'completed', 'partially_completed'))
+             OR EXISTS (SELECT 1 FROM action_results r JOIN cluster_messages m ON m.id = r.member
+                  WHERE r.action_id = approved_copies.action_id AND r.result IN ('failed', 'not_found')
+                    AND m.mailbox = approved_copies.mailbox AND {COPY} = approved_copies.copy)"
+    ))
     .bind(action_type)
+    .bind(action_id)
+    .bind(at)
+    .bind(cluster_id)
     .bind(since)
-    .optional_scalar(&mut *tx)
-    .await?)
+    .execute(&mut *tx)
+    .await?;
+    let holders: Vec<(String, i64, chrono::DateTime<chrono::Utc>)> = query(format!(
+        "SELECT c.action_id, COUNT(*), MIN(c.approved_at) FROM cluster_messages m
+         JOIN approved_copies c ON c.action_type = $1 AND c.mailbox = m.mailbox AND c.copy = {COPY}
+         WHERE m.cluster_id = $2 GROUP BY c.action_id ORDER BY MIN(c.approved_at), c.action_id"
+    ))
+    .bind(action_type)
+    .bind(cluster_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut coverage = Coverage::default();
+    for (holder, copies, _) in holders {
+        if holder == action_id {
+            coverage.ours = copies;
+        } else {
+            coverage.theirs.push((holder, copies));
+        }
+    }
+    Ok(coverage)
+}
+
+impl Coverage {
+    /// Keeps the split on the action, and — when it executes at all — marks the copies an
+    /// earlier approval holds, so execution leaves them to it.
+    async fn record(
+        &self,
+        tx: &mut Tx<'_>,
+        action_id: &str,
+        cluster_id: &str,
+        status: ActionStatus,
+    ) -> Result<(), AppError> {
+        let theirs: i64 = self.theirs.iter().map(|(_, n)| n).sum();
+        query("UPDATE actions SET duplicate_copies = $2, new_copies = $3 WHERE id = $1")
+            .bind(action_id)
+            .bind(theirs)
+            .bind(self.ours)
+            .execute(&mut *tx)
+            .await?;
+        if status != ActionStatus::Approved || theirs == 0 {
+            return Ok(());
+        }
+        query(format!(
+            "INSERT INTO action_results (action_id, member, mailbox, internet_message_id, result, location, detail, at)
+             SELECT $1, m.id, m.mailbox, m.internet_message_id, 'duplicate', m.location,
+                    'handled by action ' || c.action_id, $2
+             FROM cluster_messages m
+             JOIN approved_copies c ON c.action_type = (SELECT action_type FROM actions WHERE id = $1)
+                  AND c.mailbox = m.mailbox AND c.copy = {COPY}
+             WHERE m.cluster_id = $3 AND c.action_id <> $1
+             ON CONFLICT DO NOTHING"
+        ))
+        .bind(action_id)
+        .bind(db::now())
+        .bind(cluster_id)
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
 }

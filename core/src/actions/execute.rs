@@ -3,9 +3,11 @@
 //! An approval leaves a job row ([`jobs`]). Workers — several per process, in as many
 //! processes as share the database — claim a job with a lease, apply it a batch of messages at
 //! a time ([`apply`]; forwarding in [`forwarding`]), and record one result per message in the
-//! same transaction that renews the lease. Every batch starts by finding where its messages are
-//! now, so applying twice is harmless: a message already where it should be is "Already in
-//! destination", one that is gone is "Not found". A job whose worker died is claimed again when
+//! same transaction that renews the lease. Every batch starts by finding where its copies are
+//! now — by the store's handle on each, never by a header — so applying twice is harmless: a
+//! copy already where it should be is "Already in destination"; one that is nowhere, by handle
+//! or by content, is "Gone"; one that cannot be told gone is "Not found", and keeps the action
+//! short of Completed ([`summary`] says what it came to). A job whose worker died is claimed again when
 //! its lease runs out and carries on after the last recorded batch. A store that cannot be
 //! reached sends the job back to the queue with a growing delay; after the last try the action
 //! is Failed with the reason. Status goes Approved → In progress → Completed / Partially
@@ -14,6 +16,7 @@
 mod apply;
 mod forwarding;
 mod jobs;
+mod summary;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,12 +66,16 @@ pub struct Executor {
     config: Arc<ExecutionConfig>,
 }
 
-/// What happened to one message (or, for forwarding, the mailbox).
+/// What happened to one copy (or, for forwarding, the mailbox).
 #[derive(Debug, Clone, PartialEq)]
 struct Outcome {
+    /// The cluster member (copy) it is about; `None` for a mailbox action.
+    member: Option<i64>,
     internet_message_id: Option<String>,
     result: MessageResult,
     location: Option<MessageLocation>,
+    /// The folder the copy is in now, when that changed or was learnt.
+    folder: Option<String>,
     detail: Option<String>,
 }
 

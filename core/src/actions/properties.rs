@@ -68,6 +68,7 @@ async fn setup() -> (tempfile::TempDir, AppState, CurrentUser) {
     db.migrate().await.unwrap();
     let connector = mail::Connector::Maildir {
         root: dir.path().join("mail"),
+        sieve_global: None,
     };
     let mail = mail::Backend::open(&connector, Default::default(), Default::default());
     let state = AppState::new(db, RulesConfig::default(), mail);

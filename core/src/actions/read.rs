@@ -28,7 +28,7 @@ const SELECT: &str = "SELECT a.id, a.action_type, a.status, a.investigation_id, 
         i.title AS investigation_title, n.title AS incident_title, a.target_kind, a.cluster_id, c.cluster_by, c.cluster_value,
         c.email_count, a.mailbox, a.internet_message_id, a.forward_to, a.source, a.created_at,
         a.decided_by, a.decided_at, a.comment, a.duplicate_of, a.changed_from, a.outcome,
-        d.decided_by AS first_decided_by, d.decided_at AS first_decided_at
+        a.duplicate_copies, a.new_copies, d.decided_by AS first_decided_by, d.decided_at AS first_decided_at
     FROM actions a
     JOIN investigations i ON i.id = a.investigation_id
     JOIN incidents n ON n.id = a.incident_id
@@ -60,6 +60,8 @@ struct ActionRow {
     duplicate_of: Option<String>,
     changed_from: Option<String>,
     outcome: Option<String>,
+    duplicate_copies: i64,
+    new_copies: i64,
     first_decided_by: Option<String>,
     first_decided_at: Option<DateTime<Utc>>,
 }
@@ -70,10 +72,13 @@ impl ActionRow {
             tracing::error!(what, value, "unknown word in the actions table");
             AppError::Internal
         };
+        let status =
+            ActionStatus::parse(&self.status).ok_or_else(|| bad("status", &self.status))?;
         Ok(Action {
             action_type: ActionType::parse(&self.action_type)
                 .ok_or_else(|| bad("type", &self.action_type))?,
-            status: ActionStatus::parse(&self.status).ok_or_else(|| bad("status", &self.status))?,
+            details: self.details(status),
+            status,
             source: ActionSource::parse(&self.source).ok_or_else(|| bad("source", &self.source))?,
             target: ActionTarget {
                 kind: self.target_kind,
@@ -84,17 +89,6 @@ impl ActionRow {
                 mailbox: self.mailbox,
                 internet_message_id: self.internet_message_id,
                 forward_to: self.forward_to,
-            },
-            details: match (
-                &self.duplicate_of,
-                &self.first_decided_at,
-                &self.first_decided_by,
-            ) {
-                (Some(first), Some(at), Some(by)) => Some(format!(
-                    "De-duplicated: the same cluster was approved at {} by {by} (action {first})",
-                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                )),
-                _ => self.outcome,
             },
             id: self.id,
             investigation_id: self.investigation_id,
@@ -112,9 +106,48 @@ impl ActionRow {
     }
 }
 
+impl ActionRow {
+    /// What the action came to in words: for a duplicate, the earlier approval that handles
+    /// its copies (all of them, or some, with the new ones this one remediates); for one that
+    /// ran, execution's outcome.
+    fn details(&self, status: ActionStatus) -> Option<String> {
+        let (Some(first), Some(at), Some(by)) = (
+            &self.duplicate_of,
+            &self.first_decided_at,
+            &self.first_decided_by,
+        ) else {
+            return self.outcome.clone();
+        };
+        let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let (old, new) = (self.duplicate_copies, self.new_copies);
+        if status == ActionStatus::Duplicate {
+            let copies = match old {
+                0 => "the same cluster was".to_string(),
+                1 => "its copy was".to_string(),
+                n => format!("its {n} copies were"),
+            };
+            return Some(format!(
+                "De-duplicated: {copies} approved at {at} by {by} (action {first})"
+            ));
+        }
+        let done = match (status, &self.outcome) {
+            (ActionStatus::Completed, Some(outcome)) => format!("remediated ({outcome})"),
+            (ActionStatus::Completed, None) => "remediated".to_string(),
+            (_, Some(outcome)) => format!("{} ({outcome})", status.label().to_lowercase()),
+            (_, None) => format!("to remediate ({})", status.label().to_lowercase()),
+        };
+        Some(format!(
+            "De-duplicated {old} copies already handled by action {first} (approved at {at} by {by}); {new} new copies {done}"
+        ))
+    }
+}
+
+/// The most results an action lists when read: those that need attention first (a cluster
+/// may hold a million copies; the outcome counts them all).
+pub const RESULTS_SHOWN: i64 = 1_000;
+
 #[derive(sqlx::FromRow)]
 struct ResultRow {
-    action_id: String,
     mailbox: String,
     internet_message_id: Option<String>,
     result: String,
@@ -215,46 +248,71 @@ async fn attach_results<'a>(
     on: impl Into<Target<'a>>,
     rows: Vec<ActionRow>,
 ) -> Result<Vec<Action>, AppError> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Only actions that have run have per-message results: pending and decided-but-queued
-    // pages (the common ones) need no second query.
-    let ran = |status: &str| {
-        matches!(
-            status,
+    let mut on = on.into();
+    let mut actions = Vec::with_capacity(rows.len());
+    for row in rows {
+        // Only actions that have run have results: pending and decided-but-queued pages (the
+        // common ones) need no second query.
+        let ran = matches!(
+            row.status.as_str(),
             "in_progress" | "completed" | "partially_completed" | "failed"
-        )
-    };
-    let ids: Vec<String> = rows
-        .iter()
-        .filter(|r| ran(&r.status))
-        .map(|r| r.id.clone())
-        .collect();
-    let results: Vec<ResultRow> = if ids.is_empty() {
-        Vec::new()
-    } else {
-        let mut select = query(
-            "SELECT action_id, mailbox, internet_message_id, result, location, detail
-             FROM action_results WHERE action_id IN (",
         );
-        select.push_list(&ids).push(") ORDER BY at, mailbox");
-        select.fetch_all(on).await?
+        let results = match ran {
+            true => results_of(&mut on, &row).await?,
+            false => Vec::new(),
+        };
+        actions.push(row.into_action(results)?);
+    }
+    Ok(actions)
+}
+
+const RESULT_COLUMNS: &str =
+    "SELECT mailbox, internet_message_id, result, location, detail FROM action_results";
+
+/// An action's first [`RESULTS_SHOWN`] results: those that need attention first, then the
+/// others in the order the copies were clustered. Each query walks an index and stops at the
+/// limit, however many results the action has.
+async fn results_of(on: &mut Target<'_>, row: &ActionRow) -> Result<Vec<ActionResult>, AppError> {
+    let on_mailbox = matches!(
+        row.action_type.as_str(),
+        "turn_off_forwarding" | "restore_forwarding"
+    );
+    let mut rows: Vec<ResultRow> = if on_mailbox {
+        query(format!("{RESULT_COLUMNS} WHERE action_id = $1 ORDER BY at"))
+            .bind(&row.id)
+            .fetch_all(on.reborrow())
+            .await?
+    } else {
+        query(format!(
+            "{RESULT_COLUMNS} WHERE action_id = $1 AND result IN ('failed', 'not_found', 'gone')
+             ORDER BY member LIMIT $2"
+        ))
+        .bind(&row.id)
+        .bind(RESULTS_SHOWN)
+        .fetch_all(on.reborrow())
+        .await?
     };
-    rows.into_iter()
-        .map(|row| {
-            let mine = results
-                .iter()
-                .filter(|r| r.action_id == row.id)
-                .map(|r| ActionResult {
-                    mailbox: r.mailbox.clone(),
-                    internet_message_id: r.internet_message_id.clone(),
-                    result: MessageResult::parse(&r.result).unwrap_or(MessageResult::Failed),
-                    location: r.location.as_deref().and_then(MessageLocation::parse),
-                    detail: r.detail.clone(),
-                })
-                .collect();
-            row.into_action(mine)
+    let room = RESULTS_SHOWN - i64::try_from(rows.len()).unwrap_or(RESULTS_SHOWN);
+    if !on_mailbox && room > 0 {
+        let rest: Vec<ResultRow> = query(format!(
+            "{RESULT_COLUMNS} WHERE action_id = $1 AND member IS NOT NULL
+               AND result NOT IN ('failed', 'not_found', 'gone')
+             ORDER BY member LIMIT $2"
+        ))
+        .bind(&row.id)
+        .bind(room)
+        .fetch_all(on.reborrow())
+        .await?;
+        rows.extend(rest);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| ActionResult {
+            result: MessageResult::parse(&r.result).unwrap_or(MessageResult::Failed),
+            location: r.location.as_deref().and_then(MessageLocation::parse),
+            mailbox: r.mailbox,
+            internet_message_id: r.internet_message_id,
+            detail: r.detail,
         })
-        .collect()
+        .collect())
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::db::{query, Db};
-use model::{AppError, ClusterBy, Page, PageRequest};
+use model::{AppError, Page, PageRequest};
 
 /// One indexed copy, as the playbook and `GET /messages` see it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
@@ -24,11 +24,12 @@ pub struct IndexedMessage {
     pub spf: Option<String>,
     pub dkim: Option<String>,
     pub dmarc: Option<String>,
+    pub content_sha256: Option<String>,
 }
 
 const COLUMNS: &str = "m.id, m.mailbox, m.folder, m.location, m.internet_message_id, m.sender,
     m.sender_domain, m.reply_to, m.recipients, m.subject, m.subject_fingerprint, m.received_at,
-    m.spf, m.dkim, m.dmarc";
+    m.spf, m.dkim, m.dmarc, m.content_sha256";
 
 /// Copies of one message (in one mailbox, if given).
 pub async fn find(
@@ -62,87 +63,6 @@ pub async fn indicators_of(
             .fetch_all(db)
             .await?;
     Ok((urls, attachments))
-}
-
-/// Every copy received since `since` that shares `value` as its `by`, at most `limit`,
-/// oldest first.
-#[tracing::instrument(level = "debug", skip(db))]
-pub async fn cluster(
-    db: &Db,
-    by: ClusterBy,
-    value: &str,
-    since: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<IndexedMessage>, AppError> {
-    let mut select = query(format!("SELECT {COLUMNS} FROM messages m "));
-    match by {
-        ClusterBy::Url => {
-            select
-                .push("JOIN message_urls u ON u.message = m.id WHERE u.url = ")
-                .push_bind(value);
-        }
-        ClusterBy::AttachmentHash => {
-            select
-                .push("WHERE m.id IN (SELECT message FROM message_attachments WHERE sha256 = ")
-                .push_bind(value)
-                .push(")");
-        }
-        ClusterBy::Sender => {
-            select.push("WHERE m.sender = ").push_bind(value);
-        }
-        ClusterBy::SubjectFingerprint => {
-            select
-                .push("WHERE m.subject_fingerprint = ")
-                .push_bind(value);
-        }
-    }
-    select.push(" AND m.received_at >= ").push_bind(since);
-    select
-        .push(" ORDER BY m.received_at, m.id LIMIT ")
-        .push_bind(limit);
-    Ok(select.fetch_all(db).await?)
-}
-
-/// Copies that carry a URL on `domain` (for domain indicators), since `since`.
-pub async fn by_url_domain(
-    db: &Db,
-    domain: &str,
-    since: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<(IndexedMessage, String)>, AppError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        message: IndexedMessage,
-        url: String,
-    }
-    let rows: Vec<Row> = query(format!(
-        "SELECT {COLUMNS}, u.url FROM message_urls u JOIN messages m ON m.id = u.message
-         WHERE u.domain = $1 AND m.received_at >= $2 ORDER BY m.received_at, m.id LIMIT $3"
-    ))
-    .bind(domain)
-    .bind(since)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.message, r.url)).collect())
-}
-
-/// Senders on `domain` since `since` (for domain indicators).
-pub async fn senders_on_domain(
-    db: &Db,
-    domain: &str,
-    since: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<String>, AppError> {
-    Ok(query(
-        "SELECT DISTINCT sender FROM messages WHERE sender_domain = $1 AND received_at >= $2 LIMIT $3",
-    )
-    .bind(domain)
-    .bind(since)
-    .bind(limit)
-    .scalars(db)
-    .await?)
 }
 
 /// The filters of `GET /messages`, already normalised.

@@ -5,7 +5,7 @@
 use tokio::sync::mpsc;
 
 use crate::db::{query, Db, Tx};
-use mail::parse::url_domain;
+use mail::parse::{url_domain, url_pattern};
 use mail::ReadMessage;
 use model::{AppError, MessageLocation};
 
@@ -74,8 +74,8 @@ async fn insert(tx: &mut Tx<'_>, folder: &Folder, message: &ReadMessage) -> Resu
     let id: i64 = query(
         "INSERT INTO messages (mailbox, folder, file, location, internet_message_id, sender,
             sender_domain, sender_name, reply_to, recipients, subject, subject_fingerprint,
-            received_at, spf, dkim, dmarc, size, body_read)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+            received_at, spf, dkim, dmarc, size, body_read, content_sha256, urls_dropped)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
          ON CONFLICT (mailbox, folder, file) DO UPDATE SET location = excluded.location
          RETURNING id",
     )
@@ -97,17 +97,37 @@ async fn insert(tx: &mut Tx<'_>, folder: &Folder, message: &ReadMessage) -> Resu
     .bind(&p.auth.dmarc)
     .bind(i64::try_from(message.size).unwrap_or(i64::MAX))
     .bind(p.body_read)
+    .bind(&message.content_sha256)
+    .bind(p.urls_dropped + p.hosts_dropped)
     .scalar(&mut *tx)
     .await?;
+    if p.hosts_dropped > 0 {
+        tracing::warn!(
+            mailbox = folder.mailbox,
+            key = message.key,
+            dropped = p.hosts_dropped,
+            "a message links to more hosts than the index keeps; it is marked so clusters by URL still find it"
+        );
+    }
     if !p.urls.is_empty() {
-        let mut urls = query("INSERT INTO message_urls (message, url, domain) VALUES ");
+        let mut urls = query("INSERT INTO message_urls (message, url, domain, pattern) VALUES ");
         for (i, url) in p.urls.iter().enumerate() {
             urls.push(if i == 0 { "(" } else { ", (" });
             urls.push_bind(id).push(", ").push_bind(url).push(", ");
-            urls.push_bind(url_domain(url)).push(")");
+            urls.push_bind(url_domain(url)).push(", ");
+            urls.push_bind(url_pattern(url)).push(")");
         }
         urls.push(" ON CONFLICT DO NOTHING");
         urls.execute(&mut *tx).await?;
+    }
+    for hosts in p.hosts.chunks(300) {
+        let mut insert = query("INSERT INTO message_hosts (message, host) VALUES ");
+        for (i, host) in hosts.iter().enumerate() {
+            insert.push(if i == 0 { "(" } else { ", (" });
+            insert.push_bind(id).push(", ").push_bind(host).push(")");
+        }
+        insert.push(" ON CONFLICT DO NOTHING");
+        insert.execute(&mut *tx).await?;
     }
     if !p.attachments.is_empty() {
         let mut files = query("INSERT INTO message_attachments (message, sha256, name) VALUES ");

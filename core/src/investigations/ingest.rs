@@ -1,18 +1,69 @@
 //! Recording an investigation's result: incident (opened or joined), alert, evidence,
 //! clusters, forwarding, log and the pending actions its verdicts call for — in one
-//! transaction, so a result is recorded whole or not at all.
+//! transaction, so a result is recorded whole or not at all. A cluster's members are copies:
+//! those named from outside are matched to the copies the index holds (by mailbox and
+//! Message-ID, confirmed by sender and subject) so that execution acts on store handles; those
+//! the playbook found are written straight from the index.
 
 use crate::actions::read;
 use crate::actions::state::{self, NewAction, NewInvestigation};
 use crate::audit::{self, Event};
 use crate::db::{self, query, Tx};
+use crate::index::{self, Selection};
 use crate::{incidents, new_id, AppState};
 use model::{
-    ActionSource, ActionType, Actor, AppError, IngestCluster, IngestForwarding,
-    IngestInvestigation, InvestigationCreated, InvestigationType, MessageLocation, Verdict,
+    ActionSource, ActionType, Actor, AppError, ClusterBy, IngestAlert, IngestForwarding,
+    IngestInvestigation, IngestMessage, InvestigationCreated, InvestigationType, Verdict,
 };
 
 use super::cluster_key;
+
+/// What an investigation found, as it is recorded.
+#[derive(Debug, Clone)]
+pub struct Findings {
+    pub title: String,
+    pub investigation_type: InvestigationType,
+    pub alert: IngestAlert,
+    pub clusters: Vec<ClusterFinding>,
+    pub forwarding: Vec<IngestForwarding>,
+}
+
+/// One email cluster and its verdict.
+#[derive(Debug, Clone)]
+pub struct ClusterFinding {
+    pub cluster_by: ClusterBy,
+    pub cluster_value: String,
+    pub verdict: Verdict,
+    pub members: Members,
+}
+
+/// A cluster's copies: named one by one (from outside), or every copy the index selects.
+#[derive(Debug, Clone)]
+pub enum Members {
+    Listed(Vec<IngestMessage>),
+    Index(Selection),
+}
+
+impl From<&IngestInvestigation> for Findings {
+    fn from(body: &IngestInvestigation) -> Self {
+        Findings {
+            title: body.title.clone(),
+            investigation_type: body.investigation_type,
+            alert: body.alert.clone(),
+            clusters: body
+                .clusters
+                .iter()
+                .map(|c| ClusterFinding {
+                    cluster_by: c.cluster_by,
+                    cluster_value: c.cluster_value.clone(),
+                    verdict: c.verdict,
+                    members: Members::Listed(c.messages.clone()),
+                })
+                .collect(),
+            forwarding: body.forwarding.clone(),
+        }
+    }
+}
 
 /// Records an investigation's result from outside (the REST API, the demo).
 pub async fn ingest(
@@ -20,19 +71,19 @@ pub async fn ingest(
     actor: &Actor,
     body: &IngestInvestigation,
 ) -> Result<InvestigationCreated, AppError> {
-    ingest_with_steps(state, actor, body, &[]).await
+    body.check()?;
+    record(state, actor, &Findings::from(body), &[]).await
 }
 
-/// `ingest`, for airdesk's own playbook: `steps` (step, detail) are its log, written after the
-/// alert in place of the per-cluster and per-mailbox lines an outside result gets.
+/// Records findings. `steps` (step, detail) are the playbook's log, written after the alert in
+/// place of the per-cluster and per-mailbox lines an outside result gets.
 #[tracing::instrument(skip_all, fields(title = %body.title, actor = %actor.describe()))]
-pub async fn ingest_with_steps(
+pub async fn record(
     state: &AppState,
     actor: &Actor,
-    body: &IngestInvestigation,
+    body: &Findings,
     steps: &[(String, String)],
 ) -> Result<InvestigationCreated, AppError> {
-    body.check()?;
     let keys: Vec<String> = body
         .clusters
         .iter()
@@ -70,6 +121,7 @@ pub async fn ingest_with_steps(
             _ => ActionSource::Automated,
         },
         action_ids: Vec::new(),
+        turned_off: Vec::new(),
     };
     let alert = format!("{} ({})", body.alert.title, body.alert.severity.label());
     record.log.add(&mut tx, "Alert", &alert).await?;
@@ -82,7 +134,7 @@ pub async fn ingest_with_steps(
     for forwarding in &body.forwarding {
         let external = !forwarding
             .forward_to
-            .is_within(&state.rules.internal_domains);
+            .is_internal(&state.rules.internal_domains);
         record.forwarding(&mut tx, forwarding, external).await?;
     }
     let created = record.conclude(&mut tx, body).await?;
@@ -108,6 +160,8 @@ struct Recording<'a> {
     own_log: bool,
     source: ActionSource,
     action_ids: Vec<String>,
+    /// Mailboxes with a Turn off external mail forwarding proposed: one per mailbox.
+    turned_off: Vec<String>,
 }
 
 impl Recording<'_> {
@@ -115,14 +169,14 @@ impl Recording<'_> {
         &mut self,
         tx: &mut Tx<'_>,
         position: usize,
-        cluster: &IngestCluster,
+        cluster: &ClusterFinding,
         key: &str,
     ) -> Result<(), AppError> {
         let cluster_id = new_id();
         query(
             "INSERT INTO email_clusters (id, investigation_id, cluster_key, cluster_by, cluster_value, verdict,
                                          email_count, position)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
         )
         .bind(&cluster_id)
         .bind(self.investigation_id)
@@ -130,26 +184,18 @@ impl Recording<'_> {
         .bind(cluster.cluster_by)
         .bind(cluster.cluster_value.trim())
         .bind(cluster.verdict)
-        .bind(cluster.messages.len())
         .bind(position)
         .execute(&mut *tx)
         .await?;
-        for message in &cluster.messages {
-            query(
-                "INSERT INTO cluster_messages (cluster_id, mailbox, internet_message_id, sender, subject, received_at, location)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (cluster_id, mailbox, internet_message_id) DO NOTHING",
-            )
+        let count = match &cluster.members {
+            Members::Listed(messages) => index::insert_listed(tx, &cluster_id, messages).await?,
+            Members::Index(selection) => selection.insert_members(tx, &cluster_id).await?,
+        };
+        query("UPDATE email_clusters SET email_count = $2 WHERE id = $1")
             .bind(&cluster_id)
-            .bind(message.mailbox.as_str())
-            .bind(message.internet_message_id.as_str())
-            .bind(&message.sender)
-            .bind(&message.subject)
-            .bind(message.received_at)
-            .bind(message.location.unwrap_or(MessageLocation::Inbox))
+            .bind(i64::try_from(count).unwrap_or(i64::MAX))
             .execute(&mut *tx)
             .await?;
-        }
         let acts = cluster.verdict.calls_for_action();
         let entity = format!(
             "{}: {}",
@@ -160,8 +206,7 @@ impl Recording<'_> {
             .await?;
         if self.own_log {
             let detail = format!(
-                "{entity}: {} messages, verdict {}",
-                cluster.messages.len(),
+                "{entity}: {count} messages, verdict {}",
                 cluster.verdict.label()
             );
             self.log.add(tx, "Email cluster", &detail).await?;
@@ -192,14 +237,15 @@ impl Recording<'_> {
         external: bool,
     ) -> Result<(), AppError> {
         query(
-            "INSERT INTO mailbox_forwarding (investigation_id, mailbox, forward_to, verdict, external)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (investigation_id, mailbox, forward_to) DO NOTHING",
+            "INSERT INTO mailbox_forwarding (investigation_id, mailbox, forward_to, verdict, external, detail)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (investigation_id, mailbox, forward_to) DO NOTHING",
         )
         .bind(self.investigation_id)
         .bind(forwarding.mailbox.as_str())
         .bind(forwarding.forward_to.as_str())
         .bind(forwarding.verdict)
         .bind(external)
+        .bind(&forwarding.detail)
         .execute(&mut *tx)
         .await?;
         let acts = external && forwarding.verdict.calls_for_action();
@@ -218,7 +264,10 @@ impl Recording<'_> {
             );
             self.log.add(tx, "Mail forwarding", &detail).await?;
         }
-        if acts {
+        // One turn-off per mailbox: it turns off every way that mailbox forwards.
+        let first = !self.turned_off.iter().any(|m| m == mailbox);
+        if acts && first {
+            self.turned_off.push(mailbox.to_string());
             let new = NewAction {
                 investigation_id: self.investigation_id,
                 incident_id: self.incident_id,
@@ -266,9 +315,18 @@ impl Recording<'_> {
     async fn conclude(
         &mut self,
         tx: &mut Tx<'_>,
-        body: &IngestInvestigation,
+        body: &Findings,
     ) -> Result<InvestigationCreated, AppError> {
         let proposed = self.action_ids.len();
+        query(
+            "UPDATE investigations SET user_count = (
+                 SELECT COUNT(DISTINCT m.mailbox) FROM cluster_messages m
+                 JOIN email_clusters c ON c.id = m.cluster_id WHERE c.investigation_id = $1)
+             WHERE id = $1",
+        )
+        .bind(self.investigation_id)
+        .execute(&mut *tx)
+        .await?;
         let status = state::conclude_ingest(tx, self.investigation_id, proposed).await?;
         let conclusion = match proposed {
             0 => "No threats found".to_string(),

@@ -15,12 +15,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::index::{self, IndexedMessage};
+use super::ingest::{self, ClusterFinding, Findings, Members};
+use crate::index::{self, IndexedMessage, Selection};
 use crate::{db, AppState};
 use model::{
-    Actor, AppError, ClusterBy, CurrentUser, EmailAddress, IndicatorKind, IngestAlert,
-    IngestCluster, IngestInvestigation, IngestMessage, InternetMessageId, InvestigationCreated,
-    InvestigationType, MessageLocation, Severity, SystemTask, Verdict,
+    Actor, AppError, ClusterBy, CurrentUser, IndicatorKind, IngestAlert, InvestigationCreated,
+    InvestigationType, Severity, SystemTask, Verdict,
 };
 
 pub use reports::{manual_message, report};
@@ -39,9 +39,8 @@ pub struct PlaybookConfig {
     /// A sender domain within this many edits of an internal domain (but not it) is a
     /// look-alike.
     pub lookalike_distance: usize,
-    /// The most messages one cluster takes in.
-    pub max_cluster_messages: usize,
-    /// The most URLs of one message that become clusters.
+    /// The most URLs of one message that become clusters of their own (the log says which
+    /// were left; their copies still fall in the message's sender and subject clusters).
     pub max_urls: usize,
 }
 
@@ -51,7 +50,6 @@ impl Default for PlaybookConfig {
             lookback: Duration::from_secs(30 * 24 * 3600),
             reports_for_suspicious: 2,
             lookalike_distance: 2,
-            max_cluster_messages: 5_000,
             max_urls: 20,
         }
     }
@@ -105,7 +103,7 @@ pub async fn investigate(
         .ok()
         .and_then(|lookback| db::now().checked_sub_signed(lookback))
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
-    let Some(mut plan) = plan(state, &trigger, since).await? else {
+    let Some(mut plan) = plan(state, &trigger).await? else {
         return Ok(None);
     };
     let (clusters, threatened) = build_clusters(state, &mut plan, since).await?;
@@ -114,14 +112,14 @@ pub async fn investigate(
         return Ok(None);
     }
     let forwarding = facts::check_forwarding(state, &threatened, &mut plan.steps).await;
-    let body = IngestInvestigation {
+    let body = Findings {
         title: plan.title,
         investigation_type: plan.kind,
         alert: plan.alert,
         clusters,
         forwarding,
     };
-    let created = super::ingest::ingest_with_steps(state, &ACTOR, &body, &plan.steps).await?;
+    let created = ingest::record(state, &ACTOR, &body, &plan.steps).await?;
     if let Trigger::Report {
         reported_by,
         message,
@@ -144,11 +142,7 @@ impl Trigger {
 }
 
 /// What the trigger asks about; `None` for an indicator that hunts up nothing.
-async fn plan(
-    state: &AppState,
-    trigger: &Trigger,
-    since: DateTime<Utc>,
-) -> Result<Option<Plan>, AppError> {
+async fn plan(state: &AppState, trigger: &Trigger) -> Result<Option<Plan>, AppError> {
     Ok(Some(match trigger {
         Trigger::Report {
             reported_by: who,
@@ -163,7 +157,7 @@ async fn plan(
             value,
             verdict,
         } => {
-            let keys = facts::hunt(state, *kind, value, since).await?;
+            let keys = facts::hunt(*kind, value);
             let steps = vec![(
                 "Indicators".to_string(),
                 format!(
@@ -232,13 +226,25 @@ async fn message_plan(
         message.sender,
         message.subject_fingerprint
     );
-    let keys = cluster_keys(
+    let (keys, left) = cluster_keys(
         &message.sender,
         &message.subject_fingerprint,
         &urls,
         &hashes,
         &state.playbook,
     );
+    let mut steps = vec![("Indicators".to_string(), step)];
+    if !left.is_empty() {
+        steps.push((
+            "Indicators".into(),
+            format!(
+                "{} more URL(s) of the message were not clustered on their own (limit {}); its sender and subject clusters hold its copies: {}",
+                left.len(),
+                state.playbook.max_urls,
+                left.join(" ")
+            ),
+        ));
+    }
     let (title, kind, alert) = if manual {
         (
             format!("Manual investigation: {}", short(&message.subject)),
@@ -264,50 +270,48 @@ async fn message_plan(
         },
         keys,
         forced: None,
-        steps: vec![("Indicators".into(), step)],
+        steps,
     })
 }
 
 /// Every cluster the plan's keys find in the index, with its verdict; and the mailboxes that
-/// received a threat.
+/// received a threat. Each cluster takes every copy in the look-back, however many.
 async fn build_clusters(
     state: &AppState,
     plan: &mut Plan,
     since: DateTime<Utc>,
-) -> Result<(Vec<IngestCluster>, BTreeSet<String>), AppError> {
+) -> Result<(Vec<ClusterFinding>, BTreeSet<String>), AppError> {
     let internal = &state.rules.internal_domains;
-    let limit = state.playbook.max_cluster_messages as i64;
     let mut clusters = Vec::new();
     let mut threatened: BTreeSet<String> = BTreeSet::new();
     for (by, value) in std::mem::take(&mut plan.keys) {
-        let messages = index::cluster(&state.db, by, &value, since, limit).await?;
-        if messages.is_empty() {
+        let selection = Selection { by, value, since };
+        let (copies, mailboxes) = selection.count(&state.db).await?;
+        if copies == 0 {
             continue;
         }
-        let mut facts = facts::of_cluster(state, &messages).await?;
+        let mut facts = facts::of_cluster(state, &selection).await?;
         if let Some((verdict, what)) = &plan.forced {
             facts.matched.push(("new".into(), what.clone(), *verdict));
         }
         let (verdict, why) = verdict(&facts, &state.playbook, internal);
-        let mailboxes: BTreeSet<&String> = messages.iter().map(|m| &m.mailbox).collect();
         plan.steps.push((
             "Email cluster".into(),
             format!(
-                "{}: {value}: {} message(s) in {} mailbox(es): {} ({why})",
+                "{}: {}: {copies} message(s) in {mailboxes} mailbox(es): {} ({why})",
                 by.label(),
-                messages.len(),
-                mailboxes.len(),
+                selection.value,
                 verdict.label()
             ),
         ));
         if verdict.calls_for_action() {
-            threatened.extend(messages.iter().map(|m| m.mailbox.clone()));
+            threatened.extend(selection.mailboxes(&state.db).await?);
         }
-        clusters.push(IngestCluster {
+        clusters.push(ClusterFinding {
             cluster_by: by,
-            cluster_value: value,
+            cluster_value: selection.value.clone(),
             verdict,
-            messages: messages.iter().filter_map(ingest_message).collect(),
+            members: Members::Index(selection),
         });
     }
     Ok((clusters, threatened))
@@ -326,9 +330,16 @@ pub async fn manual(
         return Err(AppError::Forbidden("Admin".into()));
     }
     let value = value.trim();
+    let domain = |v: &str| v.contains('.') && !v.contains(['/', '@', ' ', ':']);
     let value = match by {
         ClusterBy::Url => mail::parse::normalise_url(value)
             .ok_or_else(|| AppError::Invalid("not an http(s) URL".into()))?,
+        ClusterBy::UrlPattern => mail::parse::normalise_url(value)
+            .and_then(|url| mail::parse::url_pattern(&url))
+            .ok_or_else(|| AppError::Invalid("not an http(s) URL".into()))?,
+        ClusterBy::UrlDomain | ClusterBy::SenderDomain if domain(value) => {
+            value.to_ascii_lowercase()
+        }
         ClusterBy::Sender if value.contains('@') => value.to_ascii_lowercase(),
         ClusterBy::AttachmentHash
             if value.len() == 64 && value.chars().all(|c| c.is_ascii_hexdigit()) =>
@@ -354,17 +365,6 @@ pub async fn manual(
 /// Investigates a trigger that always makes an investigation (reports, manual ones).
 async fn started(state: &AppState, trigger: Trigger) -> Result<InvestigationCreated, AppError> {
     investigate(state, trigger).await?.ok_or(AppError::Internal)
-}
-
-fn ingest_message(m: &IndexedMessage) -> Option<IngestMessage> {
-    Some(IngestMessage {
-        mailbox: EmailAddress::parse(&m.mailbox).ok()?,
-        internet_message_id: InternetMessageId::parse(&m.internet_message_id).ok()?,
-        sender: m.sender.chars().take(998).collect(),
-        subject: m.subject.chars().take(998).collect(),
-        received_at: m.received_at,
-        location: MessageLocation::parse(&m.location),
-    })
 }
 
 /// At most 120 characters of a subject or value, for titles.

@@ -33,7 +33,6 @@ struct ClusterRow {
 
 #[derive(sqlx::FromRow)]
 struct MessageRow {
-    cluster_id: String,
     mailbox: String,
     internet_message_id: String,
     sender: String,
@@ -83,8 +82,9 @@ pub async fn get(db: &Db, id: &str) -> Result<Investigation, AppError> {
         .fetch_one(&mut conn)
         .await?;
     let clusters = clusters(&mut conn, id).await?;
-    let forwarding: Vec<(String, String, String)> = query(
-        "SELECT mailbox, forward_to, verdict FROM mailbox_forwarding WHERE investigation_id = $1 ORDER BY mailbox",
+    let forwarding: Vec<(String, String, String, Option<String>)> = query(
+        "SELECT mailbox, forward_to, verdict, detail FROM mailbox_forwarding
+         WHERE investigation_id = $1 ORDER BY mailbox, forward_to",
     )
     .bind(id)
     .fetch_all(&mut conn)
@@ -121,10 +121,11 @@ pub async fn get(db: &Db, id: &str) -> Result<Investigation, AppError> {
         clusters,
         forwarding: forwarding
             .into_iter()
-            .map(|(mailbox, forward_to, verdict)| ForwardingView {
+            .map(|(mailbox, forward_to, verdict, detail)| ForwardingView {
                 mailbox,
                 forward_to,
                 verdict: Verdict::parse(&verdict).unwrap_or(Verdict::Clean),
+                detail,
             })
             .collect(),
         actions,
@@ -135,7 +136,9 @@ pub async fn get(db: &Db, id: &str) -> Result<Investigation, AppError> {
     })
 }
 
-/// An investigation's email clusters in the order it found them, each with its messages.
+/// An investigation's email clusters in the order it found them, each with its first
+/// [`ClusterView::MESSAGES_SHOWN`] messages (`email_count` says how many it holds; execution
+/// acts on all of them).
 async fn clusters(conn: &mut Conn, id: &str) -> Result<Vec<ClusterView>, AppError> {
     let cluster_rows: Vec<ClusterRow> = query(
         "SELECT id, cluster_by, cluster_value, verdict, email_count FROM email_clusters
@@ -144,27 +147,27 @@ async fn clusters(conn: &mut Conn, id: &str) -> Result<Vec<ClusterView>, AppErro
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    let message_rows: Vec<MessageRow> = query(
-        "SELECT m.cluster_id, m.mailbox, m.internet_message_id, m.sender, m.subject, m.received_at, m.location
-         FROM cluster_messages m JOIN email_clusters c ON c.id = m.cluster_id
-         WHERE c.investigation_id = $1 ORDER BY m.received_at, m.mailbox",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(cluster_rows
-        .into_iter()
-        .map(|c| ClusterView {
+    let mut clusters = Vec::with_capacity(cluster_rows.len());
+    for c in cluster_rows {
+        let message_rows: Vec<MessageRow> = query(
+            "SELECT mailbox, internet_message_id, sender, subject, received_at, location
+             FROM cluster_messages WHERE cluster_id = $1
+             ORDER BY received_at, mailbox, id LIMIT $2",
+        )
+        .bind(&c.id)
+        .bind(ClusterView::MESSAGES_SHOWN)
+        .fetch_all(&mut *conn)
+        .await?;
+        clusters.push(ClusterView {
             messages: message_rows
-                .iter()
-                .filter(|m| m.cluster_id == c.id)
+                .into_iter()
                 .map(|m| ClusterMessage {
-                    mailbox: m.mailbox.clone(),
-                    internet_message_id: m.internet_message_id.clone(),
-                    sender: m.sender.clone(),
-                    subject: m.subject.clone(),
-                    received_at: m.received_at,
                     location: MessageLocation::parse(&m.location).unwrap_or(MessageLocation::Other),
+                    mailbox: m.mailbox,
+                    internet_message_id: m.internet_message_id,
+                    sender: m.sender,
+                    subject: m.subject,
+                    received_at: m.received_at,
                 })
                 .collect(),
             cluster_by: ClusterBy::parse(&c.cluster_by).unwrap_or(ClusterBy::Sender),
@@ -172,8 +175,9 @@ async fn clusters(conn: &mut Conn, id: &str) -> Result<Vec<ClusterView>, AppErro
             id: c.id,
             cluster_value: c.cluster_value,
             email_count: c.email_count,
-        })
-        .collect())
+        });
+    }
+    Ok(clusters)
 }
 
 #[derive(sqlx::FromRow)]
@@ -200,8 +204,7 @@ pub async fn list(
 ) -> Result<Page<InvestigationSummary>, AppError> {
     let mut select = query(
         "SELECT i.id, i.incident_id, i.title, i.investigation_type, i.status, i.created_at, i.updated_at,
-            (SELECT COUNT(DISTINCT m.mailbox) FROM cluster_messages m JOIN email_clusters c ON c.id = m.cluster_id
-              WHERE c.investigation_id = i.id) AS user_count,
+            i.user_count,
             (SELECT COUNT(*) FROM evidence e WHERE e.investigation_id = i.id AND e.verdict <> 'clean') AS threat_count,
             (SELECT COUNT(*) FROM actions a WHERE a.investigation_id = i.id) AS action_count
          FROM investigations i WHERE 1 = 1",

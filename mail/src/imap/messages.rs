@@ -1,38 +1,21 @@
-//! Execution over IMAP: messages found with one header FETCH per small folder, or one SEARCH
-//! for many Message-IDs at once and a FETCH of the hits in a large one; moved with UID MOVE, a
-//! whole folder's worth per command; hard deleted with UID EXPUNGE (UIDPLUS) so nothing else
-//! flagged for deletion goes with them.
+//! Execution over IMAP: copies found by the handle the index saw (`UIDVALIDITY:UID`, see
+//! [`super::find`]); moved with UID MOVE, a whole folder's worth per command; hard deleted with
+//! UID EXPUNGE (UIDPLUS) so nothing else flagged for deletion goes with them.
 
 use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
-use mail_parser::MessageParser;
-use model::message_id;
 
 use super::pool::Conn;
 use super::{imap_error, Imap};
-use crate::{Destination, Folders, Found, ItemOutcome, Messages, StoreError};
-
-/// Message-IDs asked for in one SEARCH.
-const IDS_PER_SEARCH: usize = 100;
-
-/// A quoted IMAP string for a SEARCH; `None` for text that cannot be one.
-fn quoted(text: &str) -> Option<String> {
-    if !text.is_ascii() || text.contains(['\r', '\n', '\0']) {
-        return None;
-    }
-    Some(format!(
-        "\"{}\"",
-        text.replace('\\', "\\\\").replace('"', "\\\"")
-    ))
-}
+use crate::{Copy, Destination, Folders, Found, ItemOutcome, Messages, StoreError, Whereabouts};
 
 /// `uidvalidity:uid`, the handle of a message found over IMAP.
-fn handle(validity: u32, uid: u32) -> String {
+pub(super) fn handle(validity: u32, uid: u32) -> String {
     format!("{validity}:{uid}")
 }
 
-fn parse_handle(handle: &str) -> Option<(u32, u32)> {
+pub(super) fn parse_handle(handle: &str) -> Option<(u32, u32)> {
     let (validity, uid) = handle.split_once(':')?;
     Some((validity.parse().ok()?, uid.parse().ok()?))
 }
@@ -77,114 +60,15 @@ pub(super) fn uid_set(uids: &[u32]) -> String {
         .join(",")
 }
 
-/// The UIDs of a large folder's messages with any of these (quoted) Message-IDs: one SEARCH
-/// per hundred ids, never one per id. Each answer is a UID set to FETCH.
-async fn search(conn: &mut Conn, quoted_ids: &[String]) -> Result<Vec<String>, StoreError> {
-    let mut ranges = Vec::new();
-    for chunk in quoted_ids.chunks(IDS_PER_SEARCH) {
-        let mut query = "OR ".repeat(chunk.len() - 1);
-        for q in chunk {
-            query.push_str(&format!("HEADER Message-ID {q} "));
-        }
-        let uids = conn
-            .session
-            .uid_search(query.trim_end())
-            .await
-            .map_err(imap_error)?;
-        if !uids.is_empty() {
-            let mut uids: Vec<u32> = uids.into_iter().collect();
-            uids.sort_unstable();
-            ranges.push(uid_set(&uids));
-        }
-    }
-    Ok(ranges)
-}
-
-/// The Message-ID (bare) of every message in a UID set of the selected folder.
-async fn message_ids(
-    conn: &mut Conn,
-    range: String,
-    parser: &MessageParser,
-) -> Result<Vec<(u32, String)>, StoreError> {
-    let fetches: Vec<_> = conn
-        .session
-        .uid_fetch(range, "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
-        .await
-        .map_err(imap_error)?
-        .try_collect()
-        .await
-        .map_err(imap_error)?;
-    Ok(fetches
-        .iter()
-        .filter_map(|fetch| {
-            let uid = fetch.uid?;
-            let id = parser
-                .parse_headers(fetch.header()?)?
-                .message_id()
-                .map(|id| message_id::bare(id).to_string())?;
-            Some((uid, id))
-        })
-        .collect())
-}
-
 #[async_trait::async_trait]
 impl Messages for Imap {
     fn folders(&self) -> &Folders {
         &self.folders
     }
 
-    #[tracing::instrument(level = "debug", skip(self, internet_message_ids), fields(store = "imap", ids = internet_message_ids.len()))]
-    async fn locate(
-        &self,
-        mailbox: &str,
-        internet_message_ids: &[String],
-    ) -> Result<Vec<Found>, StoreError> {
-        let searchable: Vec<String> = internet_message_ids
-            .iter()
-            .filter_map(|id| quoted(message_id::bare(id)))
-            .collect();
-        let by_bare: HashMap<&str, &String> = internet_message_ids
-            .iter()
-            .map(|id| (message_id::bare(id), id))
-            .collect();
-        let folders = self.folders.clone();
-        let fetch_all_up_to = self.settings.fetch_all_up_to;
-        self.with_session(mailbox, async move |conn: &mut Conn| {
-            // The inbox last: it is where mail usually is, and the move that follows finds it
-            // still selected.
-            let mut names = conn.folders().await?;
-            names.sort_by_key(|n| n.eq_ignore_ascii_case(&folders.inbox));
-            let parser = MessageParser::new().with_message_ids();
-            let mut found = Vec::new();
-            for folder in names {
-                let (exists, validity) = conn.select(&folder).await?;
-                if exists == 0 {
-                    continue;
-                }
-                let validity = validity.unwrap_or(0);
-                // A small folder: one FETCH of every Message-ID beats SEARCH and then FETCH.
-                let ranges: Vec<String> = if exists as usize <= fetch_all_up_to {
-                    vec!["1:*".to_string()]
-                } else {
-                    search(conn, &searchable).await?
-                };
-                for range in ranges {
-                    for (uid, id) in message_ids(conn, range, &parser).await? {
-                        // SEARCH matches substrings: only the exact id counts.
-                        if let Some(original) = by_bare.get(id.as_str()) {
-                            found.push(Found {
-                                internet_message_id: (*original).clone(),
-                                folder: folder.clone(),
-                                location: folders.location(&folder),
-                                handle: handle(validity, uid),
-                            });
-                        }
-                    }
-                }
-            }
-            Ok(found)
-        })
-        .await
+    #[tracing::instrument(level = "debug", skip(self, copies), fields(store = "imap", copies = copies.len()))]
+    async fn find(&self, mailbox: &str, copies: &[Copy]) -> Result<Vec<Whereabouts>, StoreError> {
+        self.find_copies(mailbox, copies).await
     }
 
     #[tracing::instrument(level = "debug", skip(self, messages), fields(store = "imap", messages = messages.len()))]
@@ -280,13 +164,6 @@ impl Messages for Imap {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn search_strings_are_quoted_or_refused() {
-        assert_eq!(quoted("a\"b@c").unwrap(), "\"a\\\"b@c\"");
-        assert_eq!(quoted("x\r\nA LOGOUT"), None);
-        assert_eq!(quoted("é@x"), None);
-    }
 
     #[test]
     fn handles_round_trip() {

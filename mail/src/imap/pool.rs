@@ -61,6 +61,11 @@ impl Conn {
         Ok((mailbox.exists, mailbox.uid_validity))
     }
 
+    /// The selected folder's UIDVALIDITY, if a folder is selected.
+    pub(super) fn selected_validity(&self) -> Option<u32> {
+        self.selected.as_ref().and_then(|(_, validity)| *validity)
+    }
+
     /// The folder's UIDVALIDITY, selecting it only if it is not selected already.
     pub(super) async fn selected(&mut self, folder: &str) -> Result<Option<u32>, StoreError> {
         match &self.selected {

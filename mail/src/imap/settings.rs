@@ -2,9 +2,6 @@
 
 use std::time::Duration;
 
-/// Folders up to this size are read with one FETCH of every Message-ID instead of a SEARCH.
-pub const FETCH_ALL_UP_TO: usize = 2_000;
-
 /// Where and how to reach the server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImapSettings {
@@ -21,9 +18,6 @@ pub struct ImapSettings {
     pub max_connections: usize,
     /// Longest wait for connecting or for one command.
     pub timeout: Duration,
-    /// Folders up to this many messages are read whole (one FETCH of every Message-ID);
-    /// larger ones are searched. [`FETCH_ALL_UP_TO`] unless testing.
-    pub fetch_all_up_to: usize,
 }
 
 impl ImapSettings {

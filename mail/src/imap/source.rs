@@ -7,8 +7,10 @@ use futures_util::TryStreamExt;
 use super::messages::uid_set;
 use super::pool::Conn;
 use super::{imap_error, Imap};
-use crate::parse::parse;
-use crate::source::{in_parallel, Listing, MessageSource, ReadBatch, ReadMessage, ReadRequest};
+use crate::parse::{content_hash, parse, FINGERPRINT_BYTES};
+use crate::source::{
+    in_parallel, plausible_arrival, Listing, MessageSource, ReadBatch, ReadMessage, ReadRequest,
+};
 use crate::StoreError;
 
 /// One message as the indexer reads it over IMAP.
@@ -38,11 +40,26 @@ impl Imap {
             conn.folders = None; // folders come and go between scans
             let mut stamps = Vec::new();
             for folder in conn.folders().await? {
-                let status = conn
+                let status = match conn
                     .session
                     .status(&folder, "(UIDVALIDITY UIDNEXT MESSAGES)")
                     .await
-                    .map_err(imap_error)?;
+                    .map_err(imap_error)
+                {
+                    Ok(status) => status,
+                    // One folder the server will not open (a stray file where a folder should
+                    // be, say) must not hide the mailbox's other folders from the index.
+                    Err(StoreError::Refused(why)) => {
+                        tracing::warn!(
+                            mailbox,
+                            folder,
+                            why,
+                            "the server refused a folder's STATUS; not indexed"
+                        );
+                        continue;
+                    }
+                    Err(unavailable) => return Err(unavailable),
+                };
                 stamps.push((
                     folder,
                     status.uid_validity.unwrap_or(0),
@@ -151,7 +168,7 @@ impl MessageSource for Imap {
         Ok(Listing {
             messages: uids
                 .into_iter()
-                .map(|uid| (format!("{validity}:{uid}"), uid.to_string()))
+                .map(|uid| (super::messages::handle(validity, uid), uid.to_string()))
                 .collect(),
             generation: validity,
         })
@@ -173,7 +190,7 @@ impl MessageSource for Imap {
                     &request.folder,
                     request.generation,
                     &uids,
-                    max_body + 1,
+                    (max_body + 1).max(FINGERPRINT_BYTES as u64),
                 )
                 .await?;
             fetched.extend(raw.into_iter().map(|raw| (i, request.generation, raw)));
@@ -182,10 +199,20 @@ impl MessageSource for Imap {
         let parsed = tokio::task::spawn_blocking(move || {
             in_parallel(&fetched, threads, |(i, validity, raw)| {
                 let parsed = parse(&raw.bytes, u64::from(raw.size) <= max_body);
+                let now = chrono::Utc::now();
+                if let Some(internal) = raw.received_at.filter(|t| !plausible_arrival(*t, now)) {
+                    tracing::warn!(uid = raw.uid, %internal, "the server's INTERNALDATE cannot be right; using the Date header");
+                }
+                let received_at = [raw.received_at, parsed.date]
+                    .into_iter()
+                    .flatten()
+                    .find(|t| plausible_arrival(*t, now))
+                    .unwrap_or(now);
                 let message = ReadMessage {
-                    key: format!("{validity}:{}", raw.uid),
-                    received_at: raw.received_at.or(parsed.date).unwrap_or_default(),
+                    key: super::messages::handle(*validity, raw.uid),
+                    received_at,
                     size: u64::from(raw.size),
+                    content_sha256: content_hash(&raw.bytes),
                     parsed,
                 };
                 (*i, message)

@@ -17,15 +17,29 @@ use crate::StoreError;
 const ACTIVE_LINK: &str = ".dovecot.sieve";
 const SCRIPT_DIR: &str = "sieve";
 
-/// The Sieve scripts of every mailbox in a Maildir tree.
+/// The Sieve scripts of every mailbox in a Maildir tree, and the administrator's global
+/// scripts (Dovecot's `sieve_global`), when their folder is named.
 #[derive(Debug, Clone)]
 pub struct MaildirSieve {
     layout: Layout,
+    global: Option<PathBuf>,
 }
 
 impl MaildirSieve {
-    pub fn new(layout: Layout) -> Self {
-        MaildirSieve { layout }
+    pub fn new(layout: Layout, global: Option<PathBuf>) -> Self {
+        MaildirSieve { layout, global }
+    }
+
+    fn read_global_blocking(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let Some(dir) = &self.global else {
+            return Ok(None);
+        };
+        let path = script_file(dir, name)?;
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(unavailable(&path, e)),
+        }
     }
 
     fn script_path(&self, mailbox_dir: &Path, name: &str) -> Result<PathBuf, StoreError> {
@@ -123,6 +137,11 @@ fn script_file(dir: &Path, name: &str) -> Result<PathBuf, StoreError> {
 
 #[async_trait::async_trait]
 impl SieveScripts for MaildirSieve {
+    async fn read_global(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let (this, name) = (self.clone(), name.to_string());
+        blocking(move || this.read_global_blocking(&name)).await
+    }
+
     async fn active_script(&self, mailbox: &str) -> Result<Option<SieveScript>, StoreError> {
         let (this, mailbox) = (self.clone(), mailbox.to_string());
         blocking(move || this.active_blocking(&mailbox)).await

@@ -11,8 +11,10 @@ use chrono::{DateTime, Utc};
 
 use super::layout::{folder_stamp, list_files};
 use super::{blocking, unavailable, Maildir};
-use crate::parse::parse;
-use crate::source::{in_parallel, Listing, MessageSource, ReadBatch, ReadMessage, ReadRequest};
+use crate::parse::{content_hash, parse, Parsed, FINGERPRINT_BYTES};
+use crate::source::{
+    in_parallel, plausible_arrival, Listing, MessageSource, ReadBatch, ReadMessage, ReadRequest,
+};
 use crate::StoreError;
 
 #[async_trait::async_trait]
@@ -105,23 +107,18 @@ fn read_one(key: &str, path: &Path, max_body: u64) -> Option<ReadMessage> {
         if full {
             file.take(max_body).read_to_end(&mut bytes)?;
         } else {
-            // Headers only: the first 256 KiB hold them in any message worth reading.
-            file.take(256 * 1024).read_to_end(&mut bytes)?;
+            // Headers only: the first MiB holds them in any message worth reading, and is
+            // what the content fingerprint covers.
+            file.take(FINGERPRINT_BYTES as u64)
+                .read_to_end(&mut bytes)?;
         }
         let parsed = parse(&bytes, full);
-        let received_at = delivered_at(key)
-            .or_else(|| {
-                meta.modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                    .and_then(|d| DateTime::from_timestamp(d.as_secs() as i64, 0))
-            })
-            .or(parsed.date)
-            .unwrap_or_default();
+        let received_at = arrival(key, path, &meta, &parsed);
         Ok(ReadMessage {
             key: key.to_string(),
             received_at,
             size,
+            content_sha256: content_hash(&bytes),
             parsed,
         })
     })();
@@ -139,6 +136,26 @@ fn read_one(key: &str, path: &Path, max_body: u64) -> Option<ReadMessage> {
     }
 }
 
+/// When the message arrived: the delivery time in its file name, else the file's mtime, else
+/// its Date header — the first of them that can be right.
+fn arrival(key: &str, path: &Path, meta: &fs::Metadata, parsed: &Parsed) -> DateTime<Utc> {
+    let now = Utc::now();
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .and_then(|d| DateTime::from_timestamp(d.as_secs() as i64, 0));
+    let named = delivered_at(key);
+    if let Some(named) = named.filter(|t| !plausible_arrival(*t, now)) {
+        tracing::warn!(path = %path.display(), %named, "the file name's delivery time cannot be right; using the file's time");
+    }
+    [named, mtime, parsed.date]
+        .into_iter()
+        .flatten()
+        .find(|t| plausible_arrival(*t, now))
+        .unwrap_or(now)
+}
+
 /// A Maildir file name starts with the delivery time in seconds: `1732093200.M1P2.host`.
 /// That, not the sender's Date header, is when the message arrived.
 fn delivered_at(name: &str) -> Option<DateTime<Utc>> {
@@ -146,4 +163,21 @@ fn delivered_at(name: &str) -> Option<DateTime<Utc>> {
     (seconds > 0)
         .then(|| DateTime::from_timestamp(seconds, 0))
         .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_impossible_delivery_time_falls_back_to_the_files_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1764150000000.M1P1.host");
+        fs::write(&path, b"Subject: x\r\n\r\nbody").unwrap();
+        let read = read_one("1764150000000.M1P1.host", &path, 1024).unwrap();
+        let age = Utc::now() - read.received_at;
+        assert!(age < chrono::Duration::minutes(5), "{}", read.received_at);
+        let sane = read_one("1764150000.M1P1.host", &path, 1024).unwrap();
+        assert_eq!(sane.received_at.timestamp(), 1_764_150_000);
+    }
 }

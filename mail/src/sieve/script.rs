@@ -1,234 +1,103 @@
-//! Just enough Sieve (RFC 5228) to turn off forwarding safely: a lexer for the whole language
-//! (comments, quoted and multi-line strings, string lists, tags, numbers, blocks) and a walk over
-//! its commands that finds every `redirect` — at the top level or nested in `if`/`elsif`/`else`
-//! blocks, with or without `:copy`. Turning forwarding off replaces each `redirect` to an outside
-//! address with a comment and leaves every other byte of the script as it was, so every other
-//! rule keeps working.
+//! What a Sieve script does with mail that could take it outside, read from its commands
+//! wherever they sit (top level or nested in `if`/`elsif`/`else` and other blocks):
+//! `redirect` (with or without `:copy`), enotify's `notify` (RFC 5435, and the older
+//! `:method "mailto"` form), Dovecot's `pipe` and `execute`, and the `include`s that pull in
+//! other scripts. Turning forwarding off replaces those commands with comments and leaves every
+//! other byte of the script as it was, so every other rule keeps working.
 
 use std::ops::Range;
 
 use model::InternalDomains;
 
-/// A script that cannot be read safely: nothing is changed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the Sieve script cannot be read at byte {at}: {what}")]
-pub struct SieveError {
-    pub at: usize,
-    pub what: &'static str,
-}
+use super::lex::{lex, SieveError, Token};
 
+/// One argument of a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    Identifier(String),
+enum Arg {
     Tag(String),
+    Str(String),
+    List(Vec<String>),
     Number,
-    /// A quoted or multi-line string, unescaped.
-    String(String),
-    Open(char),
-    Close(char),
-    Comma,
-    Semicolon,
 }
 
-/// A `redirect` command: where it sends mail and where it sits in the script.
+/// A command that ends with `;`: its name, arguments and where it sits (name to `;`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Redirect {
-    pub address: String,
-    /// From the `redirect` keyword to its `;`, inclusive.
+struct Command {
+    name: String,
+    args: Vec<Arg>,
+    span: Range<usize>,
+}
+
+/// A way mail leaves through this script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    /// Where it goes, as the script writes it (an address, a variable, a program…).
+    pub target: String,
+    /// `redirect`, `notify`, `pipe` or `execute`.
+    pub how: &'static str,
     pub span: Range<usize>,
 }
 
-fn lex(text: &str) -> Result<Vec<(Token, Range<usize>)>, SieveError> {
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    while i < text.len() {
-        let (token, end) = next_token(text, i)?;
-        if let Some(token) = token {
-            tokens.push((token, i..end));
-        }
-        i = end;
-    }
-    Ok(tokens)
+/// An `include` of another script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Include {
+    pub name: String,
+    /// `:global` (the administrator's scripts) rather than `:personal`.
+    pub global: bool,
+    pub span: Range<usize>,
 }
 
-/// The token starting at `start` (none for space and comments), and where it ends.
-fn next_token(text: &str, start: usize) -> Result<(Option<Token>, usize), SieveError> {
-    let bytes = text.as_bytes();
-    let error = |what| SieveError { at: start, what };
-    let one = |token| Ok((Some(token), start + 1));
-    let c = bytes[start];
-    match c {
-        b' ' | b'\t' | b'\r' | b'\n' => Ok((None, start + 1)),
-        b'#' => Ok((
-            None,
-            text[start..].find('\n').map_or(text.len(), |n| start + n),
-        )),
-        b'/' if bytes.get(start + 1) == Some(&b'*') => {
-            let end = text[start + 2..]
-                .find("*/")
-                .ok_or(error("a comment is not closed"))?;
-            Ok((None, start + 2 + end + 2))
-        }
-        b'"' => quoted_string(text, start),
-        b'[' | b'{' | b'(' => one(Token::Open(c as char)),
-        b']' | b'}' | b')' => one(Token::Close(c as char)),
-        b',' => one(Token::Comma),
-        b';' => one(Token::Semicolon),
-        b':' => {
-            let word = identifier_at(bytes, start + 1);
-            if word == 0 {
-                return Err(error("a tag has no name"));
-            }
-            let end = start + 1 + word;
-            let tag = text[start + 1..end].to_ascii_lowercase();
-            Ok((Some(Token::Tag(tag)), end))
-        }
-        b'0'..=b'9' => {
-            let mut end = start;
-            while end < bytes.len() && bytes[end].is_ascii_digit() {
-                end += 1;
-            }
-            if end < bytes.len() && matches!(bytes[end] | 0x20, b'k' | b'm' | b'g') {
-                end += 1;
-            }
-            Ok((Some(Token::Number), end))
-        }
-        _ if c.is_ascii_alphabetic() || c == b'_' => word(text, start),
-        _ => Err(error("an unexpected character")),
+/// Everything in a script that matters to forwarding.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reading {
+    pub forwards: Vec<Forward>,
+    pub includes: Vec<Include>,
+}
+
+impl Forward {
+    /// Whether this stays inside: only a `redirect` or a `mailto:` notification to a plain
+    /// address on an internal domain does. Variables, encoded characters, programs and
+    /// anything unreadable count as outside: when in doubt, forwarding is turned off.
+    pub fn is_internal(&self, internal: &InternalDomains) -> bool {
+        matches!(self.how, "redirect" | "notify") && internal.is_internal_address(&self.target)
     }
 }
 
-/// A quoted string starting at its opening quote, unescaped.
-fn quoted_string(text: &str, start: usize) -> Result<(Option<Token>, usize), SieveError> {
-    let bytes = text.as_bytes();
-    let mut value = String::new();
-    let mut i = start + 1;
-    loop {
-        match bytes.get(i) {
-            None => {
-                return Err(SieveError {
-                    at: start,
-                    what: "a string is not closed",
-                })
-            }
-            Some(b'"') => return Ok((Some(Token::String(value)), i + 1)),
-            Some(b'\\') if i + 1 < bytes.len() => {
-                let ch = text[i + 1..].chars().next().unwrap_or('\\');
-                value.push(ch);
-                i += 1 + ch.len_utf8();
-            }
-            Some(_) => {
-                let ch = text[i..].chars().next().unwrap_or('?');
-                value.push(ch);
-                i += ch.len_utf8();
-            }
+/// Reads a script; an error when it cannot be read safely.
+pub fn read(text: &str) -> Result<Reading, SieveError> {
+    let mut reading = Reading::default();
+    for command in commands(text)? {
+        match command.name.as_str() {
+            "redirect" => reading.forwards.extend(redirect(&command)),
+            "notify" => reading.forwards.extend(notify(&command)),
+            "pipe" | "execute" => reading.forwards.extend(program(&command)),
+            "include" => reading.includes.extend(include(&command)),
+            _ => {}
         }
     }
+    Ok(reading)
 }
 
-/// An identifier, or the `text:` that starts a multi-line string.
-fn word(text: &str, start: usize) -> Result<(Option<Token>, usize), SieveError> {
-    let bytes = text.as_bytes();
-    let end = start + identifier_at(bytes, start);
-    let word = text[start..end].to_ascii_lowercase();
-    if word == "text" && bytes.get(end) == Some(&b':') {
-        let (value, end) = multi_line(text, end + 1).ok_or(SieveError {
-            at: start,
-            what: "a text: string is not closed",
-        })?;
-        return Ok((Some(Token::String(value)), end));
-    }
-    Ok((Some(Token::Identifier(word)), end))
-}
-
-fn identifier_at(bytes: &[u8], from: usize) -> usize {
-    let mut n = 0;
-    while let Some(&b) = bytes.get(from + n) {
-        let ok = if n == 0 {
-            b.is_ascii_alphabetic() || b == b'_'
-        } else {
-            b.is_ascii_alphanumeric() || b == b'_'
-        };
-        if !ok {
-            break;
-        }
-        n += 1;
-    }
-    n
-}
-
-/// A `text:` string starting after the colon: the rest of that line (spaces, maybe a comment)
-/// is skipped; lines follow until one holding only a dot. Returns the value and the index after
-/// the closing line.
-fn multi_line(text: &str, from: usize) -> Option<(String, usize)> {
-    let first_newline = text[from..].find('\n')? + from + 1;
-    let mut value = String::new();
-    let mut at = first_newline;
-    loop {
-        let end = text[at..].find('\n').map(|n| at + n + 1);
-        let line = &text[at..end.unwrap_or(text.len())];
-        let bare = line.trim_end_matches('\n').trim_end_matches('\r');
-        if bare == "." {
-            return Some((value, end.unwrap_or(text.len())));
-        }
-        value.push_str(line.strip_prefix("..").map_or(line, |_| &line[1..]));
-        at = end?;
-    }
-}
-
-/// Every `redirect` command in the script, in order.
-pub fn redirects(text: &str) -> Result<Vec<Redirect>, SieveError> {
+/// Every command that ends with `;`, in order.
+fn commands(text: &str) -> Result<Vec<Command>, SieveError> {
     let tokens = lex(text)?;
     let mut found = Vec::new();
-    let mut i = 0;
-    // At the start of a command: the script's start, after `;`, `{` or a block's `}`.
-    let mut at_command = true;
     let mut blocks = 0usize;
+    let mut i = 0;
     while i < tokens.len() {
-        let (token, span) = &tokens[i];
-        match token {
-            Token::Identifier(word) if at_command && word == "redirect" => {
-                let start = span.start;
-                let mut address = None;
-                let mut depth = 0usize;
-                i += 1;
-                loop {
-                    let Some((token, span)) = tokens.get(i) else {
-                        return Err(SieveError {
-                            at: start,
-                            what: "a redirect has no closing ;",
-                        });
-                    };
-                    match token {
-                        Token::Semicolon if depth == 0 => {
-                            found.push(Redirect {
-                                address: address.unwrap_or_default(),
-                                span: start..span.end,
-                            });
-                            break;
-                        }
-                        Token::Open(_) => depth += 1,
-                        Token::Close(_) => depth = depth.saturating_sub(1),
-                        // The last string is the address (`:copy` and the like are tags).
-                        Token::String(value) => address = Some(value.clone()),
-                        _ => {}
-                    }
-                    i += 1;
-                }
-                at_command = true;
+        match &tokens[i].0 {
+            Token::Identifier(word) if !matches!(word.as_str(), "if" | "elsif" | "else") => {
+                let (command, next) = command_at(&tokens, i)?;
+                found.extend(command);
+                i = next;
+                continue;
             }
-            Token::Identifier(_) if at_command => at_command = false,
-            Token::Semicolon => at_command = true,
-            Token::Open('{') => {
-                blocks += 1;
-                at_command = true;
-            }
+            Token::Open('{') => blocks += 1,
             Token::Close('}') => {
                 blocks = blocks.checked_sub(1).ok_or(SieveError {
-                    at: span.start,
+                    at: tokens[i].1.start,
                     what: "a } without its {",
                 })?;
-                at_command = true;
             }
             _ => {}
         }
@@ -243,142 +112,177 @@ pub fn redirects(text: &str) -> Result<Vec<Redirect>, SieveError> {
     Ok(found)
 }
 
-/// The addresses the script forwards to outside the organisation.
-pub fn external_forwards(
-    text: &str,
-    internal: &InternalDomains,
-) -> Result<Vec<String>, SieveError> {
-    Ok(redirects(text)?
-        .into_iter()
-        .filter(|r| !internal.is_internal_address(&r.address))
-        .map(|r| r.address)
-        .collect())
+/// The command starting at token `start`: `None` for one that opens a block instead of ending
+/// with `;` (its block's commands are read on their own). Answers where to go on.
+fn command_at(
+    tokens: &[(Token, Range<usize>)],
+    start: usize,
+) -> Result<(Option<Command>, usize), SieveError> {
+    let (Token::Identifier(name), span) = &tokens[start] else {
+        unreachable!("called at an identifier")
+    };
+    let mut args = Vec::new();
+    let mut depth = 0usize;
+    let mut list: Option<Vec<String>> = None;
+    let mut i = start + 1;
+    while let Some((token, at)) = tokens.get(i) {
+        match token {
+            Token::Semicolon if depth == 0 => {
+                let command = Command {
+                    name: name.clone(),
+                    args,
+                    span: span.start..at.end,
+                };
+                return Ok((Some(command), i + 1));
+            }
+            // A test's parentheses, or a block: the block's commands are read on their own.
+            Token::Open('{') if depth == 0 => return Ok((None, i)),
+            Token::Open('[') => list = Some(Vec::new()),
+            Token::Close(']') => args.push(Arg::List(list.take().unwrap_or_default())),
+            Token::Open(_) => depth += 1,
+            Token::Close(_) => depth = depth.saturating_sub(1),
+            Token::String(value) => match &mut list {
+                Some(items) => items.push(value.clone()),
+                None => args.push(Arg::Str(value.clone())),
+            },
+            Token::Tag(tag) => args.push(Arg::Tag(tag.clone())),
+            Token::Number => args.push(Arg::Number),
+            _ => {}
+        }
+        i += 1;
+    }
+    Err(SieveError {
+        at: span.start,
+        what: "a command has no closing ;",
+    })
 }
 
-/// The script with every `redirect` to an outside address replaced by a comment, and the
-/// addresses turned off; `None` when nothing forwards outside.
-pub fn turn_off_external_forwarding(
-    text: &str,
-    internal: &InternalDomains,
-) -> Result<Option<(String, Vec<String>)>, SieveError> {
-    let external: Vec<Redirect> = redirects(text)?
-        .into_iter()
-        .filter(|r| !internal.is_internal_address(&r.address))
-        .collect();
-    if external.is_empty() {
-        return Ok(None);
+/// The positional strings of a command, after skipping each tag that takes an argument.
+fn positional<'a>(command: &'a Command, tags_with_values: &[&str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for arg in &command.args {
+        match arg {
+            Arg::Tag(tag) => skip = tags_with_values.contains(&tag.as_str()),
+            _ if skip => skip = false,
+            Arg::Str(value) => out.push(value.as_str()),
+            Arg::List(items) => out.extend(items.iter().map(String::as_str)),
+            Arg::Number => {}
+        }
     }
-    let mut out = String::with_capacity(text.len() + 64 * external.len());
+    out
+}
+
+/// The value of a tag that takes one: `:method "mailto"`.
+fn tagged<'a>(command: &'a Command, tag: &str) -> Option<Vec<&'a str>> {
+    let at = command
+        .args
+        .iter()
+        .position(|a| matches!(a, Arg::Tag(t) if t == tag))?;
+    match command.args.get(at + 1)? {
+        Arg::Str(value) => Some(vec![value.as_str()]),
+        Arg::List(items) => Some(items.iter().map(String::as_str).collect()),
+        _ => None,
+    }
+}
+
+fn forward(command: &Command, how: &'static str, target: &str) -> Forward {
+    Forward {
+        target: target.to_string(),
+        how,
+        span: command.span.clone(),
+    }
+}
+
+/// `redirect [:copy] [:list] "address"`: the last string is where mail goes.
+fn redirect(command: &Command) -> Vec<Forward> {
+    let target = positional(command, &[]).last().copied().unwrap_or("");
+    vec![forward(command, "redirect", target)]
+}
+
+/// `notify [:from s] [:importance s] [:options l] [:message s] "method"` (RFC 5435), or the
+/// older `notify :method "mailto" :options ["addr"]`. A `mailto:` method sends mail to its
+/// address; any other method (xmpp:, tel:…) sends word of the mail outside all the same.
+fn notify(command: &Command) -> Vec<Forward> {
+    if let Some(method) = tagged(command, "method") {
+        if method
+            .first()
+            .is_some_and(|m| m.eq_ignore_ascii_case("mailto"))
+        {
+            let to = tagged(command, "options").unwrap_or_default();
+            if to.is_empty() {
+                return vec![forward(command, "notify", "mailto")];
+            }
+            return to.iter().map(|a| forward(command, "notify", a)).collect();
+        }
+        return method
+            .iter()
+            .map(|m| forward(command, "notify", m))
+            .collect();
+    }
+    let args = positional(command, &["from", "importance", "options", "message"]);
+    let method = args.last().copied().unwrap_or("");
+    let target = match method.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("mailto:") => {
+            let address = &method[7..];
+            address.split(['?', ',']).next().unwrap_or(address)
+        }
+        _ => method,
+    };
+    vec![forward(command, "notify", target)]
+}
+
+/// Dovecot's `pipe` and `execute`: the message goes to a program, and from there anywhere.
+fn program(command: &Command) -> Vec<Forward> {
+    let how = if command.name == "pipe" {
+        "pipe"
+    } else {
+        "execute"
+    };
+    let program = positional(command, &[]).first().copied().unwrap_or("");
+    vec![forward(command, how, &format!("program {program}"))]
+}
+
+/// `include [:personal / :global] [:once] [:optional] "name"`.
+fn include(command: &Command) -> Option<Include> {
+    let name = positional(command, &[]).last()?.to_string();
+    let global = command
+        .args
+        .iter()
+        .any(|a| matches!(a, Arg::Tag(t) if t == "global"));
+    Some(Include {
+        name,
+        global,
+        span: command.span.clone(),
+    })
+}
+
+/// The script with each span replaced: a command turned into a comment, or rewritten.
+pub fn replace(text: &str, changes: &mut [(Range<usize>, String)]) -> String {
+    changes.sort_by_key(|(span, _)| span.start);
+    let mut out = String::with_capacity(text.len() + 64 * changes.len());
     let mut copied = 0;
-    for redirect in &external {
-        out.push_str(&text[copied..redirect.span.start]);
-        out.push_str(&format!(
-            "/* airdesk: turned off external forwarding to {} */",
-            comment_safe(&redirect.address)
-        ));
-        copied = redirect.span.end;
+    for (span, with) in changes.iter() {
+        if span.start < copied {
+            continue;
+        }
+        out.push_str(&text[copied..span.start]);
+        out.push_str(with);
+        copied = span.end;
     }
     out.push_str(&text[copied..]);
-    let addresses = external.into_iter().map(|r| r.address).collect();
-    Ok(Some((out, addresses)))
+    out
 }
 
-/// Text that can sit inside a bracket comment: no `*/`, no line breaks, printable only.
-fn comment_safe(text: &str) -> String {
-    text.chars()
+/// A bracket comment saying what was turned off; nothing the script wrote can close it.
+pub fn comment(what: &str) -> String {
+    let safe = what
+        .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect::<String>()
-        .replace("*/", "* /")
+        .replace("*/", "* /");
+    format!("/* airdesk: turned off {safe} */")
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn internal() -> InternalDomains {
-        InternalDomains::new(["example.test"])
-    }
-
-    #[test]
-    fn finds_redirects_at_top_level_and_in_blocks() {
-        let script = r#"require ["copy", "fileinto"];
-# redirect "in-a-comment@evil.test";
-/* redirect "in-a-block-comment@evil.test"; */
-redirect "top@elsewhere.test";
-if header :contains "subject" "redirect \"x\";" {
-    redirect :copy "nested@elsewhere.test";
-} elsif address :is "from" "boss@example.test" {
-    fileinto "Boss";
-    redirect "assistant@example.test";
-} else {
-    if true { redirect text:
-deep@elsewhere.test
-.
-; }
-}
-"#;
-        let found: Vec<String> = redirects(script)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.address)
-            .collect();
-        assert_eq!(
-            found,
-            [
-                "top@elsewhere.test",
-                "nested@elsewhere.test",
-                "assistant@example.test",
-                "deep@elsewhere.test\n"
-            ]
-        );
-    }
-
-    #[test]
-    fn turning_off_keeps_internal_redirects_and_every_other_rule() {
-        let script = "require \"fileinto\";\nif header :contains \"subject\" \"x\" { fileinto \"X\"; redirect \"out@elsewhere.test\"; }\nredirect \"in@example.test\";\nkeep;\n";
-        let (out, off) = turn_off_external_forwarding(script, &internal())
-            .unwrap()
-            .unwrap();
-        assert_eq!(off, ["out@elsewhere.test"]);
-        assert_eq!(
-            out,
-            "require \"fileinto\";\nif header :contains \"subject\" \"x\" { fileinto \"X\"; /* airdesk: turned off external forwarding to out@elsewhere.test */ }\nredirect \"in@example.test\";\nkeep;\n"
-        );
-        assert!(external_forwards(&out, &internal()).unwrap().is_empty());
-    }
-
-    #[test]
-    fn nothing_to_turn_off_is_none() {
-        assert_eq!(
-            turn_off_external_forwarding("keep;\nredirect \"a@example.test\";", &internal()),
-            Ok(None)
-        );
-    }
-
-    #[test]
-    fn a_hostile_address_cannot_close_the_comment() {
-        let script = "redirect \"x*/ discard; /*@evil.test\";";
-        let (out, _) = turn_off_external_forwarding(script, &internal())
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            out,
-            "/* airdesk: turned off external forwarding to x* / discard; /*@evil.test */"
-        );
-        assert!(redirects(&out).unwrap().is_empty());
-    }
-
-    #[test]
-    fn unreadable_scripts_are_refused() {
-        assert!(redirects("redirect \"open@evil.test;").is_err());
-        assert!(redirects("/* never closed").is_err());
-        assert!(redirects("if true { redirect \"a@b.test\";").is_err());
-        assert!(redirects("redirect \"a@b.test\"").is_err());
-    }
-
-    #[test]
-    fn variables_count_as_external() {
-        let script = "require \"variables\";\nset \"to\" \"a@example.test\";\nredirect \"${to}\";";
-        assert_eq!(external_forwards(script, &internal()).unwrap(), ["${to}"]);
-    }
-}
+mod tests;

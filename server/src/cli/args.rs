@@ -110,7 +110,6 @@ impl ImapArgs {
             managesieve,
             max_connections: self.imap_connections.max(1),
             timeout: std::time::Duration::from_secs(30),
-            fetch_all_up_to: mail::imap::FETCH_ALL_UP_TO,
         }))
     }
 }

@@ -69,8 +69,9 @@ async fn serve(settings: &Settings, args: &ServeArgs) -> Result<(), Failure> {
             None => println!("Demo: the database already has users; nothing seeded."),
         }
     }
+    let shutdown = shutdown_signal();
     println!("airdesk listening on http://{}", app.local_addr());
-    app.run_until(shutdown_signal()).await
+    app.run_until(shutdown).await
 }
 
 /// `scan`: brings the index up to date once and says how it went.

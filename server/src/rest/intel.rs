@@ -52,12 +52,22 @@ pub async fn report(
     body: JsonBytes,
 ) -> Result<(StatusCode, Json<ReportAccepted>), ApiError> {
     let request: ReportRequest = body.parse()?;
-    let message_id = match (&request.internet_message_id, &request.raw) {
-        (Some(id), None) => id.clone(),
-        (None, Some(raw)) => parse(raw.as_bytes(), false).internet_message_id,
+    let (message_id, content) = match (&request.internet_message_id, &request.raw) {
+        (Some(id), None) => (id.clone(), None),
+        (None, Some(raw)) => (
+            parse(raw.as_bytes(), false).internet_message_id,
+            Some(mail::parse::content_hash(raw.as_bytes())),
+        ),
         _ => return Err(AppError::Invalid("give either internet_message_id or raw".into()).into()),
     };
-    let created = playbook::report(&state, &caller.0, &request.mailbox, &message_id).await?;
+    let created = playbook::report(
+        &state,
+        &caller.0,
+        &request.mailbox,
+        &message_id,
+        content.as_deref(),
+    )
+    .await?;
     let alert_id = reports::alert_of(&state.db, &created.id).await?;
     Ok((
         StatusCode::ACCEPTED,

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use mail::imap::{Imap, ImapSettings};
 use mail::maildir::Maildir;
 use mail::sieve::{SieveForwarding, SieveScripts, SCRIPT};
-use mail::{Destination, Folders, Forwarding, Found, Messages, StoreError, TurnOff};
+use mail::{
+    Copy, Destination, Folders, Forwarding, Found, MessageSource, Messages, ReadRequest,
+    StoreError, TurnOff, Whereabouts,
+};
 use model::{InternalDomains, MessageLocation};
 use tempfile::TempDir;
 
@@ -20,6 +23,7 @@ const BOB: &str = "bob@example.test";
 
 struct Fixture {
     store: Arc<dyn Messages>,
+    source: Arc<dyn MessageSource>,
     sieve: Arc<dyn SieveScripts>,
     forwarding: Arc<dyn Forwarding>,
     root: PathBuf,
@@ -40,6 +44,7 @@ impl Fixture {
         Fixture {
             sieve: Arc::new(maildir.sieve()),
             forwarding: Arc::new(SieveForwarding(maildir.sieve())),
+            source: Arc::new(maildir.clone()),
             store: Arc::new(maildir),
             root,
             dovecot: None,
@@ -53,6 +58,7 @@ impl Fixture {
         Fixture {
             sieve: Arc::new(imap.sieve()),
             forwarding: Arc::new(SieveForwarding(imap.sieve())),
+            source: Arc::new(imap.clone()),
             store: Arc::new(imap),
             root: dovecot.mail_root(),
             dovecot: Some(dovecot),
@@ -90,9 +96,123 @@ impl Fixture {
         names
     }
 
-    async fn locate(&self, mailbox: &str, ids: &[&str]) -> Vec<Found> {
-        let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
-        self.store.locate(mailbox, &ids).await.unwrap()
+    /// Every copy in the mailbox as the index records it (folder, handle, fingerprint, size),
+    /// with the Message-ID it carries.
+    async fn copies(&self, mailbox: &str) -> Vec<(String, Copy)> {
+        let mut copies = Vec::new();
+        for (folder, _) in self.source.folder_stamps(mailbox).await.unwrap() {
+            let listing = self.source.list(mailbox, &folder).await.unwrap();
+            let request = ReadRequest {
+                mailbox: mailbox.to_string(),
+                folder: folder.clone(),
+                generation: listing.generation,
+                messages: listing.messages.into_iter().collect(),
+            };
+            let batch = self.source.read(vec![request]).await.unwrap();
+            for message in batch.folders.into_iter().flatten() {
+                copies.push((
+                    message.parsed.internet_message_id.clone(),
+                    Copy {
+                        folder: folder.clone(),
+                        key: message.key,
+                        content_sha256: Some(message.content_sha256),
+                        size: Some(message.size),
+                    },
+                ));
+            }
+        }
+        copies
+    }
+
+    /// The copies carrying these Message-IDs, found where they are now.
+    async fn found(&self, mailbox: &str, ids: &[&str]) -> Vec<Found> {
+        let copies: Vec<Copy> = self
+            .copies(mailbox)
+            .await
+            .into_iter()
+            .filter(|(id, _)| ids.contains(&id.as_str()))
+            .map(|(_, copy)| copy)
+            .collect();
+        self.store
+            .find(mailbox, &copies)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|where_now| match where_now {
+                Whereabouts::At(found) => found,
+                other => panic!("a copy just listed is {other:?}"),
+            })
+            .collect()
+    }
+
+    /// A user moves a message to another folder behind airdesk's back.
+    fn user_moves(&self, mailbox: &str, id: &str, from: &str, to: &str) {
+        match &self.dovecot {
+            Some(dovecot) => {
+                let out = dovecot.doveadm(&[
+                    "move",
+                    "-u",
+                    mailbox,
+                    to,
+                    "mailbox",
+                    from,
+                    "header",
+                    "message-id",
+                    id,
+                ]);
+                assert!(out.status.success(), "{out:?}");
+            }
+            None => {
+                let (path, name) = self.file_of(mailbox, id, from);
+                let dir = self.folder_dir(mailbox, to).join("cur");
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::rename(path, dir.join(name)).unwrap();
+            }
+        }
+    }
+
+    /// A user deletes a message for good behind airdesk's back.
+    fn user_deletes(&self, mailbox: &str, id: &str, folder: &str) {
+        match &self.dovecot {
+            Some(dovecot) => {
+                let out = dovecot.doveadm(&[
+                    "expunge",
+                    "-u",
+                    mailbox,
+                    "mailbox",
+                    folder,
+                    "header",
+                    "message-id",
+                    id,
+                ]);
+                assert!(out.status.success(), "{out:?}");
+            }
+            None => std::fs::remove_file(self.file_of(mailbox, id, folder).0).unwrap(),
+        }
+    }
+
+    fn folder_dir(&self, mailbox: &str, folder: &str) -> PathBuf {
+        match folder {
+            "INBOX" => self.root.join(mailbox),
+            _ => self.root.join(mailbox).join(format!(".{folder}")),
+        }
+    }
+
+    /// The one file in a Maildir folder whose text carries this Message-ID.
+    fn file_of(&self, mailbox: &str, id: &str, folder: &str) -> (PathBuf, std::ffi::OsString) {
+        let dir = self.folder_dir(mailbox, folder);
+        ["cur", "new"]
+            .iter()
+            .filter_map(|sub| std::fs::read_dir(dir.join(sub)).ok())
+            .flatten()
+            .map(|e| e.unwrap())
+            .find(|e| {
+                std::fs::read_to_string(e.path())
+                    .unwrap()
+                    .contains(&format!("Message-ID: {id}\r\n"))
+            })
+            .map(|e| (e.path(), e.file_name()))
+            .unwrap_or_else(|| panic!("{id} in {folder}"))
     }
 }
 
@@ -106,7 +226,6 @@ pub fn imap_settings(dovecot: &Dovecot) -> ImapSettings {
         max_connections: 4,
         // Short, so a connection to a server going down fails fast.
         timeout: std::time::Duration::from_secs(3),
-        fetch_all_up_to: mail::imap::FETCH_ALL_UP_TO,
     }
 }
 
@@ -127,48 +246,69 @@ macro_rules! for_both_connectors {
 }
 
 for_both_connectors!(
-    locating_reports_every_copy_and_its_folder,
+    finding_follows_each_copy_by_handle_then_by_content,
     moves_keep_flags_and_take_many_messages_at_once,
     hard_delete_expunges_only_the_messages_given,
     forwarding_is_turned_off_validly_and_restored,
     an_unknown_mailbox_is_refused_not_retried,
 );
 
-async fn locating_reports_every_copy_and_its_folder(f: Fixture) {
+async fn finding_follows_each_copy_by_handle_then_by_content(f: Fixture) {
     f.deliver(ALICE, "<a@evil.test>", "INBOX");
     f.deliver(ALICE, "<b@evil.test>", "Junk");
     f.deliver(ALICE, "<c@evil.test>", "INBOX");
     f.deliver(ALICE, "<c@evil.test>", "Deleted Items");
-    f.deliver(ALICE, "<not-c@evil.test>", "INBOX");
+    f.deliver(ALICE, "<d@evil.test>", "INBOX");
+    let copies = f.copies(ALICE).await;
+    let copy = |id: &str, folder: &str| {
+        copies
+            .iter()
+            .find(|(i, c)| i == id && c.folder == folder)
+            .unwrap_or_else(|| panic!("{id} in {folder}: {copies:?}"))
+            .1
+            .clone()
+    };
+    let mut unrecognisable = copy("<d@evil.test>", "INBOX");
+    (unrecognisable.content_sha256, unrecognisable.size) = (None, None);
+    let wanted = [
+        copy("<a@evil.test>", "INBOX"),
+        copy("<b@evil.test>", "Junk"),
+        copy("<c@evil.test>", "INBOX"),
+        copy("<c@evil.test>", "Deleted Items"),
+        copy("<d@evil.test>", "INBOX"),
+        unrecognisable,
+    ];
+    f.user_moves(ALICE, "<b@evil.test>", "Junk", "INBOX");
+    f.user_deletes(ALICE, "<d@evil.test>", "INBOX");
 
-    let mut found = f
-        .locate(
-            ALICE,
-            &[
-                "<a@evil.test>",
-                "b@evil.test",
-                "<c@evil.test>",
-                "<d@evil.test>",
-            ],
-        )
-        .await;
-    found.sort_by(|x, y| {
-        (&x.internet_message_id, &x.folder).cmp(&(&y.internet_message_id, &y.folder))
-    });
+    let answers = f.store.find(ALICE, &wanted).await.unwrap();
 
-    let seen: Vec<(&str, MessageLocation)> = found
-        .iter()
-        .map(|f| (f.internet_message_id.as_str(), f.location))
-        .collect();
+    let at = |i: usize| match &answers[i] {
+        Whereabouts::At(found) => found.clone(),
+        other => panic!("copy {i}: {other:?}"),
+    };
+    assert_eq!(at(0).location, MessageLocation::Inbox);
     assert_eq!(
-        seen,
-        [
-            ("<a@evil.test>", MessageLocation::Inbox),
-            ("<c@evil.test>", MessageLocation::DeletedItems),
-            ("<c@evil.test>", MessageLocation::Inbox),
-            ("b@evil.test", MessageLocation::Junk),
-        ],
-        "ids come back as asked, absent ones are missing, substrings do not match"
+        at(1).location,
+        MessageLocation::Inbox,
+        "followed to where the user put it"
+    );
+    let (c_inbox, c_deleted) = (at(2), at(3));
+    assert_eq!(c_inbox.location, MessageLocation::Inbox);
+    assert_eq!(c_deleted.location, MessageLocation::DeletedItems);
+    assert_ne!(
+        c_inbox.handle, c_deleted.handle,
+        "one Message-ID, two copies"
+    );
+    assert!(
+        matches!(&answers[4], Whereabouts::Gone(looked) if looked.contains("INBOX")),
+        "looked for everywhere by handle and content, and not there: {:?}",
+        answers[4]
+    );
+    assert!(
+        matches!(&answers[5], Whereabouts::Missing(_)),
+        "nothing to recognise its content by proves nothing: {:?}",
+        answers[5]
     );
 }
 
@@ -178,7 +318,7 @@ async fn moves_keep_flags_and_take_many_messages_at_once(f: Fixture) {
         f.deliver(ALICE, id, "INBOX");
     }
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let found = f.locate(ALICE, &refs).await;
+    let found = f.found(ALICE, &refs).await;
     assert_eq!(found.len(), 30);
 
     let outcomes = f.store.soft_delete(ALICE, &found).await.unwrap();
@@ -188,7 +328,7 @@ async fn moves_keep_flags_and_take_many_messages_at_once(f: Fixture) {
     let moved = f.files(ALICE, "Recoverable Items");
     assert_eq!(moved.len(), 30);
     assert!(moved.iter().all(|name| name.ends_with(":2,S")), "{moved:?}");
-    let again = f.locate(ALICE, &refs).await;
+    let again = f.found(ALICE, &refs).await;
     assert!(again
         .iter()
         .all(|m| m.location == MessageLocation::RecoverableItems));
@@ -199,7 +339,7 @@ async fn moves_keep_flags_and_take_many_messages_at_once(f: Fixture) {
     assert!(f.files(ALICE, "Recoverable Items").is_empty());
     let junked = f
         .store
-        .move_to(ALICE, &f.locate(ALICE, &refs[..5]).await, Destination::Junk)
+        .move_to(ALICE, &f.found(ALICE, &refs[..5]).await, Destination::Junk)
         .await
         .unwrap();
     assert_eq!(junked.len(), 5);
@@ -209,16 +349,18 @@ async fn moves_keep_flags_and_take_many_messages_at_once(f: Fixture) {
 async fn hard_delete_expunges_only_the_messages_given(f: Fixture) {
     f.deliver(ALICE, "<gone@evil.test>", "INBOX");
     f.deliver(ALICE, "<stays@evil.test>", "INBOX");
-    let doomed = f.locate(ALICE, &["<gone@evil.test>"]).await;
+    let doomed = f.found(ALICE, &["<gone@evil.test>"]).await;
 
     let outcomes = f.store.expunge(ALICE, &doomed).await.unwrap();
 
     assert_eq!(outcomes, [Ok(())]);
-    let left = f
-        .locate(ALICE, &["<gone@evil.test>", "<stays@evil.test>"])
-        .await;
-    assert_eq!(left.len(), 1);
-    assert_eq!(left[0].internet_message_id, "<stays@evil.test>");
+    let left: Vec<String> = f
+        .copies(ALICE)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(left, ["<stays@evil.test>"]);
     assert_eq!(f.files(ALICE, "INBOX").len(), 1);
 }
 
@@ -284,33 +426,76 @@ bob.private@elsewhere.test
 async fn an_unknown_mailbox_is_refused_not_retried(f: Fixture) {
     let error = f
         .store
-        .locate("nobody@example.test", &["<a@evil.test>".to_string()])
+        .find("nobody@example.test", &[some_copy()])
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::Refused(_)), "{error:?}");
 }
 
-#[tokio::test]
-async fn imap_large_folders_are_searched_for_many_ids_at_once() {
-    let mut f = Fixture::imap();
-    let mut settings = imap_settings(f.dovecot.as_ref().unwrap());
-    settings.fetch_all_up_to = 0;
-    f.store = Arc::new(Imap::new(settings, Folders::default()));
-    let ids: Vec<String> = (0..150).map(|n| format!("<s{n}@evil.test>")).collect();
-    for id in &ids {
-        f.deliver(ALICE, id, "INBOX");
+fn some_copy() -> Copy {
+    Copy {
+        folder: "INBOX".into(),
+        key: "1764150000.M1P1.test".into(),
+        content_sha256: None,
+        size: None,
     }
-    f.deliver(ALICE, "<xs1@evil.test>", "INBOX"); // contains "s1@evil.test"
+}
 
-    // More ids than one SEARCH carries, one that only matches as a substring, one absent.
-    let mut wanted: Vec<&str> = ids.iter().map(String::as_str).collect();
-    wanted.push("<absent@evil.test>");
-    let found = f.locate(ALICE, &wanted).await;
+#[tokio::test]
+async fn imap_a_large_folder_with_non_ascii_ids_is_found_by_handle_and_moved_copies_by_content() {
+    let f = Fixture::imap();
+    let mut wanted = Vec::new();
+    for n in 0..3_000 {
+        // Every tenth one carries a Message-ID no IMAP SEARCH could be asked for.
+        let id = match n % 10 {
+            0 => format!("<\u{e9}t\u{e9}-{n}-\u{4e2d}@evil.test>"),
+            _ => format!("<filler-{n}@example.test>"),
+        };
+        crate::helpers::deliver(&f.root, ALICE, &id, "INBOX");
+        if n % 10 == 0 {
+            wanted.push(id);
+        }
+    }
+    f.give_to_server(ALICE);
+    let copies: Vec<(String, Copy)> = f
+        .copies(ALICE)
+        .await
+        .into_iter()
+        .filter(|(id, _)| wanted.contains(id))
+        .collect();
+    assert_eq!(copies.len(), 300, "non-ASCII ids are indexed as written");
+    // The user files five of them away: new UIDs in another folder.
+    for (id, _) in &copies[..5] {
+        f.user_moves(ALICE, id, "INBOX", "Junk");
+    }
 
-    assert_eq!(found.len(), 150);
-    assert!(found
+    let asked: Vec<Copy> = copies.iter().map(|(_, c)| c.clone()).collect();
+    let answers = f.store.find(ALICE, &asked).await.unwrap();
+
+    let folders: Vec<String> = answers
         .iter()
-        .all(|m| m.internet_message_id != "<xs1@evil.test>"));
+        .map(|a| match a {
+            Whereabouts::At(found) => found.folder.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(folders[..5].iter().all(|f| f == "Junk"), "{folders:?}");
+    assert!(folders[5..].iter().all(|f| f == "INBOX"));
+    let found: Vec<Found> = answers
+        .into_iter()
+        .filter_map(|a| match a {
+            Whereabouts::At(found) => Some(found),
+            _ => None,
+        })
+        .collect();
+    let moved = f.store.soft_delete(ALICE, &found).await.unwrap();
+    assert!(moved.iter().all(Result::is_ok), "{moved:?}");
+    assert_eq!(f.files(ALICE, "Recoverable Items").len(), 300);
+    assert_eq!(
+        f.files(ALICE, "INBOX").len(),
+        2_700,
+        "every other message stays"
+    );
 }
 
 #[tokio::test]
@@ -320,7 +505,8 @@ async fn maildir_concurrent_moves_of_the_same_messages_lose_and_duplicate_nothin
     for id in &ids {
         f.deliver(ALICE, id, "INBOX");
     }
-    let found = f.store.locate(ALICE, &ids).await.unwrap();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let found = f.found(ALICE, &refs).await;
 
     let (a, b) = tokio::join!(
         f.store
@@ -350,7 +536,7 @@ async fn maildir_a_move_interrupted_between_link_and_unlink_completes_on_retry()
     let target = f.root.join(ALICE).join(".Recoverable Items/cur");
     std::fs::create_dir_all(&target).unwrap();
     std::fs::hard_link(&source, target.join(source.file_name().unwrap())).unwrap();
-    let found = f.locate(ALICE, &["<half@evil.test>"]).await;
+    let found = f.found(ALICE, &["<half@evil.test>"]).await;
     assert_eq!(found.len(), 2, "both names are visible after the crash");
 
     let outcomes = f
@@ -369,7 +555,7 @@ async fn maildir_a_move_interrupted_between_link_and_unlink_completes_on_retry()
 async fn maildir_refuses_mailbox_names_that_leave_the_mail_root() {
     let f = Fixture::maildir();
     for name in ["../etc", ".hidden@x", "a/b@example.test", ""] {
-        let error = f.store.locate(name, &["<a@b>".into()]).await.unwrap_err();
+        let error = f.store.find(name, &[some_copy()]).await.unwrap_err();
         assert!(matches!(error, StoreError::Refused(_)), "{name}: {error:?}");
     }
 }

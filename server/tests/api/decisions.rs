@@ -148,7 +148,7 @@ async fn twenty_concurrent_approvals_on_one_cluster_execute_once_and_link_the_re
         assert_eq!(duplicate["duplicate_of"], first);
         let details = duplicate["details"].as_str().unwrap();
         assert!(
-            details.starts_with("De-duplicated: the same cluster was approved at "),
+            details.starts_with("De-duplicated: its copy was approved at "),
             "{details}"
         );
         assert!(

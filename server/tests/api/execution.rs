@@ -89,18 +89,9 @@ async fn an_approved_soft_delete_moves_the_files_and_a_change_brings_them_back()
             "same name, flags (:2,S) kept"
         );
     }
-    let investigation: Value = app
-        .get(
-            &format!(
-                "/api/v1/investigations/{}",
-                action["investigation_id"].as_str().unwrap()
-            ),
-            &token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let investigation = app
+        .investigation(&token, action["investigation_id"].as_str().unwrap())
+        .await;
     assert_eq!(investigation["status"], "remediated");
     assert_eq!(
         investigation["clusters"][0]["messages"][0]["location"], "recoverable_items",
@@ -169,10 +160,36 @@ async fn messages_already_moved_or_gone_are_reported_as_such() {
     assert_eq!(result_of("<junked@evil.test>"), "success");
     assert_eq!(result_of("<done@evil.test>"), "already_in_destination");
     assert_eq!(result_of("<gone@evil.test>"), "not_found");
-    assert_eq!(action["status"], "completed");
+    // A copy nobody can find is not a success: nothing proves it gone.
+    assert_eq!(action["status"], "partially_completed");
     assert_eq!(
         action["details"],
         "2 succeeded, 1 already in destination, 1 not found"
+    );
+    let gone = action["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["internet_message_id"] == "<gone@evil.test>")
+        .unwrap();
+    assert!(
+        gone["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the index holds no copy of <gone@evil.test> in alice@example.test with the sender and subject named"),
+        "{gone}"
+    );
+    let investigation = app
+        .investigation(&token, action["investigation_id"].as_str().unwrap())
+        .await;
+    assert_eq!(investigation["status"], "partially_remediated");
+    let log = investigation["log"].as_array().unwrap();
+    assert!(
+        log.iter()
+            .any(|l| l["detail"].as_str().unwrap().contains(
+                "partially completed: 2 succeeded, 1 already in destination, 1 not found"
+            )),
+        "{log:?}"
     );
     assert_eq!(
         files_in(
@@ -244,7 +261,7 @@ redirect "bob.private@elsewhere.test";
     assert_eq!(action["status"], "completed", "{action}");
     let detail = action["results"][0]["detail"].as_str().unwrap();
     assert!(
-        detail.contains("bob@elsewhere.test, bob.private@elsewhere.test"),
+        detail.contains("turned off bob@elsewhere.test (redirect in the Sieve script \"rules\"), bob.private@elsewhere.test (redirect in the Sieve script \"rules\")"),
         "{detail}"
     );
     let active = std::fs::read_link(bob.join(".dovecot.sieve")).unwrap();
@@ -449,9 +466,14 @@ async fn a_job_killed_mid_cluster_resumes_and_handles_every_message_exactly_once
     second.child.kill().unwrap();
     second.child.wait().unwrap();
 
-    assert_eq!(action["results"].as_array().unwrap().len(), 10_000);
+    assert_eq!(
+        action["results"].as_array().unwrap().len(),
+        1_000,
+        "the first thousand shown"
+    );
+    assert_eq!(results(pool.clone(), id.clone()).await, 10_000);
     let distinct: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT DISTINCT mailbox, internet_message_id FROM action_results WHERE action_id = $1)",
+        "SELECT COUNT(*) FROM (SELECT DISTINCT member FROM action_results WHERE action_id = $1)",
     )
     .bind(&id)
     .fetch_one(&pool)
@@ -465,9 +487,27 @@ async fn a_job_killed_mid_cluster_resumes_and_handles_every_message_exactly_once
     .fetch_one(&pool)
     .await
     .unwrap();
+    // Each claim after the first — the kill's, and any the 2 s lease lost under a loaded
+    // machine — may find the batches in flight then (4 mailboxes of 50) moved but unrecorded.
+    let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM jobs WHERE action_id = $1")
+        .bind(&id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let not_success: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT result FROM action_results WHERE action_id = $1 AND result <> 'success'",
+    )
+    .bind(&id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     assert!(
-        redone <= 4 * 50,
-        "only the batches in flight at the kill (4 mailboxes of 50) are found already moved ({redone})"
+        not_success.iter().all(|r| r == "already_in_destination"),
+        "{not_success:?}"
+    );
+    assert!(
+        redone <= 4 * 50 * (attempts - 1).max(1),
+        "only batches in flight at a takeover are found already moved: {redone} after {attempts} claims"
     );
     let (mut inbox, mut recoverable) = (0, 0);
     for m in 0..MAILBOXES {

@@ -76,6 +76,7 @@ pub fn settings_in(dir: &TempDir) -> Settings {
         secure_cookies: false,
         mail: Connector::Maildir {
             root: dir.path().join("mail"),
+            sieve_global: None,
         },
         folders: Folders::default(),
         read_limits: Default::default(),
@@ -92,9 +93,9 @@ pub fn settings_in(dir: &TempDir) -> Settings {
     }
 }
 
-/// Waits (up to 20 s) for an action on the server at `base` to finish executing; returns it.
+/// Waits (up to 60 s) for an action on the server at `base` to finish executing; returns it.
 pub async fn settled(client: &Client, base: &str, token: &str, id: &str) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let action: Value = client
             .get(format!("{base}/api/v1/actions/{id}"))
@@ -111,7 +112,7 @@ pub async fn settled(client: &Client, base: &str, token: &str, id: &str) -> Valu
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "action {id} still {status} after 20 s"
+            "action {id} still {status} after 60 s"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -245,6 +246,15 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// `GET /api/v1/investigations/{id}`, read as JSON.
+    pub async fn investigation(&self, token: &str, id: &str) -> Value {
+        self.get(&format!("/api/v1/investigations/{id}"), token)
+            .await
+            .json()
+            .await
+            .expect("an investigation")
+    }
+
     pub async fn ingest(&self, token: &str, body: &Value) -> Response {
         self.client
             .post(self.url("/api/v1/investigations"))
@@ -371,7 +381,7 @@ impl TestApp {
         std::os::unix::fs::symlink("sieve/rules.sieve", bob.join(".dovecot.sieve")).unwrap();
     }
 
-    /// Waits (up to 20 s) for an action to finish executing; returns it.
+    /// Waits (up to 60 s) for an action to finish executing; returns it.
     pub async fn settled(&self, token: &str, id: &str) -> Value {
         settled(&self.client, &self.address, token, id).await
     }

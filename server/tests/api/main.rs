@@ -1,5 +1,7 @@
 //! Integration tests: the real server on port 0 with a fresh SQLite file per test.
 
+mod adversarial;
+mod adversarial_imap;
 mod auth;
 mod changes;
 mod cli;
@@ -13,6 +15,7 @@ mod helpers;
 mod index_imap;
 mod investigations;
 mod limits;
+mod pigeonhole;
 mod playbook;
 mod roles;
 mod storage;

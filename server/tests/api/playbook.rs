@@ -41,20 +41,13 @@ async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> reqwest::R
         .unwrap()
 }
 
-async fn investigation(app: &TestApp, token: &str, id: &str) -> Value {
-    app.get(&format!("/api/v1/investigations/{id}"), token)
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
 /// Reports a message (expecting 202) and reads the investigation the report started.
 async fn reported(app: &TestApp, token: &str, body: Value) -> Value {
     let response = post(app, "/api/v1/reports", token, body).await;
     assert_eq!(response.status(), 202);
     let report: Value = response.json().await.unwrap();
-    investigation(app, token, report["investigation_id"].as_str().unwrap()).await
+    app.investigation(token, report["investigation_id"].as_str().unwrap())
+        .await
 }
 
 /// The (cluster_by, count, verdict) of each cluster, and its members' mailboxes.
@@ -201,7 +194,9 @@ async fn a_report_builds_exact_clusters_and_two_reporters_make_them_suspicious()
     assert_eq!(response.status(), 202);
     let first: Value = response.json().await.unwrap();
     assert!(first["alert_id"].is_string());
-    let inv = investigation(&app, &analyst, first["investigation_id"].as_str().unwrap()).await;
+    let inv = app
+        .investigation(&analyst, first["investigation_id"].as_str().unwrap())
+        .await;
     assert_eq!(inv["investigation_type"], "user_reported");
     assert_eq!(inv["status"], "no_threats_found");
     let mut found = clusters(&inv);
@@ -388,7 +383,7 @@ async fn an_indicator_hunts_back_and_forwarding_outside_is_found() {
     let added: Value = response.json().await.unwrap();
     let ids = added["investigation_ids"].as_array().unwrap();
     assert_eq!(ids.len(), 1);
-    let inv = investigation(&app, &analyst, ids[0].as_str().unwrap()).await;
+    let inv = app.investigation(&analyst, ids[0].as_str().unwrap()).await;
     assert_eq!(inv["investigation_type"], "url_verdict_change");
     assert_eq!(
         clusters(&inv),

@@ -24,11 +24,18 @@ async fn pending(app: &TestApp, token: &str) -> String {
     created["actions"][0]["id"].as_str().unwrap().to_string()
 }
 
-/// A fresh completed email action, for changes.
+/// A fresh completed email action, for changes: its own copy, delivered for it (an earlier
+/// approval of the same copy would make it a duplicate, which never runs).
 async fn completed(app: &TestApp, token: &str) -> String {
-    let id = pending(app, token).await;
+    let message_id = format!("<{}@evil.test>", airdesk_core::new_id());
+    app.deliver("alice@example.test", &message_id, "INBOX");
+    let mut body = api_md_example();
+    body["clusters"][0]["cluster_value"] =
+        json!(format!("http://{}.evil.test/", airdesk_core::new_id()));
+    body["clusters"][0]["messages"][0]["internet_message_id"] = json!(message_id);
+    let created: Value = app.ingest(token, &body).await.json().await.unwrap();
+    let id = created["actions"][0]["id"].as_str().unwrap().to_string();
     app.decide(token, &id, "approve", None).await;
-    // The example's message is gone after the first soft delete: "Not found" still completes.
     assert_eq!(app.settled(token, &id).await["status"], "completed");
     id
 }

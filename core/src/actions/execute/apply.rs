@@ -1,8 +1,9 @@
-//! Moving (or expunging) an action's messages, a mailbox batch at a time: find where each copy
-//! is now, act on the copies not yet where they should be, and say what became of each message.
+//! Moving (or expunging) an action's copies, a page of its cluster's members at a time and a
+//! mailbox batch at a time: find each copy by the store's handle (never by a header), act on
+//! those not yet where they should be, and say what became of each — including, when a copy
+//! cannot be found, where it was looked for and whether that proves it gone.
 
 use std::collections::BTreeMap;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
@@ -10,11 +11,50 @@ use futures_util::StreamExt;
 use super::jobs::{self, Claimed, ClaimedAction};
 use super::{Executor, Outcome, Stop};
 use crate::db::query;
-use mail::{Destination, Found, ItemOutcome, StoreError};
-use model::{message_id, ActionType, MessageLocation, MessageResult};
+use crate::index;
+use mail::{Copy, Destination, Found, ItemOutcome, StoreError, Whereabouts};
+use model::{ActionType, MessageLocation, MessageResult};
+
+/// Members read from the database at once.
+const PAGE: i64 = 5_000;
+
+/// One copy of the action's cluster, as the index saw it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(super) struct Member {
+    id: i64,
+    mailbox: String,
+    folder: Option<String>,
+    file: Option<String>,
+    content_sha256: Option<String>,
+    size: Option<i64>,
+    internet_message_id: String,
+}
+
+impl Member {
+    /// How the store is asked for it; `None` for a member the index never matched.
+    fn copy(&self) -> Option<Copy> {
+        Some(Copy {
+            folder: self.folder.clone()?,
+            key: self.file.clone()?,
+            content_sha256: self.content_sha256.clone(),
+            size: self.size.and_then(|s| u64::try_from(s).ok()),
+        })
+    }
+
+    fn outcome(&self, result: MessageResult, location: Option<MessageLocation>) -> Outcome {
+        Outcome {
+            member: Some(self.id),
+            internet_message_id: Some(self.internet_message_id.clone()),
+            result,
+            location,
+            folder: None,
+            detail: None,
+        }
+    }
+}
 
 impl Executor {
-    /// Carries out an email action: every message it covers that has no result yet.
+    /// Carries out an email action: every copy of its cluster that has no result yet.
     pub(super) async fn move_messages(&self, job: &Claimed, kind: ActionType) -> Result<(), Stop> {
         let destination = match kind {
             ActionType::MoveToInbox => Some(Destination::Inbox),
@@ -23,32 +63,104 @@ impl Executor {
             ActionType::HardDelete => None,
             _ => Some(Destination::RecoverableItems),
         };
-        let todo = self.messages_left(&job.action).await?;
-        let mut by_mailbox: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (mailbox, id) in todo {
-            by_mailbox.entry(mailbox).or_default().push(id);
+        let Some(cluster) = job.action.cluster_id.clone() else {
+            return Ok(());
+        };
+        self.match_named_copies(&cluster).await?;
+        let mut after = 0;
+        loop {
+            let members = self.members_left(&job.action, &cluster, after).await?;
+            let Some(last) = members.last() else {
+                return Ok(());
+            };
+            after = last.id;
+            self.run_page(job, members, destination).await?;
         }
-        let batch = self.config.batch.max(1);
-        let batches: Vec<(String, Vec<String>)> = by_mailbox
+    }
+
+    /// Copies named from outside that the index did not hold when they were recorded: bring
+    /// their mailboxes' index up to date and match them to copies now.
+    async fn match_named_copies(&self, cluster: &str) -> Result<(), Stop> {
+        let mailboxes: Vec<String> = query(
+            "SELECT DISTINCT mailbox FROM cluster_messages WHERE cluster_id = $1 AND folder IS NULL",
+        )
+        .bind(cluster)
+        .scalars(&self.state.db)
+        .await?;
+        if mailboxes.is_empty() {
+            return Ok(());
+        }
+        // A mailbox that cannot be read now has not been looked in: that is the store being
+        // unavailable (retried), never "not found".
+        let report = index::scan_mailboxes(&self.state, &mailboxes).await?;
+        if report.unreadable > 0 {
+            return Err(Stop::Unavailable(format!(
+                "{} of {} mailbox(es) could not be read to find the copies named in them",
+                report.unreadable,
+                mailboxes.len()
+            )));
+        }
+        index::match_unmatched(&self.state.db, cluster).await?;
+        Ok(())
+    }
+
+    /// The next members of the cluster (by id, after `after`) this action has no result for.
+    async fn members_left(
+        &self,
+        action: &ClaimedAction,
+        cluster: &str,
+        after: i64,
+    ) -> Result<Vec<Member>, Stop> {
+        Ok(query(
+            "SELECT m.id, m.mailbox, m.folder, m.file, m.content_sha256, m.size, m.internet_message_id
+             FROM cluster_messages m
+             WHERE m.cluster_id = $1 AND m.id > $2
+               AND NOT EXISTS (SELECT 1 FROM action_results r WHERE r.action_id = $3 AND r.member = m.id)
+             ORDER BY m.id LIMIT $4",
+        )
+        .bind(cluster)
+        .bind(after)
+        .bind(&action.id)
+        .bind(PAGE)
+        .fetch_all(&self.state.db)
+        .await?)
+    }
+
+    /// One page of members, several mailboxes at once: a store's round trips overlap; each
+    /// batch records its own results with the lease renewal. The first failure stops the job:
+    /// batches not yet started are skipped, but those in flight finish and record what they
+    /// did — cancelling one halfway would lose that, and could cut a write transaction short.
+    async fn run_page(
+        &self,
+        job: &Claimed,
+        members: Vec<Member>,
+        destination: Option<Destination>,
+    ) -> Result<(), Stop> {
+        let mut by_mailbox: BTreeMap<String, Vec<Member>> = BTreeMap::new();
+        for member in members {
+            by_mailbox
+                .entry(member.mailbox.clone())
+                .or_default()
+                .push(member);
+        }
+        let size = self.config.batch.max(1);
+        let batches: Vec<(String, Vec<Member>)> = by_mailbox
             .into_iter()
-            .flat_map(|(mailbox, ids)| {
-                ids.chunks(batch)
+            .flat_map(|(mailbox, members)| {
+                members
+                    .chunks(size)
                     .map(|chunk| (mailbox.clone(), chunk.to_vec()))
                     .collect::<Vec<_>>()
             })
             .collect();
-        // Several mailboxes at once: a store's round trips overlap; each batch still records
-        // its own results with the lease renewal. The first failure stops the job: batches
-        // not yet started are skipped, but those in flight finish and record what they did —
-        // cancelling one halfway would lose that, and could cut a write transaction short.
         let stopped = AtomicBool::new(false);
         let stopped = &stopped;
         let mut runs = futures_util::stream::iter(batches)
-            .map(|(mailbox, ids)| async move {
+            .map(|(mailbox, members)| async move {
                 if stopped.load(Ordering::Relaxed) {
                     return Ok(());
                 }
-                let outcomes = self.apply(&mailbox, &ids, destination).await?;
+                let outcomes = self.apply(&mailbox, &members, destination).await?;
                 jobs::record(&self.state.db, &self.config, job, &mailbox, &outcomes).await
             })
             .buffer_unordered(self.config.parallel_mailboxes.max(1));
@@ -62,91 +174,71 @@ impl Executor {
         first_stop.map_or(Ok(()), Err)
     }
 
-    /// The action's messages that have no result yet.
-    async fn messages_left(&self, action: &ClaimedAction) -> Result<Vec<(String, String)>, Stop> {
-        if let Some(cluster) = &action.cluster_id {
-            return Ok(query(
-                "SELECT m.mailbox, m.internet_message_id FROM cluster_messages m
-                 WHERE m.cluster_id = $1 AND NOT EXISTS (
-                     SELECT 1 FROM action_results r WHERE r.action_id = $2 AND r.mailbox = m.mailbox
-                        AND r.internet_message_id = m.internet_message_id)
-                 ORDER BY m.mailbox, m.internet_message_id",
-            )
-            .bind(cluster)
-            .bind(&action.id)
-            .fetch_all(&self.state.db)
-            .await?);
-        }
-        let (Some(mailbox), Some(id)) = (&action.mailbox, &action.internet_message_id) else {
-            return Ok(Vec::new());
-        };
-        let done: i64 = query(
-            "SELECT COUNT(*) FROM action_results WHERE action_id = $1 AND mailbox = $2
-                AND internet_message_id = $3",
-        )
-        .bind(&action.id)
-        .bind(mailbox)
-        .bind(id)
-        .scalar(&self.state.db)
-        .await?;
-        Ok(if done == 0 {
-            vec![(mailbox.clone(), id.clone())]
-        } else {
-            Vec::new()
-        })
-    }
-
-    /// Finds the messages and moves (or expunges) each copy not yet where it should be.
-    #[tracing::instrument(level = "debug", skip(self, ids), fields(messages = ids.len()))]
+    /// Finds the members' copies and moves (or expunges) each one not yet where it should be.
+    #[tracing::instrument(level = "debug", skip(self, members), fields(copies = members.len()))]
     async fn apply(
         &self,
         mailbox: &str,
-        ids: &[String],
+        members: &[Member],
         destination: Option<Destination>,
     ) -> Result<Vec<Outcome>, Stop> {
+        let (matched, unmatched): (Vec<&Member>, Vec<&Member>) =
+            members.iter().partition(|m| m.copy().is_some());
+        let mut outcomes: Vec<Outcome> = unmatched.into_iter().map(never_indexed).collect();
+        if matched.is_empty() {
+            return Ok(outcomes);
+        }
+        let copies: Vec<Copy> = matched.iter().filter_map(|m| m.copy()).collect();
         let store = &self.state.mail.messages;
-        let found = match store.locate(mailbox, ids).await {
+        let whereabouts = match store.find(mailbox, &copies).await {
             Ok(found) => found,
             Err(StoreError::Refused(why)) => {
-                return Ok(ids.iter().map(|id| failed(id, &why)).collect());
+                outcomes.extend(matched.iter().map(|m| failed(m, &why)));
+                return Ok(outcomes);
             }
             Err(StoreError::Unavailable(why)) => return Err(Stop::Unavailable(why)),
         };
-        let plan = Plan::new(self, found, destination);
-        let results = plan.act(self, mailbox).await?;
-        let (mut outcomes, failures) = plan.outcomes(ids, &results);
-        if !failures.is_empty() {
-            outcomes.extend(plan.recheck(self, mailbox, failures).await?);
+        let plan = Plan::new(self, destination);
+        let mut to_handle: Vec<(&Member, Found)> = Vec::new();
+        for (member, where_now) in matched.into_iter().zip(whereabouts) {
+            match plan.judge(member, where_now) {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(found) => to_handle.push((member, found)),
+            }
+        }
+        let results = plan.act(self, mailbox, &to_handle).await?;
+        let mut retry = Vec::new();
+        for ((member, _), result) in to_handle.into_iter().zip(results) {
+            match result {
+                Ok(()) => outcomes.push(plan.done(member)),
+                Err(error) => retry.push((member, error)),
+            }
+        }
+        if !retry.is_empty() {
+            outcomes.extend(plan.recheck(self, mailbox, retry).await?);
         }
         Ok(outcomes)
     }
 }
 
-/// The copies found, and the ones to act on.
+/// Where the action takes its copies.
 struct Plan {
-    found: Vec<Found>,
-    to_handle: Vec<Found>,
     destination: Option<Destination>,
     destination_folder: Option<String>,
 }
 
 impl Plan {
-    fn new(executor: &Executor, found: Vec<Found>, destination: Option<Destination>) -> Self {
+    fn new(executor: &Executor, destination: Option<Destination>) -> Self {
         let folders = executor.state.mail.folders();
-        let destination_folder = destination.map(|d| folders.name(d).to_string());
-        let mut plan = Plan {
-            found,
-            to_handle: Vec::new(),
+        Plan {
             destination,
-            destination_folder,
-        };
-        plan.to_handle = plan
-            .found
-            .iter()
-            .filter(|f| !plan.in_place(f))
-            .cloned()
-            .collect();
-        plan
+            destination_folder: destination.map(|d| folders.name(d).to_string()),
+        }
+    }
+
+    fn location(&self) -> MessageLocation {
+        self.destination
+            .map_or(MessageLocation::Purged, Destination::location)
     }
 
     fn in_place(&self, found: &Found) -> bool {
@@ -155,124 +247,106 @@ impl Plan {
             .is_some_and(|folder| found.folder == folder)
     }
 
-    fn copies_of<'a>(&self, found: &'a [Found], id: &str) -> Vec<&'a Found> {
-        found
-            .iter()
-            .filter(|f| message_id::same(&f.internet_message_id, id))
-            .collect()
+    /// What a copy's whereabouts come to: an outcome, or the copy to act on.
+    fn judge(&self, member: &Member, where_now: Whereabouts) -> Result<Outcome, Found> {
+        match where_now {
+            Whereabouts::At(found) if self.in_place(&found) => {
+                let mut outcome =
+                    member.outcome(MessageResult::AlreadyInDestination, Some(self.location()));
+                outcome.folder = Some(found.folder);
+                Ok(outcome)
+            }
+            Whereabouts::At(found) => Err(found),
+            Whereabouts::Gone(looked) => {
+                let mut outcome =
+                    member.outcome(MessageResult::Gone, Some(MessageLocation::Purged));
+                outcome.detail = Some(format!("deleted outside airdesk: {looked}"));
+                Ok(outcome)
+            }
+            Whereabouts::Missing(looked) => {
+                let mut outcome = member.outcome(MessageResult::NotFound, None);
+                outcome.detail = Some(looked);
+                Ok(outcome)
+            }
+        }
     }
 
-    fn location(&self) -> MessageLocation {
-        self.destination
-            .map_or(MessageLocation::Purged, Destination::location)
+    /// A copy moved (or expunged) as asked.
+    fn done(&self, member: &Member) -> Outcome {
+        let mut outcome = member.outcome(MessageResult::Success, Some(self.location()));
+        outcome.folder = self.destination_folder.clone();
+        outcome
     }
 
-    /// Moves or expunges every copy to handle; one outcome per copy, in order.
-    async fn act(&self, executor: &Executor, mailbox: &str) -> Result<Vec<ItemOutcome>, Stop> {
-        if self.to_handle.is_empty() {
+    /// Moves or expunges the copies; one outcome per copy, in order.
+    async fn act(
+        &self,
+        executor: &Executor,
+        mailbox: &str,
+        to_handle: &[(&Member, Found)],
+    ) -> Result<Vec<ItemOutcome>, Stop> {
+        if to_handle.is_empty() {
             return Ok(Vec::new());
         }
+        let found: Vec<Found> = to_handle.iter().map(|(_, f)| f.clone()).collect();
         let store = &executor.state.mail.messages;
         let done = match self.destination {
-            Some(d) => store.move_to(mailbox, &self.to_handle, d).await,
-            None => store.expunge(mailbox, &self.to_handle).await,
+            Some(d) => store.move_to(mailbox, &found, d).await,
+            None => store.expunge(mailbox, &found).await,
         };
         match done {
             Ok(results) => Ok(results),
             Err(StoreError::Unavailable(why)) => Err(Stop::Unavailable(why)),
-            Err(StoreError::Refused(why)) => {
-                Ok(self.to_handle.iter().map(|_| Err(why.clone())).collect())
-            }
+            Err(StoreError::Refused(why)) => Ok(found.iter().map(|_| Err(why.clone())).collect()),
         }
     }
 
-    /// What each message came to, and the ones whose move failed (with the reason).
-    fn outcomes(
-        &self,
-        ids: &[String],
-        results: &[ItemOutcome],
-    ) -> (Vec<Outcome>, Vec<(String, String)>) {
-        let mut outcomes = Vec::with_capacity(ids.len());
-        let mut failures = Vec::new();
-        for id in ids {
-            if self.copies_of(&self.found, id).is_empty() {
-                outcomes.push(Outcome {
-                    internet_message_id: Some(id.clone()),
-                    result: MessageResult::NotFound,
-                    location: None,
-                    detail: Some("not in any folder of the mailbox".into()),
-                });
-                continue;
-            }
-            let mine = |f: &&Found| message_id::same(&f.internet_message_id, id);
-            let error = self
-                .to_handle
-                .iter()
-                .zip(results)
-                .filter(|(f, _)| mine(f))
-                .find_map(|(_, r)| r.as_ref().err());
-            let moved = self.to_handle.iter().any(|f| mine(&f));
-            match error {
-                Some(error) => failures.push((id.clone(), error.clone())),
-                None => outcomes.push(Outcome {
-                    internet_message_id: Some(id.clone()),
-                    result: if moved {
-                        MessageResult::Success
-                    } else {
-                        MessageResult::AlreadyInDestination
-                    },
-                    location: Some(self.location()),
-                    detail: None,
-                }),
-            }
-        }
-        (outcomes, failures)
-    }
-
-    /// Someone else may have moved failed messages meanwhile (a user, another process): look
-    /// again, and count those now where they should be as already there.
+    /// Someone else may have moved or deleted a copy meanwhile (a user, another process):
+    /// look again, and count those now where they should be, or gone, as such.
     async fn recheck(
         &self,
         executor: &Executor,
         mailbox: &str,
-        failures: Vec<(String, String)>,
+        retry: Vec<(&Member, String)>,
     ) -> Result<Vec<Outcome>, Stop> {
-        let ids: Vec<String> = failures.iter().map(|(id, _)| id.clone()).collect();
-        let again = match executor.state.mail.messages.locate(mailbox, &ids).await {
-            Ok(again) => Some(again),
+        let copies: Vec<Copy> = retry.iter().filter_map(|(m, _)| m.copy()).collect();
+        let again = match executor.state.mail.messages.find(mailbox, &copies).await {
+            Ok(again) => again,
             Err(StoreError::Unavailable(why)) => return Err(Stop::Unavailable(why)),
-            Err(StoreError::Refused(_)) => None,
+            Err(StoreError::Refused(_)) => Vec::new(),
         };
-        Ok(failures
+        let mut again = again.into_iter();
+        Ok(retry
             .into_iter()
-            .map(|(id, error)| {
-                let settled = again.as_ref().is_some_and(|again| {
-                    let copies = self.copies_of(again, &id);
-                    match self.destination {
-                        Some(_) => !copies.is_empty() && copies.iter().all(|f| self.in_place(f)),
-                        None => copies.is_empty(),
-                    }
-                });
-                if settled {
-                    Outcome {
-                        internet_message_id: Some(id),
-                        result: MessageResult::AlreadyInDestination,
-                        location: Some(self.location()),
-                        detail: None,
-                    }
-                } else {
-                    failed(&id, &error)
+            .map(|(member, error)| match again.next() {
+                Some(Whereabouts::At(found)) if self.in_place(&found) => {
+                    let mut outcome =
+                        member.outcome(MessageResult::AlreadyInDestination, Some(self.location()));
+                    outcome.folder = Some(found.folder);
+                    outcome
                 }
+                Some(gone @ Whereabouts::Gone(_)) => self
+                    .judge(member, gone)
+                    .unwrap_or_else(|_| failed(member, &error)),
+                _ => failed(member, &error),
             })
             .collect())
     }
 }
 
-pub(super) fn failed(id: &str, why: &str) -> Outcome {
-    Outcome {
-        internet_message_id: Some(id.to_string()),
-        result: MessageResult::Failed,
-        location: None,
-        detail: Some(why.to_string()),
-    }
+/// A member named from outside that the index holds no copy of: nothing to act on by handle,
+/// and nothing proves the message gone.
+fn never_indexed(member: &Member) -> Outcome {
+    let mut outcome = member.outcome(MessageResult::NotFound, None);
+    outcome.detail = Some(format!(
+        "the index holds no copy of {} in {} with the sender and subject named, even after bringing it up to date: nothing to act on",
+        member.internet_message_id, member.mailbox
+    ));
+    outcome
+}
+
+fn failed(member: &Member, why: &str) -> Outcome {
+    let mut outcome = member.outcome(MessageResult::Failed, None);
+    outcome.detail = Some(why.to_string());
+    outcome
 }

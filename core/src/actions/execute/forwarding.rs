@@ -33,7 +33,7 @@ impl Executor {
             Ok(TurnOff::Done {
                 undo,
                 addresses,
-                kept,
+                detail,
             }) => {
                 let mut tx = self.state.db.write().await?;
                 query(
@@ -48,13 +48,7 @@ impl Executor {
                 .execute(&mut tx)
                 .await?;
                 tx.commit().await?;
-                mailbox_outcome(
-                    MessageResult::Success,
-                    format!(
-                        "turned off forwarding to {}; {kept} is kept for undo",
-                        addresses.join(", ")
-                    ),
-                )
+                mailbox_outcome(MessageResult::Success, detail)
             }
             Err(ForwardingError::Store(StoreError::Unavailable(why))) => {
                 return Err(Stop::Unavailable(why))
@@ -105,9 +99,11 @@ impl Executor {
 /// The one result of an action on a mailbox.
 fn mailbox_outcome(result: MessageResult, detail: String) -> Outcome {
     Outcome {
+        member: None,
         internet_message_id: None,
         result,
         location: None,
+        folder: None,
         detail: Some(detail),
     }
 }

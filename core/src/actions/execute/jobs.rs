@@ -8,7 +8,9 @@ use super::{ExecutionConfig, Outcome, Stop};
 use crate::actions::state::{self, Transition};
 use crate::db::{self, query, Db, Tx};
 use crate::new_id;
-use model::{ActionStatus, ActionType, Actor, AppError, MessageResult, SystemTask};
+use model::{
+    ActionStatus, ActionType, Actor, AppError, MessageLocation, MessageResult, SystemTask,
+};
 
 /// Who execution acts as in the audit trail.
 pub(crate) const ACTOR: Actor = Actor::System(SystemTask::Execution);
@@ -30,7 +32,6 @@ pub(super) struct ClaimedAction {
     pub changed_from: Option<String>,
     pub cluster_id: Option<String>,
     pub mailbox: Option<String>,
-    pub internet_message_id: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -41,7 +42,6 @@ struct ActionRow {
     changed_from: Option<String>,
     cluster_id: Option<String>,
     mailbox: Option<String>,
-    internet_message_id: Option<String>,
 }
 
 /// Takes the oldest queued job that may run now, or a running one whose worker's lease ran
@@ -84,7 +84,7 @@ pub(super) async fn claim(db: &Db, config: &ExecutionConfig) -> Result<Option<Cl
     .execute(&mut tx)
     .await?;
     let row: ActionRow = query(
-        "SELECT id, action_type, status, changed_from, cluster_id, mailbox, internet_message_id
+        "SELECT id, action_type, status, changed_from, cluster_id, mailbox
          FROM actions WHERE id = $1",
     )
     .bind(&action_id)
@@ -120,7 +120,6 @@ pub(super) async fn claim(db: &Db, config: &ExecutionConfig) -> Result<Option<Cl
             changed_from: row.changed_from,
             cluster_id: row.cluster_id,
             mailbox: row.mailbox,
-            internet_message_id: row.internet_message_id,
         },
     }))
 }
@@ -145,11 +144,12 @@ pub(super) async fn record(
         .await?;
     if !outcomes.is_empty() {
         let mut insert = query(
-            "INSERT INTO action_results (action_id, mailbox, internet_message_id, result, location, detail, at) VALUES ",
+            "INSERT INTO action_results (action_id, member, mailbox, internet_message_id, result, location, detail, at) VALUES ",
         );
         for (i, outcome) in outcomes.iter().enumerate() {
             insert.push(if i == 0 { "(" } else { ", (" });
             insert.push_bind(&job.action.id).push(", ");
+            insert.push_bind(outcome.member).push(", ");
             insert.push_bind(mailbox).push(", ");
             insert.push_bind(&outcome.internet_message_id).push(", ");
             insert.push_bind(outcome.result).push(", ");
@@ -157,20 +157,35 @@ pub(super) async fn record(
             insert.push_bind(&outcome.detail).push(", ");
             insert.push_bind(at).push(")");
         }
-        insert.push(" ON CONFLICT (action_id, mailbox, internet_message_id) DO NOTHING");
+        insert.push(" ON CONFLICT DO NOTHING");
         insert.execute(&mut tx).await?;
     }
+    // Where each copy is now, for every cluster that holds the same copy (the same store
+    // handle, not merely the same content): one statement per
+    // (location, folder) the batch came to.
+    let mut moved: std::collections::BTreeMap<(MessageLocation, Option<String>), Vec<i64>> =
+        Default::default();
     for outcome in outcomes {
-        if let (Some(id), Some(location)) = (&outcome.internet_message_id, outcome.location) {
-            query(
-                "UPDATE cluster_messages SET location = $3 WHERE mailbox = $1 AND internet_message_id = $2",
-            )
-            .bind(mailbox)
-            .bind(id)
-            .bind(location)
-            .execute(&mut tx)
-            .await?;
+        if let (Some(member), Some(location)) = (outcome.member, outcome.location) {
+            moved
+                .entry((location, outcome.folder.clone()))
+                .or_default()
+                .push(member);
         }
+    }
+    for ((location, folder), members) in moved {
+        let mut update = query("UPDATE cluster_messages SET location = ");
+        update.push_bind(location);
+        update
+            .push(", folder = COALESCE(")
+            .push_bind(folder)
+            .push(", folder) WHERE id IN (");
+        update.push_list(members.iter().copied()).push(
+            ") OR (file IS NOT NULL AND (mailbox, file) IN
+                 (SELECT mailbox, file FROM cluster_messages WHERE id IN (",
+        );
+        update.push_list(members.iter().copied()).push(")))");
+        update.execute(&mut tx).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -197,22 +212,26 @@ pub(super) async fn finish(db: &Db, job: &Claimed) -> Result<(), Stop> {
             .bind(&job.action.id)
             .fetch_all(&mut tx)
             .await?;
-    let count = |r: MessageResult| {
-        counts
-            .iter()
-            .find(|(k, _)| k == r.as_str())
-            .map_or(0, |(_, n)| *n)
-    };
-    let failed = count(MessageResult::Failed);
-    let fine = count(MessageResult::Success)
-        + count(MessageResult::AlreadyInDestination)
-        + count(MessageResult::NotFound);
+    // Completed only when every copy is verifiably where it should be, or gone (DESIGN.md
+    // rule 9): a copy not found, or not moved, leaves the action short of that.
+    let settled: i64 = counts
+        .iter()
+        .filter(|(k, _)| MessageResult::parse(k).is_some_and(MessageResult::settled))
+        .map(|(_, n)| n)
+        .sum();
+    let total: i64 = counts.iter().map(|(_, n)| n).sum();
+    let (failed, fine) = (total - settled, settled);
     let status = match (failed, fine) {
+        // Nothing was acted on (a cluster without copies): that is no success either.
+        (0, 0) => ActionStatus::Failed,
         (0, _) => ActionStatus::Completed,
         (_, 0) => ActionStatus::Failed,
         _ => ActionStatus::PartiallyCompleted,
     };
-    let outcome = summary(&counts);
+    let outcome = match total {
+        0 => "Failed: the action's cluster holds no copies; nothing was acted on".to_string(),
+        _ => super::summary::summary(&counts),
+    };
     close(&mut tx, job, status, &outcome).await?;
     tx.commit().await?;
     tracing::info!(%status, outcome, "action executed");
@@ -309,56 +328,39 @@ async fn close(
         tracing::error!("a claimed action was not in progress when it closed");
         return Err(AppError::Internal);
     }
+    if status != ActionStatus::Completed {
+        explain(tx, job, status, outcome).await?;
+    }
     Ok(())
 }
 
-/// "3 succeeded, 1 already in destination" — every kind of result with its count.
-fn summary(counts: &[(String, i64)]) -> String {
-    let order = [
-        MessageResult::Success,
-        MessageResult::AlreadyInDestination,
-        MessageResult::NotFound,
-        MessageResult::Failed,
-    ];
-    let parts: Vec<String> = order
-        .iter()
-        .filter_map(|r| {
-            counts.iter().find(|(k, _)| k == r.as_str()).map(|(_, n)| {
-                let words = match r {
-                    MessageResult::Success => "succeeded",
-                    MessageResult::AlreadyInDestination => "already in destination",
-                    MessageResult::NotFound => "not found",
-                    MessageResult::Failed => "failed",
-                };
-                format!("{n} {words}")
-            })
-        })
-        .collect();
-    if parts.is_empty() {
-        "nothing to do".into()
-    } else {
-        parts.join(", ")
-    }
+/// The investigation's log says why one of its actions fell short (its status follows:
+/// Partially remediated).
+async fn explain(
+    tx: &mut Tx<'_>,
+    job: &Claimed,
+    status: ActionStatus,
+    outcome: &str,
+) -> Result<(), AppError> {
+    query(
+        "INSERT INTO investigation_log (investigation_id, seq, at, step, detail)
+         SELECT a.investigation_id,
+                (SELECT COALESCE(MAX(l.seq), 0) + 1 FROM investigation_log l WHERE l.investigation_id = a.investigation_id),
+                $2, 'Remediation', $3
+         FROM actions a WHERE a.id = $1",
+    )
+    .bind(&job.action.id)
+    .bind(db::now())
+    .bind(format!(
+        "{} {}: {outcome}",
+        job.action.action_type.label(),
+        status.label().to_lowercase()
+    ))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 pub(crate) fn chrono_duration(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_summary_names_every_result_with_its_count() {
-        assert_eq!(
-            summary(&[
-                ("failed".into(), 1),
-                ("success".into(), 3),
-                ("already_in_destination".into(), 2)
-            ]),
-            "3 succeeded, 2 already in destination, 1 failed"
-        );
-        assert_eq!(summary(&[]), "nothing to do");
-    }
 }

@@ -4,19 +4,22 @@
 
 use super::{started, Trigger};
 use crate::db::{self, query, Db};
-use crate::index::{self, IndexedMessage};
+use crate::index::{self, IndexedMessage, Selection};
 use crate::{new_id, AppState};
 use model::{message_id, AppError, CurrentUser, InvestigationCreated};
 
-/// A signed-in user reports a message in `mailbox` as phish.
+/// A signed-in user reports a message in `mailbox` as phish. `content` is the
+/// [`mail::parse::content_hash`] of the message as reported, when the report carries it: it
+/// tells apart two copies that share a Message-ID (a phish may reuse a legitimate one's).
 #[tracing::instrument(skip(state, user), fields(user = %user.username))]
 pub async fn report(
     state: &AppState,
     user: &CurrentUser,
     mailbox: &str,
     internet_message_id: &str,
+    content: Option<&str>,
 ) -> Result<InvestigationCreated, AppError> {
-    let message = reported_message(state, mailbox, internet_message_id).await?;
+    let message = reported_message(state, mailbox, internet_message_id, content).await?;
     record(&state.db, &user.username, &message).await?;
     let trigger = Trigger::Report {
         reported_by: user.username.clone(),
@@ -36,7 +39,7 @@ pub async fn manual_message(
     if !user.role.can_administer() {
         return Err(AppError::Forbidden("Admin".into()));
     }
-    let message = reported_message(state, mailbox, internet_message_id).await?;
+    let message = reported_message(state, mailbox, internet_message_id, None).await?;
     let trigger = Trigger::ManualMessage {
         requested_by: user.username.clone(),
         message: Box::new(message),
@@ -45,11 +48,14 @@ pub async fn manual_message(
 }
 
 /// The indexed copy a user reports; the index is brought up to date once if it lacks it (the
-/// message may have arrived since the last scan).
+/// message may have arrived since the last scan). When several copies in the mailbox carry the
+/// Message-ID, the one whose content matches the report is it; without that, the one received
+/// last (a phish reusing a legitimate message's id arrives after it).
 pub async fn reported_message(
     state: &AppState,
     mailbox: &str,
     message_id: &str,
+    content: Option<&str>,
 ) -> Result<IndexedMessage, AppError> {
     let mailbox = mailbox.trim().to_ascii_lowercase();
     // Lenient on purpose: the index keeps whatever the header said, spaces and all.
@@ -65,9 +71,29 @@ pub async fn reported_message(
         index::scan(state).await?;
         found = index::find(&state.db, Some(&mailbox), id).await?;
     }
-    found.into_iter().next().ok_or_else(|| {
-        AppError::NotFound(format!("message {id} in the index of mailbox {mailbox:?}"))
-    })
+    if found.len() > 1 {
+        tracing::info!(
+            copies = found.len(),
+            mailbox,
+            "several copies share the reported Message-ID"
+        );
+    }
+    let matching = content.and_then(|hash| {
+        found
+            .iter()
+            .position(|m| m.content_sha256.as_deref() == Some(hash))
+    });
+    let latest = found
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, m)| (m.received_at, m.id))
+        .map(|(i, _)| i);
+    match matching.or(latest) {
+        Some(i) => Ok(found.swap_remove(i)),
+        None => Err(AppError::NotFound(format!(
+            "message {id} in the index of mailbox {mailbox:?}"
+        ))),
+    }
 }
 
 /// Records a user's report before investigating, so it counts towards its own cluster.
@@ -109,14 +135,12 @@ pub(super) async fn link(
     Ok(())
 }
 
-/// The different users who reported any of these messages.
-pub(super) async fn reporters(db: &Db, message_ids: &[&str]) -> Result<Vec<String>, AppError> {
-    if message_ids.is_empty() {
-        return Ok(Vec::new());
-    }
+/// The different users who reported any of a cluster's copies.
+pub(super) async fn reporters(db: &Db, selection: &Selection) -> Result<Vec<String>, AppError> {
     let mut select =
-        query("SELECT DISTINCT reported_by FROM reports WHERE internet_message_id IN (");
-    select.push_list(message_ids.iter().copied()).push(")");
+        query("SELECT DISTINCT reported_by FROM reports WHERE (mailbox, internet_message_id) IN (");
+    selection.push_select(&mut select, "m.mailbox, m.internet_message_id");
+    select.push(")");
     Ok(select.scalars(db).await?)
 }
 

@@ -1,6 +1,7 @@
 //! The playbook's rules, as pure functions: the verdict a cluster's facts earn, what counts as
 //! a look-alike of an internal domain, and what one message offers to cluster by.
 
+use mail::parse::url_pattern;
 use model::{ClusterBy, InternalDomains, Verdict};
 
 use super::PlaybookConfig;
@@ -85,20 +86,34 @@ fn confusable_skeleton(domain: &str) -> String {
         .collect()
 }
 
-/// What one message offers to cluster by: its URLs (up to a limit), attachment hashes, its
-/// sender and its subject fingerprint (when it says something: two words or more).
+/// What one message offers to cluster by: each of its URLs (by its pattern when the link is
+/// personalised, so one campaign is one cluster, up to `max_urls` of them), attachment hashes,
+/// its sender and its subject fingerprint (when it says something: two words or more). Also
+/// answers the URLs left out, for the log to say so — their copies still fall in the
+/// message's sender and subject clusters.
 pub fn cluster_keys(
     sender: &str,
     fingerprint: &str,
     urls: &[String],
     hashes: &[String],
     config: &PlaybookConfig,
-) -> Vec<(ClusterBy, String)> {
-    let mut keys: Vec<(ClusterBy, String)> = urls
-        .iter()
-        .take(config.max_urls)
-        .map(|u| (ClusterBy::Url, u.clone()))
-        .collect();
+) -> (Vec<(ClusterBy, String)>, Vec<String>) {
+    let mut keys: Vec<(ClusterBy, String)> = Vec::new();
+    let mut left = Vec::new();
+    for url in urls {
+        let key = match url_pattern(url) {
+            Some(pattern) if pattern != *url => (ClusterBy::UrlPattern, pattern),
+            _ => (ClusterBy::Url, url.clone()),
+        };
+        if keys.contains(&key) {
+            continue;
+        }
+        if keys.len() < config.max_urls {
+            keys.push(key);
+        } else {
+            left.push(url.clone());
+        }
+    }
     keys.extend(
         hashes
             .iter()
@@ -111,7 +126,7 @@ pub fn cluster_keys(
         keys.push((ClusterBy::SubjectFingerprint, fingerprint.to_string()));
     }
     keys.dedup();
-    keys
+    (keys, left)
 }
 
 #[cfg(test)]
@@ -182,13 +197,14 @@ mod tests {
     #[test]
     fn short_subjects_do_not_make_a_fingerprint_cluster() {
         let config = PlaybookConfig::default();
-        let keys = cluster_keys(
+        let (keys, left) = cluster_keys(
             "a@evil.test",
             "hi",
             &["http://evil.test/".into()],
             &[],
             &config,
         );
+        assert!(left.is_empty());
         assert_eq!(
             keys,
             [
@@ -197,9 +213,27 @@ mod tests {
             ]
         );
         let many: Vec<String> = (0..50).map(|i| format!("http://evil.test/{i}")).collect();
+        let (keys, left) = cluster_keys("", "", &many, &[], &config);
+        assert_eq!(keys.len(), config.max_urls);
+        assert_eq!(left.len(), 50 - config.max_urls, "what is left is said");
+    }
+
+    #[test]
+    fn a_personalised_link_clusters_by_its_pattern() {
+        let config = PlaybookConfig::default();
+        let (keys, _) = cluster_keys(
+            "",
+            "",
+            &["https://login.evil.test/verify?u=17".into()],
+            &[],
+            &config,
+        );
         assert_eq!(
-            cluster_keys("", "", &many, &[], &config).len(),
-            config.max_urls
+            keys,
+            [(
+                ClusterBy::UrlPattern,
+                "https://login.evil.test/verify?u=*".to_string()
+            )]
         );
     }
 }
