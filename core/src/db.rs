@@ -9,6 +9,7 @@
 //! its pragmas, how a write transaction starts, checkpointing, its migrations folder, the
 //! browser-session store. [`sqlite`] is the embedded default; PostgreSQL is a sibling module.
 
+mod postgres;
 mod query;
 mod sessions;
 mod sqlite;
@@ -29,7 +30,11 @@ pub struct Db(Engine);
 #[derive(Clone, Debug)]
 enum Engine {
     Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
+
+/// How many connections a PostgreSQL pool opens unless `--database-pool` says otherwise.
+pub const DEFAULT_POOL: u32 = 16;
 
 /// Why a database could not be opened or brought up to date.
 #[derive(Debug, thiserror::Error)]
@@ -69,22 +74,51 @@ impl From<StorageError> for AppError {
 }
 
 impl Db {
-    /// Opens the database a URL names (`sqlite://airdesk.db`; an SQLite file is created if
-    /// missing).
+    /// Opens the database a URL names (`sqlite://airdesk.db`, an SQLite file created if
+    /// missing; or `postgres://user@host/db`), with the default pool.
     pub async fn connect(url: &str) -> Result<Db, OpenError> {
+        Db::connect_with(url, DEFAULT_POOL).await
+    }
+
+    /// As [`Db::connect`], with a PostgreSQL pool of `pool_size` connections (SQLite keeps
+    /// its one writer and its readers whatever the size).
+    pub async fn connect_with(url: &str, pool_size: u32) -> Result<Db, OpenError> {
         if url.starts_with("sqlite:") {
             return Ok(Db(Engine::Sqlite(sqlite::Sqlite::connect(url).await?)));
         }
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let db = postgres::Postgres::connect(url, pool_size).await?;
+            return Ok(Db(Engine::Postgres(db)));
+        }
         Err(OpenError::BadUrl {
-            url: url.to_string(),
-            reason: "only sqlite:// databases are supported".into(),
+            url: postgres::redacted(url),
+            reason: "the database URL must start with sqlite:// or postgres://".into(),
         })
+    }
+
+    /// Which engine, and its version: for the line each instance logs at start.
+    pub async fn describe(&self) -> Result<String, StorageError> {
+        match &self.0 {
+            Engine::Sqlite(db) => {
+                let version: String = sqlx::query_scalar("SELECT sqlite_version()")
+                    .fetch_one(db.reader())
+                    .await?;
+                Ok(format!("SQLite {version}"))
+            }
+            Engine::Postgres(db) => Ok(format!("PostgreSQL {}", db.version().await?)),
+        }
+    }
+
+    /// Whether this is a PostgreSQL database (tests and benches that look inside).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.0, Engine::Postgres(_))
     }
 
     /// Applies every migration not yet applied.
     pub async fn migrate(&self) -> Result<(), OpenError> {
         match &self.0 {
             Engine::Sqlite(db) => db.migrate().await,
+            Engine::Postgres(db) => db.migrate().await,
         }
     }
 
@@ -92,6 +126,7 @@ impl Db {
     pub async fn is_migrated(&self) -> Result<bool, StorageError> {
         match &self.0 {
             Engine::Sqlite(db) => db.is_migrated().await,
+            Engine::Postgres(db) => db.is_migrated().await,
         }
     }
 
@@ -102,6 +137,7 @@ impl Db {
     pub async fn write(&self) -> Result<Tx<'static>, StorageError> {
         match &self.0 {
             Engine::Sqlite(db) => Ok(Tx(TxInner::Sqlite(db.begin_write().await?))),
+            Engine::Postgres(db) => Ok(Tx(TxInner::Postgres(db.begin_write().await?))),
         }
     }
 
@@ -109,6 +145,7 @@ impl Db {
     pub async fn read(&self) -> Result<Conn, StorageError> {
         match &self.0 {
             Engine::Sqlite(db) => Ok(Conn(ConnInner::Sqlite(db.acquire().await?))),
+            Engine::Postgres(db) => Ok(Conn(ConnInner::Postgres(db.acquire().await?))),
         }
     }
 
@@ -118,6 +155,7 @@ impl Db {
     pub async fn checkpoint(&self) -> Result<(), StorageError> {
         match &self.0 {
             Engine::Sqlite(db) => db.checkpoint(false).await,
+            Engine::Postgres(_) => Ok(()),
         }
     }
 
@@ -125,12 +163,16 @@ impl Db {
     pub async fn checkpoint_and_truncate(&self) -> Result<(), StorageError> {
         match &self.0 {
             Engine::Sqlite(db) => db.checkpoint(true).await,
+            Engine::Postgres(_) => Ok(()),
         }
     }
 
     /// Runs [`Db::checkpoint`] every [`CHECKPOINT_INTERVAL`], off the commit path, until the
     /// task is dropped: `airdesk serve` runs it so that no decision ever waits for one.
     pub async fn checkpoint_periodically(self) {
+        if self.is_postgres() {
+            return;
+        }
         let mut ticks = tokio::time::interval(CHECKPOINT_INTERVAL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -146,6 +188,23 @@ impl Db {
     pub fn sqlite_pool(&self) -> Option<&sqlx::SqlitePool> {
         match &self.0 {
             Engine::Sqlite(db) => Some(db.reader()),
+            Engine::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL pool underneath, likewise for tests and tools only.
+    pub fn postgres_pool(&self) -> Option<&sqlx::PgPool> {
+        match &self.0 {
+            Engine::Postgres(db) => Some(db.pool()),
+            Engine::Sqlite(_) => None,
+        }
+    }
+
+    /// Closes every connection; later queries fail (tests of an unreachable database use it).
+    pub async fn close(&self) {
+        match &self.0 {
+            Engine::Sqlite(db) => db.close().await,
+            Engine::Postgres(db) => db.pool().close().await,
         }
     }
 
@@ -153,6 +212,7 @@ impl Db {
     pub async fn session_store(&self) -> Result<SessionStore, StorageError> {
         match &self.0 {
             Engine::Sqlite(db) => SessionStore::sqlite(db).await,
+            Engine::Postgres(db) => SessionStore::postgres(db).await,
         }
     }
 }
@@ -171,12 +231,14 @@ pub struct Tx<'c>(TxInner<'c>);
 
 enum TxInner<'c> {
     Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'c, sqlx::Postgres>),
 }
 
 impl<'c> Tx<'c> {
     pub async fn commit(self) -> Result<(), StorageError> {
         match self.0 {
             TxInner::Sqlite(tx) => Ok(tx.commit().await?),
+            TxInner::Postgres(tx) => Ok(tx.commit().await?),
         }
     }
 
@@ -186,6 +248,7 @@ impl<'c> Tx<'c> {
         use sqlx::Connection;
         match &mut self.0 {
             TxInner::Sqlite(tx) => Ok(Tx(TxInner::Sqlite(tx.begin().await?))),
+            TxInner::Postgres(tx) => Ok(Tx(TxInner::Postgres(tx.begin().await?))),
         }
     }
 }
@@ -195,6 +258,7 @@ pub struct Conn(ConnInner);
 
 enum ConnInner {
     Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
 }
 
 /// A failed query as the caller's error: the cause is logged, the caller sees Internal.

@@ -5,6 +5,7 @@
 //! Reading and parsing runs on every core while the previous batch is written ([`write`]), one
 //! transaction per batch. The playbook and `GET /messages` read it ([`queries`]).
 
+mod leases;
 mod members;
 mod queries;
 mod selection;
@@ -29,13 +30,21 @@ pub use selection::Selection;
 pub struct IndexConfig {
     /// Messages read per batch (one write transaction each).
     pub batch: usize,
+    /// How long an instance's claim on scanning a mailbox holds if it never gives it back.
+    pub lease: Duration,
 }
 
 impl Default for IndexConfig {
     fn default() -> Self {
-        IndexConfig { batch: 1000 }
+        IndexConfig {
+            batch: 1000,
+            lease: Duration::from_secs(300),
+        }
     }
 }
+
+/// How long execution waits for another instance's scan of a mailbox it needs current.
+const LEASE_PATIENCE: Duration = Duration::from_secs(60);
 
 /// What one scan did (`unreadable` counts messages, and mailboxes that could not be listed).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -47,6 +56,17 @@ pub struct ScanReport {
     pub removed: usize,
     /// Messages that could not be read (logged; the scan went on).
     pub unreadable: usize,
+    /// Changed mailboxes left to the instance scanning them now.
+    pub scanned_elsewhere: usize,
+}
+
+/// Whether a mailbox another instance is scanning is skipped or waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// A round of keeping the index current: the other instance's scan covers it.
+    Eventually,
+    /// The caller acts on what the index says next (execution): wait for the other scan.
+    Now,
 }
 
 /// One folder whose listing changed: what to read, what to drop, and the listing's stamp.
@@ -63,7 +83,7 @@ struct FolderWork {
 #[tracing::instrument(skip_all)]
 pub async fn scan(state: &AppState) -> Result<ScanReport, AppError> {
     let mailboxes = state.mail.source.mailboxes().await.map_err(store_failed)?;
-    scan_these(state, mailboxes).await
+    scan_these(state, mailboxes, Need::Eventually).await
 }
 
 /// Brings the index of these mailboxes up to date (execution, before it matches copies named
@@ -73,10 +93,30 @@ pub async fn scan_mailboxes(
     state: &AppState,
     mailboxes: &[String],
 ) -> Result<ScanReport, AppError> {
-    scan_these(state, mailboxes.to_vec()).await
+    scan_these(state, mailboxes.to_vec(), Need::Now).await
 }
 
-async fn scan_these(state: &AppState, mailboxes: Vec<String>) -> Result<ScanReport, AppError> {
+/// Scans, holding each changed mailbox's lease while its changes are read and written; gives
+/// every lease back at the end, whatever happened.
+async fn scan_these(
+    state: &AppState,
+    mailboxes: Vec<String>,
+    need: Need,
+) -> Result<ScanReport, AppError> {
+    let mut held = Vec::new();
+    let scanned = scan_leased(state, mailboxes, need, &mut held).await;
+    if let Err(error) = leases::release(&state.db, &held).await {
+        tracing::warn!(%error, "could not give back the index leases; they run out by themselves");
+    }
+    scanned
+}
+
+async fn scan_leased(
+    state: &AppState,
+    mailboxes: Vec<String>,
+    need: Need,
+    held: &mut Vec<String>,
+) -> Result<ScanReport, AppError> {
     let source = &state.mail.source;
     let mut report = ScanReport::default();
     let stamps: HashMap<(String, String), (i64, i64)> =
@@ -101,6 +141,16 @@ async fn scan_these(state: &AppState, mailboxes: Vec<String>) -> Result<ScanRepo
                 continue;
             }
         };
+        let changed = folders
+            .iter()
+            .any(|(folder, stamp)| stamps.get(&(mailbox.clone(), folder.clone())) != Some(stamp));
+        if changed && !lease(state, &mailbox, need).await? {
+            report.scanned_elsewhere += 1;
+            continue;
+        }
+        if changed {
+            held.push(mailbox.clone());
+        }
         for (folder, stamp) in folders {
             if stamps.get(&(mailbox.clone(), folder.clone())) == Some(&stamp) {
                 report.folders_unchanged += 1;
@@ -128,6 +178,29 @@ async fn scan_these(state: &AppState, mailboxes: Vec<String>) -> Result<ScanRepo
     report.added = added;
     report.removed = removed;
     Ok(report)
+}
+
+/// Takes the mailbox's scanning lease, or waits for it when the caller needs it now.
+async fn lease(state: &AppState, mailbox: &str, need: Need) -> Result<bool, AppError> {
+    let lease = state.index.lease;
+    let taken = match need {
+        Need::Eventually => leases::take(&state.db, mailbox, lease).await?,
+        Need::Now => leases::wait_for(&state.db, mailbox, lease, LEASE_PATIENCE).await?,
+    };
+    match (taken, need) {
+        (true, _) => {}
+        (false, Need::Eventually) => {
+            tracing::debug!(
+                mailbox,
+                "another instance is scanning the mailbox; left to it"
+            )
+        }
+        (false, Need::Now) => tracing::warn!(
+            mailbox,
+            "another instance has been scanning the mailbox for over a minute; going on without"
+        ),
+    }
+    Ok(taken)
 }
 
 /// What changed in one folder since the index last saw it.

@@ -92,3 +92,15 @@ impl Default for RulesConfig {
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
+
+/// This instance among those sharing a database: `host:pid`. Recorded on the jobs it claims,
+/// so an operator (or a test) can tell which instance is running which job.
+pub fn instance() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into());
+        format!("{host}:{}", std::process::id())
+    })
+}

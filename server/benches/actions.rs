@@ -6,6 +6,9 @@
 //! approval (duplicate check and audit write included), approvals per second from 32
 //! concurrent clients, and the server's peak memory.
 //!
+//! Then starts two more instances on the same database and measures the 32 clients spread
+//! over the three. AIRDESK_BENCH_POSTGRES=postgres://… runs it all on PostgreSQL instead.
+//!
 //! Run: `cargo bench -p server --bench actions` (AIRDESK_BENCH_ACTIONS scales it down;
 //! AIRDESK_BENCH_DROP_INDEXES=a,b drops those indexes after seeding, to see what they cost;
 //! AIRDESK_WORKERS=0 reaches the server and runs it without execution workers).
@@ -37,34 +40,41 @@ fn main() {
 
 async fn run(actions: i64) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}/bench.db", dir.path().display());
+    // AIRDESK_BENCH_POSTGRES names a PostgreSQL server: the bench makes a database of its own
+    // there (scripts/postgres starts a throw-away one); otherwise an SQLite file.
+    let url = match std::env::var("AIRDESK_BENCH_POSTGRES") {
+        Ok(server) => fresh_postgres(&server).await,
+        Err(_) => format!("sqlite://{}/bench.db", dir.path().display()),
+    };
     let db = Db::connect(&url).await.expect("database");
     db.migrate().await.expect("migrations");
-    // The seed writes a million rows straight into the file, not through the rules.
-    let pool = db.sqlite_pool().expect("SQLite").clone();
     let started = Instant::now();
-    seed(&pool, actions).await;
+    // The seed writes a million rows straight into the database, not through the rules.
+    match db.postgres_pool() {
+        Some(pg) => seed_postgres(pg, actions).await,
+        None => seed(db.sqlite_pool().expect("SQLite"), actions).await,
+    }
     let user = Username::parse("bench").unwrap();
     let bench = Actor::User("bench".into());
     users::create(&db, &bench, &user, "bench passphrase", Role::SearchAndPurge)
         .await
         .unwrap();
     let token = tokens::create(&db, &bench, "bench", "bench").await.unwrap();
-    let pending: Vec<String> = sqlx::query_scalar(
+    let pending: Vec<String> = airdesk_core::db::query(
         "SELECT id FROM actions WHERE status = 'pending' ORDER BY created_at, id LIMIT 100000",
     )
-    .fetch_all(&pool)
+    .scalars(&db)
     .await
     .unwrap();
     if let Ok(drop) = std::env::var("AIRDESK_BENCH_DROP_INDEXES") {
         for index in drop.split(',').filter(|i| !i.is_empty()) {
-            sqlx::query(&format!("DROP INDEX {index}"))
-                .execute(&pool)
+            airdesk_core::db::query(format!("DROP INDEX {index}"))
+                .execute(&db)
                 .await
                 .unwrap();
         }
     }
-    pool.close().await;
+    db.close().await;
     println!(
         "seeded {actions} actions across {} investigations in {:.1?}",
         actions / PER_INVESTIGATION,
@@ -179,19 +189,41 @@ async fn run(actions: i64) {
     report("one approval (duplicate check + audit)", &mut single);
     println!("  ({duplicates} of 500 were de-duplicated)");
 
-    // 32 concurrent clients.
+    // 32 concurrent clients against this instance, then against three sharing the database.
     let queue = Arc::new(std::sync::Mutex::new(queue));
+    let one = concurrently(&client, &token, std::slice::from_ref(&base), &queue).await;
+    println!("32 concurrent clients, 1 instance: {one}");
+    let others: Vec<_> = (0..2)
+        .map(|_| {
+            support::serve(
+                &url,
+                &dir.path().join("mail"),
+                &["--pending-expiry", "3650d"],
+            )
+        })
+        .collect();
+    let mut bases = vec![base.clone()];
+    bases.extend(others.iter().map(|s| s.base.clone()));
+    let three = concurrently(&client, &token, &bases, &queue).await;
+    println!("32 concurrent clients, 3 instances on one database: {three}");
+
+    println!("server peak memory (VmHWM): {}", server.peak_memory());
+}
+
+/// Approves from the queue with 32 clients spread over these instances for 10 s; says how many
+/// and how fast.
+async fn concurrently(
+    client: &reqwest::Client,
+    token: &str,
+    bases: &[String],
+    queue: &Arc<std::sync::Mutex<Vec<String>>>,
+) -> String {
     let done = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..32)
-        .map(|_| {
-            let (queue, done, client, token, base) = (
-                queue.clone(),
-                done.clone(),
-                client.clone(),
-                token.clone(),
-                base.clone(),
-            );
+        .map(|n| {
+            let (queue, done, client) = (queue.clone(), done.clone(), client.clone());
+            let (token, base) = (token.to_string(), bases[n % bases.len()].clone());
             tokio::spawn(async move {
                 while started.elapsed() < Duration::from_secs(10) {
                     let Some(id) = queue.lock().unwrap().pop() else {
@@ -214,12 +246,26 @@ async fn run(actions: i64) {
     }
     let elapsed = started.elapsed();
     let count = done.load(Ordering::Relaxed);
-    println!(
-        "32 concurrent clients: {count} approvals in {elapsed:.1?} = {:.0} approvals/s",
+    format!(
+        "{count} approvals in {elapsed:.1?} = {:.0} approvals/s",
         count as f64 / elapsed.as_secs_f64()
-    );
+    )
+}
 
-    println!("server peak memory (VmHWM): {}", server.peak_memory());
+/// A new database on the PostgreSQL server at `server`; answers its URL.
+async fn fresh_postgres(server: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("bench_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(server)
+        .await
+        .expect("PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut url = reqwest::Url::parse(server).unwrap();
+    url.set_path(&name);
+    url.to_string()
 }
 
 fn report(what: &str, samples: &mut [Duration]) {
@@ -292,6 +338,74 @@ async fn seed(pool: &sqlx::SqlitePool, actions: i64) {
                     strftime('%Y-%m-%dT%H:%M:%S', '2026-11-01', '+' || (i * 2) || ' seconds') || '.000000Z' FROM n"
         ),
     ];
+    for statement in statements {
+        sqlx::query(&statement).execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    sqlx::query("ANALYZE").execute(pool).await.unwrap();
+}
+
+/// The same rows in PostgreSQL, with `generate_series`.
+async fn seed_postgres(pool: &sqlx::PgPool, actions: i64) {
+    let investigations = (actions / PER_INVESTIGATION).max(1);
+    let (per, campaign) = (PER_INVESTIGATION, INVESTIGATIONS_PER_CAMPAIGN);
+    let base = "timestamptz '2026-11-01 00:00:00+00' + i * interval '20 seconds'";
+    let created = "timestamptz '2026-11-01 00:00:00+00' + i * interval '2 seconds'";
+    let id = |prefix: &str, of: &str, width: u8| {
+        format!("'{prefix}-' || lpad(({of})::text, {width}, '0')")
+    };
+    let (inc, alert, inv) = (id("inc", "i", 7), id("alert", "i", 7), id("inv", "i", 7));
+    let key = format!(
+        "'key-' || lpad((i / {per} / {campaign})::text, 7, '0') || '-' || lpad((i % {per})::text, 2, '0')"
+    );
+    let statements = [
+        format!(
+            "INSERT INTO incidents (id, title, severity, status, investigation_state, alert_count, investigation_count,
+                                    pending_action_count, first_activity_at, last_activity_at)
+             SELECT {inc}, 'Bench incident ' || i,
+                    CASE i % 4 WHEN 0 THEN 'high' WHEN 1 THEN 'medium' WHEN 2 THEN 'low' ELSE 'informational' END,
+                    'active', 'pending_action', 1, 1, {per}, {base}, {base}
+             FROM generate_series(0, {investigations} - 1) AS i"
+        ),
+        format!(
+            "INSERT INTO alerts (id, incident_id, title, severity, created_at)
+             SELECT {alert}, {inc}, 'Bench alert', 'high', {base}
+             FROM generate_series(0, {investigations} - 1) AS i"
+        ),
+        format!(
+            "INSERT INTO investigations (id, incident_id, alert_id, title, investigation_type, status, created_at, updated_at)
+             SELECT {inv}, {inc}, {alert}, 'Bench investigation ' || i, 'user_reported', 'pending_action', {base}, {base}
+             FROM generate_series(0, {investigations} - 1) AS i"
+        ),
+        format!(
+            "INSERT INTO email_clusters (id, investigation_id, cluster_key, cluster_by, cluster_value, verdict, email_count)
+             SELECT {}, {}, {key}, 'url', 'http://evil' || (i / {per} / {campaign}) || '.test/' || (i % {per}), 'malicious', 3
+             FROM generate_series(0, {actions} - 1) AS i",
+            id("cl", "i", 8),
+            id("inv", &format!("i / {per}"), 7)
+        ),
+        format!(
+            "INSERT INTO cluster_messages (cluster_id, mailbox, folder, file, content_sha256, size,
+                                           internet_message_id, sender, subject, received_at, location)
+             SELECT {}, 'user' || (i % 3) || '@example.test', 'INBOX',
+                    'bench-' || lpad((i / 3 / {per} / {campaign})::text, 7, '0') || '-' || lpad(((i / 3) % {per})::text, 2, '0'),
+                    NULL, 100, '<m' || i || '@evil.test>', 'billing@evil.test', 'Invoice overdue',
+                    timestamptz '2026-11-01 00:00:00+00', 'inbox'
+             FROM generate_series(0, {actions} * 3 - 1) AS i",
+            id("cl", "i / 3", 8)
+        ),
+        format!(
+            "INSERT INTO actions (id, investigation_id, incident_id, action_type, status, target_kind, cluster_id,
+                                  cluster_key, source, created_at, updated_at)
+             SELECT {}, {}, {}, 'soft_delete_cluster', 'pending', 'cluster', {}, {key}, 'automated', {created}, {created}
+             FROM generate_series(0, {actions} - 1) AS i",
+            id("act", "i", 8),
+            id("inv", &format!("i / {per}"), 7),
+            id("inc", &format!("i / {per}"), 7),
+            id("cl", "i", 8)
+        ),
+    ];
+    let mut tx = pool.begin().await.unwrap();
     for statement in statements {
         sqlx::query(&statement).execute(&mut *tx).await.unwrap();
     }

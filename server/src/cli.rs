@@ -29,7 +29,8 @@ pub use commands::run;
     about = "Action center for automated investigation and response on email"
 )]
 pub struct Cli {
-    /// Database URL (SQLite file; created if missing).
+    /// Database URL: `sqlite://FILE` (created if missing; one host) or
+    /// `postgres://USER@HOST:PORT/DB` (several instances may share it).
     #[arg(
         long,
         global = true,
@@ -37,6 +38,10 @@ pub struct Cli {
         default_value = "sqlite://airdesk.db"
     )]
     pub database_url: String,
+    /// Connections in this instance's PostgreSQL pool (SQLite keeps one writer and its readers).
+    #[arg(long, global = true, env = "AIRDESK_DATABASE_POOL", default_value_t = airdesk_core::db::DEFAULT_POOL,
+          value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub database_pool: u32,
     /// Folder holding one Maildir++ per mailbox.
     #[arg(
         long,
@@ -85,6 +90,10 @@ pub struct Cli {
     /// How often `serve` brings the message index up to date (0 turns it off).
     #[arg(long, global = true, env = "AIRDESK_INDEX_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
     pub index_interval: std::time::Duration,
+    /// How long an instance's claim on scanning one mailbox holds if the instance dies before
+    /// giving it back; another instance scans the mailbox after that.
+    #[arg(long, global = true, env = "AIRDESK_INDEX_LEASE", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub index_lease: std::time::Duration,
     /// Messages larger than this many bytes are indexed from their headers only.
     #[arg(long, global = true, env = "AIRDESK_INDEX_MAX_BODY", default_value_t = 32 * 1024 * 1024)]
     pub index_max_body: u64,
@@ -138,6 +147,7 @@ impl Cli {
         Ok(Settings {
             listen: serve.map_or(SocketAddr::from(([127, 0, 0, 1], 3000)), |s| s.listen),
             database_url: self.database_url.clone(),
+            database_pool: self.database_pool,
             rules: RulesConfig {
                 internal_domains: InternalDomains::new(&self.internal_domains),
                 dedup_window: self.dedup_window,
@@ -158,7 +168,10 @@ impl Cli {
             },
             execution: serve.map_or_else(ExecutionConfig::default, |s| s.execution.config()),
             index_interval: Some(self.index_interval).filter(|d| !d.is_zero()),
-            index: IndexConfig::default(),
+            index: IndexConfig {
+                lease: self.index_lease,
+                ..IndexConfig::default()
+            },
             playbook: PlaybookConfig {
                 lookback: self.lookback,
                 reports_for_suspicious: self.reports_for_suspicious.max(1),

@@ -15,6 +15,8 @@ use mail::{Connector, Folders, ReadLimits};
 pub struct Settings {
     pub listen: SocketAddr,
     pub database_url: String,
+    /// Connections in a PostgreSQL pool.
+    pub database_pool: u32,
     /// The rules' parameters: internal domains, the duplicate window, expiry.
     pub rules: RulesConfig,
     /// Largest request body accepted, in bytes.

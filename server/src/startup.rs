@@ -35,7 +35,7 @@ impl From<String> for Failure {
 
 /// Opens the database named in the settings and applies pending migrations.
 pub async fn open_db(settings: &Settings) -> Result<Db, Failure> {
-    let db = Db::connect(&settings.database_url).await?;
+    let db = Db::connect_with(&settings.database_url, settings.database_pool).await?;
     db.migrate().await?;
     Ok(db)
 }
@@ -94,6 +94,7 @@ impl Application {
             check_mail_root(root)?;
         }
         let state = open_state(settings).await?;
+        announce(&state, settings).await;
         let hunts = match &settings.indicators_file {
             Some(file) => load_indicators(&state, file).await?,
             None => Vec::new(),
@@ -150,6 +151,27 @@ impl Application {
             .await
             .map_err(|e| Failure::Other(format!("server stopped: {e}")))
     }
+}
+
+/// The instance's health and version line: which binary, on which database engine and
+/// version, migrated or not, with how many execution workers — one line per instance, so the
+/// log of several instances sharing a database says who is who.
+async fn announce(state: &AppState, settings: &Settings) {
+    let database = state
+        .db
+        .describe()
+        .await
+        .unwrap_or_else(|e| format!("unreadable ({e})"));
+    let migrated = state.db.is_migrated().await.unwrap_or(false);
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        database,
+        migrated,
+        pool = settings.database_pool,
+        workers = settings.execution.workers,
+        pid = std::process::id(),
+        "airdesk instance starting"
+    );
 }
 
 /// Brings the index up to date, then lets each new or changed indicator from the file hunt

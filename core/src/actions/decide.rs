@@ -174,17 +174,49 @@ async fn decide_in(
         .ok_or(AppError::Internal)
 }
 
+/// The 409 for a decision on an action someone already decided. It names that decision — who,
+/// when, approve or reject — not the status now, which moves on as execution runs: every
+/// loser of a race is told the same thing, on whichever instance it asked.
 fn already_decided(current: &Current) -> AppError {
-    let status = ActionStatus::parse(&current.status)
-        .map(|s| s.label())
-        .unwrap_or("decided");
+    let status = ActionStatus::parse(&current.status);
     match (&current.decided_by, &current.decided_at) {
-        (Some(who), Some(when)) => AppError::Conflict(format!(
-            "the action is not pending: {status} by {who} at {}",
-            when.format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        (Some(who), Some(when)) => {
+            let decision = match status {
+                Some(ActionStatus::Rejected) => "rejected",
+                _ => "approved",
+            };
+            AppError::Conflict(format!(
+                "the action is not pending: {decision} by {who} at {}",
+                when.format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            ))
+        }
+        _ => AppError::Conflict(format!(
+            "the action is not pending: {}",
+            status.map(|s| s.label()).unwrap_or("decided")
         )),
-        _ => AppError::Conflict(format!("the action is not pending: {status}")),
     }
+}
+
+/// After execution matched copies named from outside to the index, claims again by handle:
+/// an approval that named a copy before the index held it claimed it by Message-ID, and
+/// another may have claimed the same copy by its handle meanwhile. Whichever holds the
+/// handle carries the copy out; here the other records it as that one's duplicate, so each
+/// copy is acted on once however the approvals named it, on any instance.
+pub(crate) async fn reclaim(
+    db: &crate::db::Db,
+    action_id: &str,
+    cluster_id: &str,
+    action_type: model::ActionType,
+    window: Duration,
+) -> Result<(), AppError> {
+    let mut tx = db.write().await?;
+    let coverage =
+        claim_copies(&mut tx, action_id, cluster_id, action_type.as_str(), window).await?;
+    coverage
+        .record(&mut tx, action_id, cluster_id, ActionStatus::Approved)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// How an approval's copies split: those it claims, and those earlier approvals still hold.

@@ -216,10 +216,14 @@ async fn check_invariants(
     .await
     .unwrap();
     assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");
-    // Within the window, one cluster is executed once: one non-duplicate approval at most.
+    // Within the window, one cluster's copies are executed once: one non-duplicate approval
+    // at most still holds them. An approval since changed (its copies moved elsewhere, say
+    // back to the Inbox) holds them no more, and a later approval rightly runs again.
     let executed: i64 = query(
-        "SELECT COUNT(*) FROM actions WHERE action_type = 'soft_delete_cluster' AND duplicate_of IS NULL
-         AND status IN ('approved', 'in_progress', 'completed', 'partially_completed')",
+        "SELECT COUNT(*) FROM actions a WHERE a.action_type = 'soft_delete_cluster' AND a.duplicate_of IS NULL
+         AND a.status IN ('approved', 'in_progress', 'completed', 'partially_completed')
+         AND NOT EXISTS (SELECT 1 FROM actions x WHERE x.changed_from = a.id
+                AND x.status IN ('approved', 'in_progress', 'completed', 'partially_completed'))",
     )
     .scalar(&state.db)
     .await

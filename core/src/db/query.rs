@@ -109,16 +109,38 @@ impl Bind for Value {
 }
 
 /// A row type every engine can decode (`#[derive(sqlx::FromRow)]` structs, tuples).
-pub trait FromRow: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin {}
-impl<T> FromRow for T where T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin {}
+pub trait FromRow:
+    for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+    + Send
+    + Unpin
+{
+}
+impl<T> FromRow for T where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin
+{
+}
 
 /// A single column every engine can decode.
 pub trait Column:
-    for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send + Unpin
+    for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+    + sqlx::Type<sqlx::Sqlite>
+    + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+    + sqlx::Type<sqlx::Postgres>
+    + Send
+    + Unpin
 {
 }
 impl<T> Column for T where
-    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Send + Unpin
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + Send
+        + Unpin
 {
 }
 
@@ -128,6 +150,8 @@ pub struct Target<'a>(On<'a>);
 enum On<'a> {
     SqlitePool(&'a sqlx::SqlitePool),
     Sqlite(&'a mut sqlx::SqliteConnection),
+    PgPool(&'a sqlx::PgPool),
+    Pg(&'a mut sqlx::PgConnection),
 }
 
 impl Target<'_> {
@@ -136,6 +160,8 @@ impl Target<'_> {
         match &mut self.0 {
             On::SqlitePool(pool) => Target(On::SqlitePool(pool)),
             On::Sqlite(conn) => Target(On::Sqlite(conn)),
+            On::PgPool(pool) => Target(On::PgPool(pool)),
+            On::Pg(conn) => Target(On::Pg(conn)),
         }
     }
 }
@@ -144,6 +170,7 @@ impl<'a> From<&'a Db> for Target<'a> {
     fn from(db: &'a Db) -> Self {
         match &db.0 {
             Engine::Sqlite(db) => Target(On::SqlitePool(db.reader())),
+            Engine::Postgres(db) => Target(On::PgPool(db.pool())),
         }
     }
 }
@@ -152,6 +179,7 @@ impl<'a, 'c> From<&'a mut super::Tx<'c>> for Target<'a> {
     fn from(tx: &'a mut super::Tx<'c>) -> Self {
         match &mut tx.0 {
             TxInner::Sqlite(tx) => Target(On::Sqlite(&mut *tx)),
+            TxInner::Postgres(tx) => Target(On::Pg(&mut *tx)),
         }
     }
 }
@@ -160,6 +188,7 @@ impl<'a> From<&'a mut super::Conn> for Target<'a> {
     fn from(conn: &'a mut super::Conn) -> Self {
         match &mut conn.0 {
             ConnInner::Sqlite(conn) => Target(On::Sqlite(&mut *conn)),
+            ConnInner::Postgres(conn) => Target(On::Pg(&mut *conn)),
         }
     }
 }
@@ -182,9 +211,10 @@ pub fn query(sql: impl Into<Cow<'static, str>>) -> Query {
     }
 }
 
-/// Binds every value to a sqlx query of any kind.
+/// Binds every value to a sqlx query of any kind: SQLite keeps times as fixed-width text,
+/// PostgreSQL as timestamptz.
 macro_rules! bound {
-    ($query:expr, $args:expr) => {{
+    (sqlite, $query:expr, $args:expr) => {{
         let mut query = $query;
         for value in $args {
             query = match value {
@@ -196,16 +226,43 @@ macro_rules! bound {
         }
         query
     }};
+    (postgres, $query:expr, $args:expr) => {{
+        let mut query = $query;
+        for value in $args {
+            query = match value {
+                Value::Text(v) => query.bind(v),
+                Value::Int(v) => query.bind(v),
+                Value::Bool(v) => query.bind(v),
+                Value::Time(v) => query.bind(v),
+            };
+        }
+        query
+    }};
 }
 
-/// Runs a bound sqlx query on the target.
+/// Builds the sqlx query for the target's engine, binds the values, and runs it.
 macro_rules! run {
-    ($on:expr, |$e:ident| $call:expr) => {
+    ($self:ident, $on:expr, $make:ident, |$q:ident, $e:ident| $call:expr) => {{
+        let Query { sql, args } = $self;
         match $on.0 {
-            On::SqlitePool($e) => $call,
-            On::Sqlite($e) => $call,
+            On::SqlitePool($e) => {
+                let $q = bound!(sqlite, sqlx::$make(&sql), args);
+                $call
+            }
+            On::Sqlite($e) => {
+                let $q = bound!(sqlite, sqlx::$make(&sql), args);
+                $call
+            }
+            On::PgPool($e) => {
+                let $q = bound!(postgres, sqlx::$make(&sql), args);
+                $call
+            }
+            On::Pg($e) => {
+                let $q = bound!(postgres, sqlx::$make(&sql), args);
+                $call
+            }
         }
-    };
+    }};
 }
 
 impl Query {
@@ -242,24 +299,28 @@ impl Query {
 
     /// Runs a statement; answers how many rows it changed.
     pub async fn execute<'a>(self, on: impl Into<Target<'a>>) -> Result<u64, StorageError> {
-        let query = bound!(sqlx::query(&self.sql), self.args);
-        Ok(run!(on.into(), |e| query.execute(e).await)?.rows_affected())
+        Ok(run!(self, on.into(), query, |q, e| q
+            .execute(e)
+            .await
+            .map(|done| done.rows_affected()))?)
     }
 
     pub async fn fetch_all<'a, T: FromRow>(
         self,
         on: impl Into<Target<'a>>,
     ) -> Result<Vec<T>, StorageError> {
-        let query = bound!(sqlx::query_as::<_, T>(&self.sql), self.args);
-        Ok(run!(on.into(), |e| query.fetch_all(e).await)?)
+        Ok(run!(self, on.into(), query_as, |q, e| q
+            .fetch_all(e)
+            .await)?)
     }
 
     pub async fn fetch_optional<'a, T: FromRow>(
         self,
         on: impl Into<Target<'a>>,
     ) -> Result<Option<T>, StorageError> {
-        let query = bound!(sqlx::query_as::<_, T>(&self.sql), self.args);
-        Ok(run!(on.into(), |e| query.fetch_optional(e).await)?)
+        Ok(run!(self, on.into(), query_as, |q, e| q
+            .fetch_optional(e)
+            .await)?)
     }
 
     /// The one row; a missing row is an error.
@@ -267,8 +328,9 @@ impl Query {
         self,
         on: impl Into<Target<'a>>,
     ) -> Result<T, StorageError> {
-        let query = bound!(sqlx::query_as::<_, T>(&self.sql), self.args);
-        Ok(run!(on.into(), |e| query.fetch_one(e).await)?)
+        Ok(run!(self, on.into(), query_as, |q, e| q
+            .fetch_one(e)
+            .await)?)
     }
 
     /// The first column of every row.
@@ -276,14 +338,16 @@ impl Query {
         self,
         on: impl Into<Target<'a>>,
     ) -> Result<Vec<T>, StorageError> {
-        let query = bound!(sqlx::query_scalar::<_, T>(&self.sql), self.args);
-        Ok(run!(on.into(), |e| query.fetch_all(e).await)?)
+        Ok(run!(self, on.into(), query_scalar, |q, e| q
+            .fetch_all(e)
+            .await)?)
     }
 
     /// The first column of the one row; a missing row is an error.
     pub async fn scalar<'a, T: Column>(self, on: impl Into<Target<'a>>) -> Result<T, StorageError> {
-        let query = bound!(sqlx::query_scalar::<_, T>(&self.sql), self.args);
-        Ok(run!(on.into(), |e| query.fetch_one(e).await)?)
+        Ok(run!(self, on.into(), query_scalar, |q, e| q
+            .fetch_one(e)
+            .await)?)
     }
 
     /// The first column of the first row, if there is one.
@@ -291,8 +355,9 @@ impl Query {
         self,
         on: impl Into<Target<'a>>,
     ) -> Result<Option<T>, StorageError> {
-        let query = bound!(sqlx::query_scalar::<_, T>(&self.sql), self.args);
-        Ok(run!(on.into(), |e| query.fetch_optional(e).await)?)
+        Ok(run!(self, on.into(), query_scalar, |q, e| q
+            .fetch_optional(e)
+            .await)?)
     }
 }
 

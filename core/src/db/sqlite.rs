@@ -61,6 +61,11 @@ impl Sqlite {
         Ok(Sqlite { reader, writer })
     }
 
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
     pub fn reader(&self) -> &SqlitePool {
         &self.reader
     }

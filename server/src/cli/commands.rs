@@ -96,6 +96,12 @@ async fn scan(settings: &Settings) -> Result<(), Failure> {
         took,
         report.added as f64 / took.max(0.001)
     );
+    if report.scanned_elsewhere > 0 {
+        println!(
+            "{} changed mailboxes were being scanned by another instance and were left to it",
+            report.scanned_elsewhere
+        );
+    }
     Ok(())
 }
 

@@ -742,3 +742,57 @@ async fn an_ingest_naming_a_borrowed_message_id_moves_only_the_copy_it_describes
     assert_eq!(action["details"], "1 succeeded");
     assert_only_the_phish_moved(&root, &[(bob.to_string(), borrowed)], &[legit]);
 }
+
+/// One approval named its copies before the index held them (claimed by Message-ID), a second
+/// named the same copies after (claimed by handle): whichever executes first carries each copy
+/// out, and the other finds it held and records it as a duplicate — never acted on twice.
+#[tokio::test]
+async fn approvals_naming_one_copy_before_and_after_the_index_held_it_act_once() {
+    let app = spawn_app_with(|s| s.execution.workers = 0).await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let alice = app.deliver("alice@example.test", "<c1-1@evil.test>", "INBOX");
+    let mut body = crate::helpers::api_md_example();
+    body["forwarding"] = json!([]);
+    let before = first_action(&app, &token, &body).await;
+    assert_eq!(
+        app.decide(&token, &before, "approve", None).await.status(),
+        200
+    );
+    airdesk_core::index::scan(&app.state).await.unwrap();
+    let after = first_action(&app, &token, &body).await;
+    let approved: Value = app
+        .decide(&token, &after, "approve", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        approved["status"], "approved",
+        "claimed by handle, not held yet: {approved}"
+    );
+
+    let executor = airdesk_core::actions::Executor::new(
+        app.state.clone(),
+        airdesk_core::actions::ExecutionConfig::default(),
+    );
+    while executor.run_once().await.unwrap() {}
+    let results: Vec<(String, String)> =
+        airdesk_core::db::query("SELECT action_id, result FROM action_results ORDER BY action_id")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    let acted: Vec<_> = results.iter().filter(|(_, r)| r == "success").collect();
+    let held: Vec<_> = results.iter().filter(|(_, r)| r == "duplicate").collect();
+    assert_eq!((acted.len(), held.len()), (1, 1), "{results:?}");
+    assert_ne!(acted[0].0, held[0].0);
+    let name = base_name(&alice);
+    let mailbox = app.mail_root().join("alice@example.test");
+    assert!(is_in(&mailbox, "Recoverable Items", &name));
+    assert_eq!(files(&mailbox.join(".Recoverable Items")), 1, "moved once");
+}
+
+/// Ingests `body`; answers its first action's id.
+async fn first_action(app: &TestApp, token: &str, body: &Value) -> String {
+    let created: Value = app.ingest(token, body).await.json().await.unwrap();
+    created["actions"][0]["id"].as_str().unwrap().to_string()
+}

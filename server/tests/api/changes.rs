@@ -154,7 +154,7 @@ async fn undecided_actions_expire_and_their_investigation_is_terminated_by_syste
         3
     );
     assert_eq!(
-        app.count("SELECT SUM(pending_action_count) FROM incidents")
+        app.count("SELECT CAST(SUM(pending_action_count) AS BIGINT) FROM incidents")
             .await,
         0
     );

@@ -12,7 +12,7 @@ fn airdesk(dir: &TempDir, args: &[&str], stdin: Option<&str>) -> Output {
         .args(args)
         .env(
             "AIRDESK_DATABASE_URL",
-            format!("sqlite://{}/airdesk.db", dir.path().display()),
+            crate::helpers::database_url(dir.path()),
         )
         .env("AIRDESK_MAIL_ROOT", dir.path().join("mail"))
         .env("AIRDESK_LOG", "warn")
@@ -40,12 +40,21 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).to_string()
 }
 
-#[test]
-fn migrate_creates_the_database() {
+#[tokio::test]
+async fn migrate_creates_the_database() {
     let dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::database_url(dir.path());
+    if crate::helpers::postgres_server().is_some() {
+        let db = airdesk_core::db::Db::connect(&url).await.unwrap();
+        assert!(!db.is_migrated().await.unwrap_or(false), "a fresh database");
+    }
     let output = airdesk(&dir, &["migrate"], None);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(dir.path().join("airdesk.db").exists());
+    let db = airdesk_core::db::Db::connect(&url).await.unwrap();
+    assert!(db.is_migrated().await.unwrap());
+    if crate::helpers::postgres_server().is_none() {
+        assert!(dir.path().join("airdesk.db").exists());
+    }
 }
 
 #[tokio::test]
@@ -75,8 +84,8 @@ async fn a_user_and_token_made_on_the_command_line_work_against_the_server() {
     let app = server::startup::Application::build(&settings)
         .await
         .unwrap();
-    let stored: String = sqlx::query_scalar("SELECT token_sha256 FROM api_tokens")
-        .fetch_one(app.state().db.sqlite_pool().unwrap())
+    let stored: String = airdesk_core::db::query("SELECT token_sha256 FROM api_tokens")
+        .scalar(&app.state().db)
         .await
         .unwrap();
     assert_ne!(stored, token);
@@ -219,7 +228,7 @@ fn demo_seed_prints_logins_writes_maildir_messages_and_refuses_a_second_time() {
         .args(["demo", "seed"])
         .env(
             "AIRDESK_DATABASE_URL",
-            format!("sqlite://{}/airdesk.db", dir.path().display()),
+            crate::helpers::database_url(dir.path()),
         )
         .env("AIRDESK_MAIL_ROOT", dir.path().join("mail"))
         .env("AIRDESK_DEMO_PASSWORD", "demo-password-123")
@@ -265,7 +274,7 @@ fn serve_stops_cleanly_on_sigterm() {
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env(
             "AIRDESK_DATABASE_URL",
-            format!("sqlite://{}/airdesk.db", dir.path().display()),
+            crate::helpers::database_url(dir.path()),
         )
         .env("AIRDESK_MAIL_ROOT", dir.path().join("mail"))
         .env("AIRDESK_LOG", "warn")

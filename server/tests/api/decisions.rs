@@ -79,7 +79,7 @@ async fn rejecting_executes_nothing_and_a_second_decision_names_the_first() {
 
     let problem = assert_problem(app.decide(&token, &id, "approve", None).await, 409).await;
     let detail = problem["detail"].as_str().unwrap();
-    assert!(detail.contains("Rejected by analyst at "), "{detail}");
+    assert!(detail.contains("rejected by analyst at "), "{detail}");
     assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 0);
 }
 

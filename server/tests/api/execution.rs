@@ -365,44 +365,11 @@ async fn an_unreachable_store_is_retried_then_the_action_fails_with_the_reason()
     assert_eq!(files_in(&mailbox.join(".Recoverable Items")).len(), 1);
 }
 
-/// The release-like binary as a process on a database and mail root of its own.
-pub struct Process {
-    pub child: std::process::Child,
-    pub base: String,
-}
+pub use crate::helpers::Process;
 
+/// The binary as a process on the test's database and mail root, these global flags first.
 pub fn start(dir: &Path, extra: &[&str]) -> Process {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_airdesk"))
-        .args(extra)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--job-lease",
-            "2s",
-            "--job-batch",
-            "50",
-            "--body-limit",
-            "16000000",
-        ])
-        .arg("--database-url")
-        .arg(format!("sqlite://{}/airdesk.db", dir.display()))
-        .arg("--mail-root")
-        .arg(dir.join("mail"))
-        .env("AIRDESK_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("airdesk starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .trim_start_matches("airdesk listening on ")
-        .to_string();
-    Process { child, base }
+    crate::helpers::serve_process(dir, extra, "warn", std::process::Stdio::inherit())
 }
 
 #[tokio::test]
@@ -422,7 +389,7 @@ async fn a_job_killed_mid_cluster_resumes_and_handles_every_message_exactly_once
                 "received_at": "2026-11-20T09:00:00Z"}));
         }
     }
-    let (pool, token) = crate::helpers::prepared_database(dir.path()).await;
+    let (db, token) = crate::helpers::prepared_database(dir.path()).await;
     let client = reqwest::Client::new();
 
     let mut first = start(dir.path(), &[]);
@@ -441,19 +408,19 @@ async fn a_job_killed_mid_cluster_resumes_and_handles_every_message_exactly_once
         .unwrap();
     let id = created["actions"][0]["id"].as_str().unwrap().to_string();
     crate::helpers::approve_at(&client, &first.base, &token, &id).await;
-    let results = |pool: sqlx::SqlitePool, id: String| async move {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM action_results WHERE action_id = $1")
+    let results = |db: airdesk_core::db::Db, id: String| async move {
+        airdesk_core::db::query("SELECT COUNT(*) FROM action_results WHERE action_id = $1")
             .bind(id)
-            .fetch_one(&pool)
+            .scalar::<i64>(&db)
             .await
             .unwrap()
     };
-    while results(pool.clone(), id.clone()).await < 500 {
+    while results(db.clone(), id.clone()).await < 500 {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     first.child.kill().unwrap(); // SIGKILL
     first.child.wait().unwrap();
-    let at_kill = results(pool.clone(), id.clone()).await;
+    let at_kill = results(db.clone(), id.clone()).await;
     eprintln!("killed with {at_kill} of 10000 results recorded");
     assert!(
         at_kill < 10_000,
@@ -471,34 +438,34 @@ async fn a_job_killed_mid_cluster_resumes_and_handles_every_message_exactly_once
         1_000,
         "the first thousand shown"
     );
-    assert_eq!(results(pool.clone(), id.clone()).await, 10_000);
-    let distinct: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT DISTINCT member FROM action_results WHERE action_id = $1)",
+    assert_eq!(results(db.clone(), id.clone()).await, 10_000);
+    let distinct: i64 = airdesk_core::db::query(
+        "SELECT COUNT(*) FROM (SELECT DISTINCT member FROM action_results WHERE action_id = $1) AS d",
     )
     .bind(&id)
-    .fetch_one(&pool)
+    .scalar(&db)
     .await
     .unwrap();
     assert_eq!(distinct, 10_000, "one result per message");
-    let redone: i64 = sqlx::query_scalar(
+    let redone: i64 = airdesk_core::db::query(
         "SELECT COUNT(*) FROM action_results WHERE action_id = $1 AND result <> 'success'",
     )
     .bind(&id)
-    .fetch_one(&pool)
+    .scalar(&db)
     .await
     .unwrap();
     // Each claim after the first — the kill's, and any the 2 s lease lost under a loaded
     // machine — may find the batches in flight then (4 mailboxes of 50) moved but unrecorded.
-    let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM jobs WHERE action_id = $1")
+    let attempts: i64 = airdesk_core::db::query("SELECT attempts FROM jobs WHERE action_id = $1")
         .bind(&id)
-        .fetch_one(&pool)
+        .scalar(&db)
         .await
         .unwrap();
-    let not_success: Vec<String> = sqlx::query_scalar(
+    let not_success: Vec<String> = airdesk_core::db::query(
         "SELECT DISTINCT result FROM action_results WHERE action_id = $1 AND result <> 'success'",
     )
     .bind(&id)
-    .fetch_all(&pool)
+    .scalars(&db)
     .await
     .unwrap();
     assert!(
@@ -520,11 +487,11 @@ async fn a_job_killed_mid_cluster_resumes_and_handles_every_message_exactly_once
         (0, 10_000),
         "every message moved once, none lost"
     );
-    let completions: i64 = sqlx::query_scalar(
+    let completions: i64 = airdesk_core::db::query(
         "SELECT COUNT(*) FROM audit_events WHERE entity_id = $1 AND event = 'action_completed'",
     )
     .bind(&id)
-    .fetch_one(&pool)
+    .scalar(&db)
     .await
     .unwrap();
     assert_eq!(completions, 1);

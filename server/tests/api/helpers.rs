@@ -11,7 +11,6 @@ use reqwest::{Client, Response};
 use serde_json::{json, Value};
 use server::config::Settings;
 use server::startup::Application;
-use sqlx::SqlitePool;
 use tempfile::TempDir;
 
 /// Who the tests act as when they create users and tokens.
@@ -25,10 +24,8 @@ pub struct TestApp {
     pub address: String,
     /// The server's own state: its database and mail store.
     pub state: AppState,
-    /// The server's own database handle.
+    /// The server's own database handle, also for checking what the server wrote.
     pub db: Db,
-    /// The same database, raw, for checking what the server wrote.
-    pub pool: SqlitePool,
     /// A client that keeps cookies, like a browser.
     pub browser: Client,
     pub client: Client,
@@ -51,13 +48,11 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     let address = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let db = state.db.clone();
-    let pool = db.sqlite_pool().expect("tests run on SQLite").clone();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         address,
         state,
         db,
-        pool,
         browser: Client::builder().cookie_store(true).build().unwrap(),
         client: Client::new(),
         dir,
@@ -67,7 +62,8 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
 pub fn settings_in(dir: &TempDir) -> Settings {
     Settings {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url: format!("sqlite://{}/airdesk.db", dir.path().display()),
+        database_url: database_url(dir.path()),
+        database_pool: 4,
         rules: RulesConfig {
             internal_domains: InternalDomains::new(["example.test"]),
             ..RulesConfig::default()
@@ -130,10 +126,76 @@ pub async fn approve_at(client: &Client, base: &str, token: &str, id: &str) -> V
     response.json().await.expect("action")
 }
 
-/// A migrated database in `dir` (for a server run as a process) with a Search and purge user
-/// `analyst`; returns its pool and a bearer token for that user.
-pub async fn prepared_database(dir: &std::path::Path) -> (SqlitePool, String) {
-    let url = format!("sqlite://{}/airdesk.db", dir.display());
+/// The database of the test whose temp folder is `dir`: an SQLite file in it, or — when
+/// `AIRDESK_TEST_POSTGRES` names a PostgreSQL server, as `scripts/test` does on its second
+/// pass — a database of the test's own on that server, named after the folder and created
+/// the first time it is asked for (so a server started as a process finds the same one).
+pub fn database_url(dir: &std::path::Path) -> String {
+    let Some(server) = postgres_server() else {
+        return format!("sqlite://{}/airdesk.db", dir.display());
+    };
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    dir.hash(&mut hasher);
+    let name = format!("t_{:016x}", hasher.finish());
+    let admin = server.clone();
+    let created = name.clone();
+    // Its own runtime on its own thread: callers may be inside a runtime, or not.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(create_database(&admin, &created));
+    })
+    .join()
+    .expect("the test database is created");
+    let mut url = reqwest::Url::parse(&server).expect("AIRDESK_TEST_POSTGRES is a URL");
+    url.set_path(&name);
+    url.to_string()
+}
+
+/// The PostgreSQL server the suite runs against, if any.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("AIRDESK_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+async fn create_database(server: &str, name: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(server)
+        .await
+        .expect("the test PostgreSQL server answers");
+    for attempt in 0.. {
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(name)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        if exists {
+            return;
+        }
+        // Concurrent CREATE DATABASE calls can refuse each other; try again.
+        match sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => return,
+            Err(error) if attempt < 20 => {
+                eprintln!("CREATE DATABASE {name}: {error}; again");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("CREATE DATABASE {name}: {error}"),
+        }
+    }
+}
+
+/// A migrated database for the test in `dir` (for a server run as a process) with a Search
+/// and purge user `analyst`; returns it and a bearer token for that user.
+pub async fn prepared_database(dir: &std::path::Path) -> (Db, String) {
+    let url = database_url(dir);
     let db = Db::connect(&url).await.expect("database");
     db.migrate().await.expect("migrations");
     users::create(
@@ -148,7 +210,7 @@ pub async fn prepared_database(dir: &std::path::Path) -> (SqlitePool, String) {
     let token = tokens::create(&db, &tester(), "analyst", "test")
         .await
         .expect("token created");
-    (db.sqlite_pool().expect("SQLite").clone(), token)
+    (db, token)
 }
 
 /// Writes an RFC 5322 message into `<root>/<mailbox>/<folder>/cur/`, as a mail server would
@@ -398,8 +460,8 @@ impl TestApp {
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql)
-            .fetch_one(&self.pool)
+        airdesk_core::db::query(sql.to_string())
+            .scalar(&self.db)
             .await
             .expect("count query")
     }
@@ -438,4 +500,63 @@ pub async fn signed_in(app: &TestApp, name: &str) -> Client {
         "{name} signs in"
     );
     client
+}
+
+/// The release-like binary as a process (`airdesk serve`) on a test's database and mail root;
+/// killed when dropped.
+pub struct Process {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `airdesk serve` on a free port for the test in `dir`, with these global flags first,
+/// short job leases and small batches (so takeovers happen within a test), logging at `level`
+/// to `stderr`; returns once it listens.
+pub fn serve_process(
+    dir: &std::path::Path,
+    flags: &[&str],
+    level: &str,
+    stderr: std::process::Stdio,
+) -> Process {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_airdesk"))
+        .args(flags)
+        .args(["serve", "--listen", "127.0.0.1:0", "--job-lease", "2s"])
+        .args([
+            "--job-batch",
+            "50",
+            "--body-limit",
+            "16000000",
+            "--database-pool",
+            "8",
+        ])
+        .arg("--database-url")
+        .arg(database_url(dir))
+        .arg("--mail-root")
+        .arg(dir.join("mail"))
+        .env("AIRDESK_LOG", level)
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("airdesk starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .trim_start_matches("airdesk listening on ")
+        .to_string();
+    assert!(
+        base.starts_with("http://"),
+        "airdesk did not start: {line:?}"
+    );
+    Process { child, base }
 }

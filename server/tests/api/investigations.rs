@@ -120,7 +120,7 @@ async fn forwarding_inside_the_organisation_and_clean_clusters_propose_nothing()
     assert_eq!(created["actions"], json!([]));
     assert_eq!(app.count("SELECT COUNT(*) FROM actions").await, 0);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM mailbox_forwarding WHERE external = 0")
+        app.count("SELECT COUNT(*) FROM mailbox_forwarding WHERE NOT external")
             .await,
         1
     );

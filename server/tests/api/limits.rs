@@ -139,7 +139,7 @@ async fn health_and_readiness_answer() {
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
     // Closing the pool makes the database unreachable: readiness must say so.
-    app.pool.close().await;
+    app.db.close().await;
     assert_eq!(
         app.client
             .get(app.url("/readyz"))

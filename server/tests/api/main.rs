@@ -13,6 +13,7 @@ mod execution;
 mod execution_imap;
 mod helpers;
 mod index_imap;
+mod instances;
 mod investigations;
 mod limits;
 mod pigeonhole;

@@ -1,6 +1,7 @@
 //! The database: migrations, SQLite settings, and the audit trail's guarantees.
 
 use airdesk_core::audit;
+use airdesk_core::db::query;
 use model::Role;
 
 use crate::helpers::{api_md_example, spawn_app};
@@ -8,10 +9,20 @@ use crate::helpers::{api_md_example, spawn_app};
 #[tokio::test]
 async fn migrations_create_every_table_and_sqlite_runs_in_wal_with_foreign_keys() {
     let app = spawn_app().await;
+    let tables = if app.db.is_postgres() {
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema IN ('public', 'tower_sessions') AND table_name = $1"
+    } else {
+        "SELECT COUNT(*) FROM sqlite_master WHERE name = $1"
+    };
+    let sessions = if app.db.is_postgres() {
+        "session"
+    } else {
+        "tower_sessions"
+    };
     for table in [
         "users",
         "api_tokens",
-        "tower_sessions",
+        sessions,
         "incidents",
         "alerts",
         "investigations",
@@ -24,21 +35,24 @@ async fn migrations_create_every_table_and_sqlite_runs_in_wal_with_foreign_keys(
         "action_results",
         "audit_events",
         "idempotency_keys",
+        "approved_copies",
+        "messages",
+        "jobs",
     ] {
-        let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = $1")
-            .bind(table)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+        let found: i64 = query(tables).bind(table).scalar(&app.db).await.unwrap();
         assert_eq!(found, 1, "table {table}");
     }
+    assert!(app.db.is_migrated().await.unwrap());
+    let Some(pool) = app.db.sqlite_pool() else {
+        return; // the rest is about SQLite's own settings
+    };
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(&app.pool)
+        .fetch_one(pool)
         .await
         .unwrap();
     assert_eq!(mode, "wal");
     let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-        .fetch_one(&app.pool)
+        .fetch_one(pool)
         .await
         .unwrap();
     assert_eq!(fk, 1);
@@ -48,8 +62,11 @@ async fn migrations_create_every_table_and_sqlite_runs_in_wal_with_foreign_keys(
 #[tokio::test]
 async fn commits_leave_checkpoints_to_the_background_task() {
     let app = spawn_app().await;
+    let Some(pool) = app.db.sqlite_pool() else {
+        return; // SQLite's WAL only
+    };
     let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-        .fetch_one(&app.pool)
+        .fetch_one(pool)
         .await
         .unwrap();
     assert_eq!(autocheckpoint, 0, "commits must not checkpoint");
@@ -75,13 +92,11 @@ async fn the_audit_trail_refuses_updates_and_deletes() {
     let app = spawn_app().await;
     let token = app.token("analyst", Role::SearchAndPurge).await;
     app.ingest(&token, &api_md_example()).await;
-    let update = sqlx::query("UPDATE audit_events SET actor = 'mallory'")
-        .execute(&app.pool)
+    let update = query("UPDATE audit_events SET actor = 'mallory'")
+        .execute(&app.db)
         .await;
     assert!(update.unwrap_err().to_string().contains("append-only"));
-    let delete = sqlx::query("DELETE FROM audit_events")
-        .execute(&app.pool)
-        .await;
+    let delete = query("DELETE FROM audit_events").execute(&app.db).await;
     assert!(delete.unwrap_err().to_string().contains("append-only"));
 }
 
@@ -93,19 +108,20 @@ async fn the_audit_chain_verifies_and_names_the_first_tampered_event() {
     assert_eq!(audit::verify(&app.db).await.unwrap(), None);
 
     // Someone with file access drops the trigger and rewrites history.
-    sqlx::query("DROP TRIGGER audit_events_no_update")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let victim: i64 = sqlx::query_scalar(
-        "SELECT seq FROM audit_events WHERE event = 'action_proposed' ORDER BY seq LIMIT 1",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query("UPDATE audit_events SET actor = 'mallory' WHERE seq = $1")
+    let drop = if app.db.is_postgres() {
+        "DROP TRIGGER audit_events_no_update ON audit_events"
+    } else {
+        "DROP TRIGGER audit_events_no_update"
+    };
+    query(drop).execute(&app.db).await.unwrap();
+    let victim: i64 =
+        query("SELECT seq FROM audit_events WHERE event = 'action_proposed' ORDER BY seq LIMIT 1")
+            .scalar(&app.db)
+            .await
+            .unwrap();
+    query("UPDATE audit_events SET actor = 'mallory' WHERE seq = $1")
         .bind(victim)
-        .execute(&app.pool)
+        .execute(&app.db)
         .await
         .unwrap();
 

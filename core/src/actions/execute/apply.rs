@@ -66,7 +66,11 @@ impl Executor {
         let Some(cluster) = job.action.cluster_id.clone() else {
             return Ok(());
         };
-        self.match_named_copies(&cluster).await?;
+        if self.match_named_copies(&cluster).await? {
+            let window = self.state.rules.dedup_window;
+            crate::actions::decide::reclaim(&self.state.db, &job.action.id, &cluster, kind, window)
+                .await?;
+        }
         let mut after = 0;
         loop {
             let members = self.members_left(&job.action, &cluster, after).await?;
@@ -79,8 +83,9 @@ impl Executor {
     }
 
     /// Copies named from outside that the index did not hold when they were recorded: bring
-    /// their mailboxes' index up to date and match them to copies now.
-    async fn match_named_copies(&self, cluster: &str) -> Result<(), Stop> {
+    /// their mailboxes' index up to date and match them to copies now. Answers whether there
+    /// were any.
+    async fn match_named_copies(&self, cluster: &str) -> Result<bool, Stop> {
         let mailboxes: Vec<String> = query(
             "SELECT DISTINCT mailbox FROM cluster_messages WHERE cluster_id = $1 AND folder IS NULL",
         )
@@ -88,7 +93,7 @@ impl Executor {
         .scalars(&self.state.db)
         .await?;
         if mailboxes.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         // A mailbox that cannot be read now has not been looked in: that is the store being
         // unavailable (retried), never "not found".
@@ -101,7 +106,7 @@ impl Executor {
             )));
         }
         index::match_unmatched(&self.state.db, cluster).await?;
-        Ok(())
+        Ok(true)
     }
 
     /// The next members of the cluster (by id, after `after`) this action has no result for.

@@ -74,13 +74,14 @@ pub(super) async fn claim(db: &Db, config: &ExecutionConfig) -> Result<Option<Cl
     let claim = new_id();
     query(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $2, claim = $3,
-                updated_at = $4
+                updated_at = $4, claimed_by = $5
          WHERE id = $1",
     )
     .bind(&job_id)
     .bind(started + chrono_duration(config.lease))
     .bind(&claim)
     .bind(started)
+    .bind(crate::instance())
     .execute(&mut tx)
     .await?;
     let row: ActionRow = query(

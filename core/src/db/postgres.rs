@@ -1,0 +1,122 @@
+//! PostgreSQL, for several instances on one database: a pool of `--database-pool`
+//! connections, its own migrations folder, and one rule that makes every write transaction
+//! behave as SQLite's do — it takes a transaction-scoped advisory lock first.
+//!
+//! The rules read, then write: the audit chain's head, the incident an alert joins, an
+//! action's current status, the copies an approval claims, the job a worker takes. SQLite
+//! serialises such transactions with its one write lock. Here the same is
+//! `pg_advisory_xact_lock(WRITE_LOCK)` at the start of every write transaction: held to commit
+//! or rollback, by the database, across every instance and connection, released by the
+//! server if a client dies. So the audit chain has one head (its `seq` is assigned in commit
+//! order and `prev_hash` is unique besides), each decision and each copy's claim happen once,
+//! and no rule depends on an in-process lock. Reads take no lock and see committed data.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+
+use super::{OpenError, StorageError};
+
+/// The migrations in `migrations/postgres/`, compiled into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// The key of the advisory lock every write transaction holds (any constant; "airdesk").
+const WRITE_LOCK: i64 = 0x0061_6972_6465_736b;
+
+/// A pool on one PostgreSQL database.
+#[derive(Clone, Debug)]
+pub struct Postgres {
+    pool: PgPool,
+}
+
+impl Postgres {
+    pub async fn connect(url: &str, pool_size: u32) -> Result<Self, OpenError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| OpenError::BadUrl {
+                url: redacted(url),
+                reason: e.to_string(),
+            })?
+            .application_name("airdesk")
+            // Waiting for the write lock behind a long index batch is normal, not a slow query.
+            .log_slow_statements(log::LevelFilter::Info, Duration::from_secs(1));
+        let pool = PgPoolOptions::new()
+            .max_connections(pool_size.max(2))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(|source| OpenError::Unreachable {
+                url: redacted(url),
+                source,
+            })?;
+        Ok(Postgres { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies the migrations; instances starting together take sqlx's own migration lock
+    /// (an advisory lock too), so each migration runs once.
+    pub async fn migrate(&self) -> Result<(), OpenError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn is_migrated(&self) -> Result<bool, StorageError> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(MIGRATOR.iter().all(|m| applied.contains(&m.version)))
+    }
+
+    /// BEGIN, then the write lock (module docs). A transaction dropped unfinished is rolled
+    /// back by sqlx when its connection returns to the pool, which releases the lock.
+    pub async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(WRITE_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, sqlx::Error> {
+        self.pool.acquire().await
+    }
+
+    /// The server's version, for the log line at start.
+    pub async fn version(&self) -> Result<String, StorageError> {
+        Ok(sqlx::query_scalar("SHOW server_version")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_messages() {
+        let shown = super::redacted("postgres://airdesk:s3cret@db.test:5432/airdesk");
+        assert_eq!(shown, "postgres://airdesk:***@db.test:5432/airdesk");
+        assert_eq!(
+            super::redacted("postgres:///airdesk"),
+            "postgres:///airdesk"
+        );
+    }
+}
