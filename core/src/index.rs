@@ -103,19 +103,28 @@ async fn scan_these(
     mailboxes: Vec<String>,
     need: Need,
 ) -> Result<ScanReport, AppError> {
-    let mut held = Vec::new();
+    let mut held = Held {
+        holder: leases::holder(),
+        mailboxes: Vec::new(),
+    };
     let scanned = scan_leased(state, mailboxes, need, &mut held).await;
-    if let Err(error) = leases::release(&state.db, &held).await {
+    if let Err(error) = leases::release(&state.db, &held.holder, &held.mailboxes).await {
         tracing::warn!(%error, "could not give back the index leases; they run out by themselves");
     }
     scanned
+}
+
+/// The leases one scan holds.
+struct Held {
+    holder: String,
+    mailboxes: Vec<String>,
 }
 
 async fn scan_leased(
     state: &AppState,
     mailboxes: Vec<String>,
     need: Need,
-    held: &mut Vec<String>,
+    held: &mut Held,
 ) -> Result<ScanReport, AppError> {
     let source = &state.mail.source;
     let mut report = ScanReport::default();
@@ -144,12 +153,12 @@ async fn scan_leased(
         let changed = folders
             .iter()
             .any(|(folder, stamp)| stamps.get(&(mailbox.clone(), folder.clone())) != Some(stamp));
-        if changed && !lease(state, &mailbox, need).await? {
+        if changed && !lease(state, &held.holder, &mailbox, need).await? {
             report.scanned_elsewhere += 1;
             continue;
         }
         if changed {
-            held.push(mailbox.clone());
+            held.mailboxes.push(mailbox.clone());
         }
         for (folder, stamp) in folders {
             if stamps.get(&(mailbox.clone(), folder.clone())) == Some(&stamp) {
@@ -181,11 +190,16 @@ async fn scan_leased(
 }
 
 /// Takes the mailbox's scanning lease, or waits for it when the caller needs it now.
-async fn lease(state: &AppState, mailbox: &str, need: Need) -> Result<bool, AppError> {
+async fn lease(
+    state: &AppState,
+    holder: &str,
+    mailbox: &str,
+    need: Need,
+) -> Result<bool, AppError> {
     let lease = state.index.lease;
     let taken = match need {
-        Need::Eventually => leases::take(&state.db, mailbox, lease).await?,
-        Need::Now => leases::wait_for(&state.db, mailbox, lease, LEASE_PATIENCE).await?,
+        Need::Eventually => leases::take(&state.db, holder, mailbox, lease).await?,
+        Need::Now => leases::wait_for(&state.db, holder, mailbox, lease, LEASE_PATIENCE).await?,
     };
     match (taken, need) {
         (true, _) => {}

@@ -72,17 +72,16 @@ impl Postgres {
         Ok(MIGRATOR.iter().all(|m| applied.contains(&m.version)))
     }
 
-    /// BEGIN, then the write lock (module docs). A transaction dropped unfinished is rolled
-    /// back by sqlx when its connection returns to the pool, which releases the lock.
+    /// BEGIN and the write lock (module docs) in one round trip: this runs once per write
+    /// transaction, while other instances may be queued behind the lock. A transaction dropped
+    /// unfinished is rolled back by sqlx when its connection returns to the pool, which
+    /// releases the lock.
     pub async fn begin_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(WRITE_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
+        let conn = self.pool.acquire().await?;
+        let begin = format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})");
+        sqlx::Transaction::begin(conn, Some(begin.into())).await
     }
 
     pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, sqlx::Error> {

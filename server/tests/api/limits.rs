@@ -138,6 +138,17 @@ async fn health_and_readiness_answer() {
     assert_eq!(health["status"], "ok");
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["migrations"], "applied");
+    let engine = if app.db.is_postgres() {
+        "PostgreSQL "
+    } else {
+        "SQLite "
+    };
+    assert!(
+        ready["database"].as_str().unwrap().starts_with(engine),
+        "{ready}"
+    );
     // Closing the pool makes the database unreachable: readiness must say so.
     app.db.close().await;
     assert_eq!(

@@ -153,3 +153,35 @@ async fn every_event_links_to_the_one_before() {
         assert_eq!(pair[1]["prev_hash"], pair[0]["hash"]);
     }
 }
+
+/// On PostgreSQL every write transaction holds the one write lock until it ends, and a second
+/// writer waits for it: what makes the read-then-write rules hold across instances.
+#[tokio::test]
+async fn a_write_transaction_holds_the_database_write_lock_until_it_ends() {
+    let app = spawn_app().await;
+    let Some(pool) = app.db.postgres_pool() else {
+        return; // SQLite's own write lock is taken at BEGIN IMMEDIATE
+    };
+    let held = || {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted",
+        )
+        .fetch_one(pool)
+    };
+    assert_eq!(held().await.unwrap(), 0);
+    let first = app.db.write().await.unwrap();
+    assert_eq!(held().await.unwrap(), 1);
+    let db = app.db.clone();
+    let second = tokio::spawn(async move { db.write().await.map(|_| ()) });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !second.is_finished(),
+        "a second writer must wait for the first"
+    );
+    drop(first);
+    tokio::time::timeout(std::time::Duration::from_secs(5), second)
+        .await
+        .expect("the second writer goes on once the first ends")
+        .unwrap()
+        .unwrap();
+}
