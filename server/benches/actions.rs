@@ -43,7 +43,7 @@ async fn run(actions: i64) {
     // AIRDESK_BENCH_POSTGRES names a PostgreSQL server: the bench makes a database of its own
     // there (scripts/postgres starts a throw-away one); otherwise an SQLite file.
     let url = match std::env::var("AIRDESK_BENCH_POSTGRES") {
-        Ok(server) => fresh_postgres(&server).await,
+        Ok(server) => support::fresh_postgres(&server).await,
         Err(_) => format!("sqlite://{}/bench.db", dir.path().display()),
     };
     let db = Db::connect(&url).await.expect("database");
@@ -250,22 +250,6 @@ async fn concurrently(
         "{count} approvals in {elapsed:.1?} = {:.0} approvals/s",
         count as f64 / elapsed.as_secs_f64()
     )
-}
-
-/// A new database on the PostgreSQL server at `server`; answers its URL.
-async fn fresh_postgres(server: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("bench_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(server)
-        .await
-        .expect("PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let mut url = reqwest::Url::parse(server).unwrap();
-    url.set_path(&name);
-    url.to_string()
 }
 
 fn report(what: &str, samples: &mut [Duration]) {

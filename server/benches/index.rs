@@ -17,6 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[path = "support/serve.rs"]
+#[allow(dead_code)] // not every bench runs on PostgreSQL
 mod support;
 
 use airdesk_core::db::Db;

@@ -11,7 +11,10 @@
 //!    lookups) — execution is quoted as a multiple of it.
 //!
 //! Run: `cargo bench -p server --bench remediation` (AIRDESK_BENCH_MAILBOXES and
-//! AIRDESK_BENCH_PER_MAILBOX scale it; AIRDESK_BENCH_DIR picks the disk).
+//! AIRDESK_BENCH_PER_MAILBOX scale it; AIRDESK_BENCH_DIR picks the disk;
+//! AIRDESK_BENCH_POSTGRES=postgres://… runs it on a new database of that server, and
+//! AIRDESK_BENCH_INSTANCES=3 serves with three instances sharing the database, whose workers
+//! all look for the job).
 
 use std::path::Path;
 use std::process::Command;
@@ -42,7 +45,11 @@ fn main() {
         "generated {total} copies over {mailboxes} mailboxes in {:.1?}",
         started.elapsed()
     );
-    let url = format!("sqlite://{}/bench.db", dir.path().display());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let url = match std::env::var("AIRDESK_BENCH_POSTGRES") {
+        Ok(server) => runtime.block_on(support::fresh_postgres(&server)),
+        Err(_) => format!("sqlite://{}/bench.db", dir.path().display()),
+    };
     let started = Instant::now();
     let status = Command::new(env!("CARGO_BIN_EXE_airdesk"))
         .args(["scan", "--database-url", &url, "--log", "warn"])
@@ -53,7 +60,6 @@ fn main() {
     assert!(status.success());
     println!("airdesk scan: {:.1?}", started.elapsed());
 
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let execution = runtime.block_on(remediate(&url, &root, total));
 
     let floor = rename_walk(&root, mailboxes);
@@ -110,7 +116,15 @@ async fn remediate(url: &str, root: &Path, total: usize) -> Duration {
         .unwrap();
     let token = tokens::create(&db, &bench, "bench", "bench").await.unwrap();
     drop(db);
-    let server = support::serve(url, root, &["--index-interval", "0s"]);
+    let instances = env("AIRDESK_BENCH_INSTANCES", 1).max(1);
+    let servers: Vec<_> = (0..instances)
+        .map(|_| support::serve(url, root, &["--index-interval", "0s"]))
+        .collect();
+    let server = &servers[0];
+    println!(
+        "serving with {instances} instance(s) on {}",
+        url.split('@').next_back().unwrap_or(url)
+    );
     let client = reqwest::Client::new();
     let api = |path: &str| format!("{}/api/v1{path}", server.base);
     let get = |path: String| {
@@ -171,7 +185,9 @@ async fn remediate(url: &str, root: &Path, total: usize) -> Duration {
         total as f64 / started.elapsed().as_secs_f64(),
         done["details"].as_str().unwrap_or_default()
     );
-    println!("server peak memory (VmHWM): {}", server.peak_memory());
+    for (n, server) in servers.iter().enumerate() {
+        println!("instance {n} peak memory (VmHWM): {}", server.peak_memory());
+    }
     execution
 }
 

@@ -61,3 +61,19 @@ pub fn env(name: &str, default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// A new database on the PostgreSQL server at `server` (AIRDESK_BENCH_POSTGRES); answers its URL.
+pub async fn fresh_postgres(server: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("bench_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(server)
+        .await
+        .expect("PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut url = reqwest::Url::parse(server).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
