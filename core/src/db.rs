@@ -137,7 +137,10 @@ impl Db {
     pub async fn write(&self) -> Result<Tx<'static>, StorageError> {
         match &self.0 {
             Engine::Sqlite(db) => Ok(Tx(TxInner::Sqlite(db.begin_write().await?))),
-            Engine::Postgres(db) => Ok(Tx(TxInner::Postgres(db.begin_write().await?))),
+            Engine::Postgres(db) => {
+                let (tx, turn) = db.begin_write().await?;
+                Ok(Tx(TxInner::Postgres(tx, Some(turn))))
+            }
         }
     }
 
@@ -231,14 +234,19 @@ pub struct Tx<'c>(TxInner<'c>);
 
 enum TxInner<'c> {
     Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'c, sqlx::Postgres>),
+    /// With this instance's turn to write, held to the end of the transaction (none for a
+    /// savepoint, whose transaction holds it).
+    Postgres(
+        sqlx::Transaction<'c, sqlx::Postgres>,
+        Option<tokio::sync::OwnedSemaphorePermit>,
+    ),
 }
 
 impl<'c> Tx<'c> {
     pub async fn commit(self) -> Result<(), StorageError> {
         match self.0 {
             TxInner::Sqlite(tx) => Ok(tx.commit().await?),
-            TxInner::Postgres(tx) => Ok(tx.commit().await?),
+            TxInner::Postgres(tx, _turn) => Ok(tx.commit().await?),
         }
     }
 
@@ -248,7 +256,7 @@ impl<'c> Tx<'c> {
         use sqlx::Connection;
         match &mut self.0 {
             TxInner::Sqlite(tx) => Ok(Tx(TxInner::Sqlite(tx.begin().await?))),
-            TxInner::Postgres(tx) => Ok(Tx(TxInner::Postgres(tx.begin().await?))),
+            TxInner::Postgres(tx, _) => Ok(Tx(TxInner::Postgres(tx.begin().await?, None))),
         }
     }
 }

@@ -93,7 +93,12 @@ pub async fn scan_mailboxes(
     state: &AppState,
     mailboxes: &[String],
 ) -> Result<ScanReport, AppError> {
-    scan_these(state, mailboxes.to_vec(), Need::Now).await
+    // In one order everywhere: a scan waiting for one mailbox's lease while holding others'
+    // can then never wait on a scan that waits on it.
+    let mut mailboxes = mailboxes.to_vec();
+    mailboxes.sort();
+    mailboxes.dedup();
+    scan_these(state, mailboxes, Need::Now).await
 }
 
 /// Scans, holding each changed mailbox's lease while its changes are read and written; gives

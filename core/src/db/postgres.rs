@@ -29,6 +29,12 @@ const WRITE_LOCK: i64 = 0x0061_6972_6465_736b;
 #[derive(Clone, Debug)]
 pub struct Postgres {
     pool: PgPool,
+    /// This instance's writers take turns before they take a connection: a writer waiting
+    /// for the database's write lock would otherwise hold a pooled connection while it waits,
+    /// and a burst of writers could leave no connection for reads. (SQLite's one writer
+    /// connection does the same.) Only a queue: the database's lock is what makes writes
+    /// exclusive, across instances.
+    turns: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Postgres {
@@ -50,7 +56,10 @@ impl Postgres {
                 url: redacted(url),
                 source,
             })?;
-        Ok(Postgres { pool })
+        Ok(Postgres {
+            pool,
+            turns: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
+        })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -78,10 +87,25 @@ impl Postgres {
     /// releases the lock.
     pub async fn begin_write(
         &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    ) -> Result<
+        (
+            sqlx::Transaction<'static, sqlx::Postgres>,
+            tokio::sync::OwnedSemaphorePermit,
+        ),
+        sqlx::Error,
+    > {
+        let turn = self
+            .turns
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
         let conn = self.pool.acquire().await?;
         let begin = format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})");
-        sqlx::Transaction::begin(conn, Some(begin.into())).await
+        Ok((
+            sqlx::Transaction::begin(conn, Some(begin.into())).await?,
+            turn,
+        ))
     }
 
     pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, sqlx::Error> {

@@ -179,7 +179,7 @@ impl<'a, 'c> From<&'a mut super::Tx<'c>> for Target<'a> {
     fn from(tx: &'a mut super::Tx<'c>) -> Self {
         match &mut tx.0 {
             TxInner::Sqlite(tx) => Target(On::Sqlite(&mut *tx)),
-            TxInner::Postgres(tx) => Target(On::Pg(&mut *tx)),
+            TxInner::Postgres(tx, _) => Target(On::Pg(&mut *tx)),
         }
     }
 }

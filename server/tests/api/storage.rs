@@ -154,29 +154,35 @@ async fn every_event_links_to_the_one_before() {
     }
 }
 
-/// On PostgreSQL every write transaction holds the one write lock until it ends, and a second
-/// writer waits for it: what makes the read-then-write rules hold across instances.
+/// On PostgreSQL every write transaction holds the one write lock until it ends, and a writer
+/// of another instance (another pool on the same database) waits for it: what makes the
+/// read-then-write rules hold across instances.
 #[tokio::test]
 async fn a_write_transaction_holds_the_database_write_lock_until_it_ends() {
+    use sqlx::Connection;
     let app = spawn_app().await;
-    let Some(pool) = app.db.postgres_pool() else {
+    if !app.db.is_postgres() {
         return; // SQLite's own write lock is taken at BEGIN IMMEDIATE
-    };
-    let held = || {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted",
-        )
-        .fetch_one(pool)
-    };
-    assert_eq!(held().await.unwrap(), 0);
+    }
+    let url = crate::helpers::database_url(app.dir.path());
+    let mut watcher = sqlx::PgConnection::connect(&url).await.unwrap();
     let first = app.db.write().await.unwrap();
-    assert_eq!(held().await.unwrap(), 1);
-    let db = app.db.clone();
-    let second = tokio::spawn(async move { db.write().await.map(|_| ()) });
+    // Advisory locks are per database; the server's own background writers take this one
+    // too, so it is only counted while the test holds it.
+    let held: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_one(&mut watcher)
+    .await
+    .unwrap();
+    assert_eq!(held, 1, "the write lock is held");
+    let other_instance = airdesk_core::db::Db::connect(&url).await.unwrap();
+    let second = tokio::spawn(async move { other_instance.write().await.map(|_| ()) });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(
         !second.is_finished(),
-        "a second writer must wait for the first"
+        "another instance's writer must wait for the first"
     );
     drop(first);
     tokio::time::timeout(std::time::Duration::from_secs(5), second)
