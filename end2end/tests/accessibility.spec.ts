@@ -22,6 +22,9 @@ test('the home page has no WCAG 2.1 AA violations', async ({ page }) => {
 for (const path of ['/incidents', '/action-center', '/action-center?tab=history', '/investigations']) {
   test(`${path} has no WCAG 2.1 AA violations`, async ({ page }) => {
     await signIn(page, 'analyst');
+    // Let the page signed in to finish hydrating first: a navigation started while the WASM
+    // client is still loading can be aborted by it (seen once: ERR_ABORTED, frame detached).
+    await hydrated(page);
     await page.goto(path);
     await hydrated(page);
     const results = await new AxeBuilder({ page }).withTags(WCAG_AA).analyze();
