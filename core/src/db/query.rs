@@ -211,29 +211,17 @@ pub fn query(sql: impl Into<Cow<'static, str>>) -> Query {
     }
 }
 
-/// Binds every value to a sqlx query of any kind: SQLite keeps times as fixed-width text,
-/// PostgreSQL as timestamptz.
+/// Binds every value to a sqlx query of any kind, times through `$time`: SQLite keeps them as
+/// fixed-width text, PostgreSQL as timestamptz.
 macro_rules! bound {
-    (sqlite, $query:expr, $args:expr) => {{
+    ($query:expr, $args:expr, $time:expr) => {{
         let mut query = $query;
         for value in $args {
             query = match value {
                 Value::Text(v) => query.bind(v),
                 Value::Int(v) => query.bind(v),
                 Value::Bool(v) => query.bind(v),
-                Value::Time(v) => query.bind(v.as_ref().map(sqlite::time_text)),
-            };
-        }
-        query
-    }};
-    (postgres, $query:expr, $args:expr) => {{
-        let mut query = $query;
-        for value in $args {
-            query = match value {
-                Value::Text(v) => query.bind(v),
-                Value::Int(v) => query.bind(v),
-                Value::Bool(v) => query.bind(v),
-                Value::Time(v) => query.bind(v),
+                Value::Time(v) => query.bind(v.as_ref().map($time)),
             };
         }
         query
@@ -246,19 +234,19 @@ macro_rules! run {
         let Query { sql, args } = $self;
         match $on.0 {
             On::SqlitePool($e) => {
-                let $q = bound!(sqlite, sqlx::$make(&sql), args);
+                let $q = bound!(sqlx::$make(&sql), args, sqlite::time_text);
                 $call
             }
             On::Sqlite($e) => {
-                let $q = bound!(sqlite, sqlx::$make(&sql), args);
+                let $q = bound!(sqlx::$make(&sql), args, sqlite::time_text);
                 $call
             }
             On::PgPool($e) => {
-                let $q = bound!(postgres, sqlx::$make(&sql), args);
+                let $q = bound!(sqlx::$make(&sql), args, |at: &DateTime<Utc>| *at);
                 $call
             }
             On::Pg($e) => {
-                let $q = bound!(postgres, sqlx::$make(&sql), args);
+                let $q = bound!(sqlx::$make(&sql), args, |at: &DateTime<Utc>| *at);
                 $call
             }
         }
