@@ -44,46 +44,67 @@ pub(crate) struct Event<'a> {
 }
 
 /// Appends an event inside the caller's transaction, so the event and the change it records
-/// commit together or not at all. The chain's head is read under the write lock the
-/// transaction holds, and `prev_hash` is unique: two writers can never both append to one head.
+/// commit together or not at all.
 pub(crate) async fn record(tx: &mut Tx<'_>, event: Event<'_>) -> Result<(), AppError> {
-    let prev_hash: Option<String> =
-        query("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-            .optional_scalar(&mut *tx)
-            .await?;
-    let prev_hash = prev_hash.unwrap_or_else(|| GENESIS.to_string());
+    record_all(tx, vec![event]).await
+}
+
+/// Most events one INSERT carries (ten values each: well inside every engine's limit on
+/// bound values).
+const EVENTS_PER_INSERT: usize = 500;
+
+/// Appends events in this order, inside the caller's transaction: the chain's head is read
+/// once, each event links to the one before it, and they are written a few hundred rows per
+/// statement (a batch of decisions appends in a couple of round trips, not two per event).
+/// The head is read under the write lock the transaction holds, and `prev_hash` is unique:
+/// two writers can never both append to one head.
+pub(crate) async fn record_all(tx: &mut Tx<'_>, events: Vec<Event<'_>>) -> Result<(), AppError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let head: Option<String> = query("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+        .optional_scalar(&mut *tx)
+        .await?;
+    let mut prev_hash = head.unwrap_or_else(|| GENESIS.to_string());
     let at = db::now();
-    let before = event.before.map(|v| v.to_string());
-    let after = event.after.map(|v| v.to_string());
-    let id = new_id();
-    let fields = Fields {
-        prev_hash: &prev_hash,
-        id: &id,
-        at: &at,
-        actor: event.actor.name(),
-        entity_kind: event.entity_kind,
-        entity_id: event.entity_id,
-        event: event.event,
-        before: before.as_deref(),
-        after: after.as_deref(),
-    };
-    let hash = fields.hash();
-    query(
-        "INSERT INTO audit_events (id, at, actor, entity_kind, entity_id, event, before, after, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&id)
-    .bind(at)
-    .bind(event.actor.name())
-    .bind(event.entity_kind)
-    .bind(event.entity_id)
-    .bind(event.event)
-    .bind(before)
-    .bind(after)
-    .bind(&prev_hash)
-    .bind(&hash)
-    .execute(&mut *tx)
-    .await?;
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        let mut insert = query(
+            "INSERT INTO audit_events (id, at, actor, entity_kind, entity_id, event, before, after, prev_hash, hash) VALUES ",
+        );
+        for (i, event) in events.by_ref().take(EVENTS_PER_INSERT).enumerate() {
+            let before = event.before.map(|v| v.to_string());
+            let after = event.after.map(|v| v.to_string());
+            let id = new_id();
+            let hash = Fields {
+                prev_hash: &prev_hash,
+                id: &id,
+                at: &at,
+                actor: event.actor.name(),
+                entity_kind: event.entity_kind,
+                entity_id: event.entity_id,
+                event: event.event,
+                before: before.as_deref(),
+                after: after.as_deref(),
+            }
+            .hash();
+            insert.push(if i == 0 { "(" } else { ", (" });
+            insert.push_bind(id).push(", ");
+            insert.push_bind(at).push(", ");
+            insert.push_bind(event.actor.name()).push(", ");
+            insert.push_bind(event.entity_kind).push(", ");
+            insert.push_bind(event.entity_id).push(", ");
+            insert.push_bind(event.event).push(", ");
+            insert.push_bind(before).push(", ");
+            insert.push_bind(after).push(", ");
+            insert.push_bind(&prev_hash).push(", ");
+            insert.push_bind(&hash).push(")");
+            prev_hash = hash;
+        }
+        // Rows of one INSERT take their `seq` in the order written, so the chain reads in
+        // order (`audit verify` walks it by `seq`).
+        insert.execute(&mut *tx).await?;
+    }
     Ok(())
 }
 

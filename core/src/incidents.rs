@@ -80,47 +80,63 @@ pub(crate) async fn open(
 /// Recomputes an incident's counts, state and severity from its rows. Called in the same
 /// transaction as whatever changed them.
 pub(crate) async fn refresh(tx: &mut Tx<'_>, incident_id: &str) -> Result<(), AppError> {
-    // One round trip for both lists: this runs in every decision's write transaction.
-    let rows: Vec<(String, String)> = query(
-        "SELECT 'investigation', status FROM investigations WHERE incident_id = $1
-         UNION ALL SELECT 'alert', severity FROM alerts WHERE incident_id = $1",
-    )
-    .bind(incident_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let of = |kind: &'static str| {
-        rows.iter()
-            .filter(move |(k, _)| k == kind)
-            .map(|(_, v)| v.as_str())
-    };
-    let investigation_count = of("investigation").count();
-    let state = of("investigation")
-        .filter_map(InvestigationStatus::parse)
-        .max_by_key(|s| urgency(*s))
-        .unwrap_or(InvestigationStatus::Starting);
-    let severity = of("alert")
-        .filter_map(Severity::parse)
-        .max_by_key(|s| severity_rank(*s))
-        .unwrap_or(Severity::Informational);
-    query(
-        "UPDATE incidents SET
-            investigation_state = $2,
-            severity = $3,
-            alert_count = $4,
-            investigation_count = $5,
-            pending_action_count =
-                (SELECT COUNT(*) FROM actions WHERE incident_id = $1 AND status = 'pending'),
-            last_activity_at = $6
-         WHERE id = $1",
-    )
-    .bind(incident_id)
-    .bind(state)
-    .bind(severity)
-    .bind(of("alert").count())
-    .bind(investigation_count)
-    .bind(db::now())
-    .execute(&mut *tx)
-    .await?;
+    refresh_all(tx, &[incident_id]).await
+}
+
+/// As [`refresh`], for every incident a batch touched, in two statements whatever their
+/// number: this runs in every decision's write transaction.
+pub(crate) async fn refresh_all(tx: &mut Tx<'_>, incident_ids: &[&str]) -> Result<(), AppError> {
+    if incident_ids.is_empty() {
+        return Ok(());
+    }
+    // The investigations' statuses and the alerts' severities of them all in one round trip.
+    let mut select = query(
+        "SELECT incident_id, 'investigation', status FROM investigations WHERE incident_id IN (",
+    );
+    select.push_list(incident_ids.iter().copied());
+    select.push(
+        ") UNION ALL SELECT incident_id, 'alert', severity FROM alerts WHERE incident_id IN (",
+    );
+    select.push_list(incident_ids.iter().copied()).push(")");
+    let rows: Vec<(String, String, String)> = select.fetch_all(&mut *tx).await?;
+    let mut update = query(
+        "WITH v (id, investigation_state, severity, alert_count, investigation_count) AS (VALUES ",
+    );
+    for (i, incident_id) in incident_ids.iter().enumerate() {
+        let of = |kind: &'static str| {
+            rows.iter()
+                .filter(move |(id, k, _)| id == incident_id && k == kind)
+                .map(|(_, _, v)| v.as_str())
+        };
+        let state = of("investigation")
+            .filter_map(InvestigationStatus::parse)
+            .max_by_key(|s| urgency(*s))
+            .unwrap_or(InvestigationStatus::Starting);
+        let severity = of("alert")
+            .filter_map(Severity::parse)
+            .max_by_key(|s| severity_rank(*s))
+            .unwrap_or(Severity::Informational);
+        update.push(if i == 0 { "(" } else { ", (" });
+        update.push_bind(*incident_id).push(", ");
+        update.push_bind(state).push(", ");
+        update.push_bind(severity).push(", ");
+        update.push_bind(of("alert").count()).push(", ");
+        update.push_bind(of("investigation").count()).push(")");
+    }
+    update.push(
+        ")
+         UPDATE incidents SET
+            investigation_state = v.investigation_state,
+            severity = v.severity,
+            alert_count = v.alert_count,
+            investigation_count = v.investigation_count,
+            pending_action_count = (SELECT COUNT(*) FROM actions
+                                    WHERE actions.incident_id = v.id AND actions.status = 'pending'),
+            last_activity_at = ",
+    );
+    update.push_bind(db::now());
+    update.push(" FROM v WHERE incidents.id = v.id");
+    update.execute(&mut *tx).await?;
     Ok(())
 }
 

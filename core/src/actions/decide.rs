@@ -4,6 +4,7 @@
 //! rule, and makes the transition through `actions::state`; decisions that arrive together
 //! commit together ([`queue`]).
 
+mod claims;
 mod queue;
 
 use std::time::Duration;
@@ -12,8 +13,9 @@ use tokio::sync::oneshot;
 
 use super::read;
 use super::state::{self, DecisionFields, Transition};
-use crate::db::{self, query, Tx};
+use crate::db::{query, Tx};
 use crate::AppState;
+use claims::{Claim, Coverage};
 use model::{Action, ActionStatus, Actor, AppError, CurrentUser};
 
 pub(crate) use queue::Queue;
@@ -91,6 +93,7 @@ pub async fn decide_many(
 
 #[derive(sqlx::FromRow)]
 struct Current {
+    id: String,
     status: String,
     action_type: String,
     cluster_id: Option<String>,
@@ -98,88 +101,161 @@ struct Current {
     decided_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// One decision inside the batch's transaction: checks the current status, applies the
-/// duplicate rule, and makes the transition.
-async fn decide_in(
+/// What became of one request of a batch before anything is written.
+enum Plan {
+    /// Refused: unknown, or not pending.
+    Refused(AppError),
+    /// The first request in the batch on its action: it decides it.
+    Decides,
+    /// Another request earlier in the batch decides the same action; this one is told so.
+    Loses(usize),
+}
+
+/// Decides a batch of requests inside one write transaction, in a number of statements that
+/// does not grow with the batch: the actions are read once, each pending one is decided by the
+/// first request that names it (a later one on the same action is a conflict, as it would be a
+/// moment later), approvals claim their copies together, and every transition goes through
+/// `actions::state` at once. The outer error means the transaction failed and nothing was
+/// decided; the inner results are per request, in order.
+async fn decide_all(
     tx: &mut Tx<'_>,
     dedup_window: Duration,
-    request: &Request,
-) -> Result<Action, AppError> {
-    let Request {
-        actor,
-        action_id,
-        decision,
-        comment,
-        ..
-    } = request;
-    let current: Current = query(
-        "SELECT status, action_type, cluster_id, decided_by, decided_at FROM actions WHERE id = $1",
-    )
-    .bind(action_id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| AppError::NotFound(format!("action {action_id:?}")))?;
-    if current.status != ActionStatus::Pending.as_str() {
-        return Err(already_decided(&current));
+    requests: &[Request],
+) -> Result<Vec<Result<Action, AppError>>, AppError> {
+    let mut select = query(
+        "SELECT id, status, action_type, cluster_id, decided_by, decided_at FROM actions WHERE id IN (",
+    );
+    select
+        .push_list(requests.iter().map(|r| r.action_id.as_str()))
+        .push(")");
+    let current: Vec<Current> = select.fetch_all(&mut *tx).await?;
+    let find = |id: &str| current.iter().find(|c| c.id == id);
+
+    let mut plans = Vec::with_capacity(requests.len());
+    for (i, request) in requests.iter().enumerate() {
+        let id = request.action_id.as_str();
+        let plan = match find(id) {
+            None => Plan::Refused(AppError::NotFound(format!("action {id:?}"))),
+            Some(c) if c.status != ActionStatus::Pending.as_str() => Plan::Refused(
+                already_decided(ActionStatus::parse(&c.status), &c.decided_by, &c.decided_at),
+            ),
+            Some(_) => match requests[..i].iter().position(|r| r.action_id == id) {
+                Some(first) => Plan::Loses(first),
+                None => Plan::Decides,
+            },
+        };
+        plans.push(plan);
     }
-    let coverage = match (decision, &current.cluster_id) {
-        (Decision::Approve, Some(cluster)) => {
-            claim_copies(tx, action_id, cluster, &current.action_type, dedup_window).await?
-        }
-        _ => Coverage::default(),
+    let deciding: Vec<(&Request, &Current)> = requests
+        .iter()
+        .zip(&plans)
+        .filter(|(_, plan)| matches!(plan, Plan::Decides))
+        .filter_map(|(request, _)| find(&request.action_id).map(|c| (request, c)))
+        .collect();
+
+    // Approvals of clusters claim their copies, in the order they came.
+    let claims: Vec<Claim> = deciding
+        .iter()
+        .filter(|(request, _)| request.decision == Decision::Approve)
+        .filter_map(|(request, c)| {
+            Some(Claim {
+                action_id: &request.action_id,
+                cluster_id: c.cluster_id.as_deref()?,
+                action_type: &c.action_type,
+            })
+        })
+        .collect();
+    let coverages = claims::claim_all(tx, &claims, dedup_window).await?;
+    let coverage_of = |id: &str| {
+        claims
+            .iter()
+            .position(|c| c.action_id == id)
+            .map(|i| &coverages[i])
     };
-    let to = match decision {
-        Decision::Reject => ActionStatus::Rejected,
-        Decision::Approve if coverage.ours == 0 && !coverage.theirs.is_empty() => {
-            ActionStatus::Duplicate
-        }
-        Decision::Approve => ActionStatus::Approved,
-    };
-    let duplicate_of = coverage.theirs.first().map(|(first, _)| first.clone());
-    let event = match to {
-        ActionStatus::Approved => "action_approved",
-        ActionStatus::Duplicate => "action_deduplicated",
-        _ => "action_rejected",
-    };
-    let moved = state::transition(
-        tx,
-        Transition {
-            action_id,
-            from: ActionStatus::Pending,
-            to,
-            actor,
-            event,
-            decision: Some(DecisionFields {
-                comment: comment.as_deref(),
-                duplicate_of: duplicate_of.as_deref(),
+
+    let transitions: Vec<Transition> = deciding
+        .iter()
+        .map(|(request, _)| {
+            let coverage = coverage_of(&request.action_id);
+            let to = match (request.decision, coverage) {
+                (Decision::Reject, _) => ActionStatus::Rejected,
+                (Decision::Approve, Some(c)) if c.ours == 0 && !c.theirs.is_empty() => {
+                    ActionStatus::Duplicate
+                }
+                (Decision::Approve, _) => ActionStatus::Approved,
+            };
+            Transition {
+                action_id: &request.action_id,
+                from: ActionStatus::Pending,
+                to,
+                actor: &request.actor,
+                event: match to {
+                    ActionStatus::Approved => "action_approved",
+                    ActionStatus::Duplicate => "action_deduplicated",
+                    _ => "action_rejected",
+                },
+                decision: Some(DecisionFields {
+                    comment: request.comment.as_deref(),
+                    duplicate_of: coverage.and_then(Coverage::first_holder),
+                    copies: coverage.map(Coverage::copies),
+                }),
+                outcome: None,
+            }
+        })
+        .collect();
+    let moved = state::transition_all(tx, &transitions).await?;
+
+    // Approvals that execute leave the copies earlier ones hold to them.
+    let executing: Vec<Claim> = claims
+        .iter()
+        .zip(&coverages)
+        .filter(|(claim, coverage)| {
+            !coverage.theirs.is_empty()
+                && transitions
+                    .iter()
+                    .any(|t| t.action_id == claim.action_id && t.to == ActionStatus::Approved)
+        })
+        .map(|(claim, _)| *claim)
+        .collect();
+    claims::mark_duplicates(tx, &executing).await?;
+
+    let decided: Vec<String> = transitions
+        .iter()
+        .zip(&moved)
+        .filter(|(_, moved)| **moved)
+        .map(|(t, _)| t.action_id.to_string())
+        .collect();
+    let actions = read::load(&mut *tx, &decided).await?;
+    let action = |id: &str| actions.iter().find(|a| a.id == id);
+    Ok(requests
+        .iter()
+        .zip(plans)
+        .map(|(request, plan)| match plan {
+            Plan::Refused(error) => Err(error),
+            // Unreachable while the write lock is held; kept so a change there cannot decide
+            // twice.
+            Plan::Decides => action(&request.action_id)
+                .cloned()
+                .ok_or_else(|| AppError::Conflict("the action was decided meanwhile".into())),
+            Plan::Loses(first) => Err(match action(&requests[first].action_id) {
+                Some(winner) => {
+                    already_decided(Some(winner.status), &winner.decided_by, &winner.decided_at)
+                }
+                None => AppError::Conflict("the action was decided meanwhile".into()),
             }),
-            outcome: None,
-        },
-    )
-    .await?;
-    if !moved {
-        // Unreachable while the write lock is held; kept so a change there cannot decide twice.
-        return Err(AppError::Conflict(
-            "the action was decided meanwhile".into(),
-        ));
-    }
-    if let Some(cluster) = &current.cluster_id {
-        if *decision == Decision::Approve {
-            coverage.record(tx, action_id, cluster, to).await?;
-        }
-    }
-    read::load(&mut *tx, std::slice::from_ref(action_id))
-        .await?
-        .pop()
-        .ok_or(AppError::Internal)
+        })
+        .collect())
 }
 
 /// The 409 for a decision on an action someone already decided. It names that decision — who,
 /// when, approve or reject — not the status now, which moves on as execution runs: every
 /// loser of a race is told the same thing, on whichever instance it asked.
-fn already_decided(current: &Current) -> AppError {
-    let status = ActionStatus::parse(&current.status);
-    match (&current.decided_by, &current.decided_at) {
+fn already_decided(
+    status: Option<ActionStatus>,
+    decided_by: &Option<String>,
+    decided_at: &Option<chrono::DateTime<chrono::Utc>>,
+) -> AppError {
+    match (decided_by, decided_at) {
         (Some(who), Some(when)) => {
             let decision = match status {
                 Some(ActionStatus::Rejected) => "rejected",
@@ -210,124 +286,19 @@ pub(crate) async fn reclaim(
     window: Duration,
 ) -> Result<(), AppError> {
     let mut tx = db.write().await?;
-    let coverage =
-        claim_copies(&mut tx, action_id, cluster_id, action_type.as_str(), window).await?;
-    coverage
-        .record(&mut tx, action_id, cluster_id, ActionStatus::Approved)
-        .await?;
+    let claim = Claim {
+        action_id,
+        cluster_id,
+        action_type: action_type.as_str(),
+    };
+    let coverage = claims::claim_all(&mut tx, &[claim], window)
+        .await?
+        .pop()
+        .ok_or(AppError::Internal)?;
+    claims::record_counts(&mut tx, action_id, coverage.copies()).await?;
+    if !coverage.theirs.is_empty() {
+        claims::mark_duplicates(&mut tx, &[claim]).await?;
+    }
     tx.commit().await?;
     Ok(())
-}
-
-/// How an approval's copies split: those it claims, and those earlier approvals still hold.
-#[derive(Debug, Default)]
-struct Coverage {
-    ours: i64,
-    /// (action, copies), the earliest approval first.
-    theirs: Vec<(String, i64)>,
-}
-
-/// The copy key of a member: the store's handle on it, or its Message-ID while the index has
-/// not matched it. A Maildir file's base name (never a `:`) names the copy in every folder, so
-/// a copy an earlier action moved is still that copy; an IMAP `UIDVALIDITY:UID` names it in
-/// its folder only. Never the content: a second wave may repeat the first one's bytes exactly,
-/// and its copies are new ones all the same.
-const COPY: &str = "CASE WHEN m.file IS NULL THEN 'message-id:' || m.internet_message_id
-                         WHEN m.file LIKE '%:%' THEN m.folder || '/' || m.file
-                         ELSE m.file END";
-
-/// Claims, for this approval, every copy of the cluster that no earlier approval of the same
-/// type holds — within the window, still effective (not changed or undone since), and not
-/// failed or lost for that copy (DESIGN.md rule 3, by copies). The upsert takes each copy's row lock (the write lock, in
-/// SQLite), so approvals of overlapping copies queue behind each other, across processes too.
-async fn claim_copies(
-    tx: &mut Tx<'_>,
-    action_id: &str,
-    cluster_id: &str,
-    action_type: &str,
-    window: Duration,
-) -> Result<Coverage, AppError> {
-    let at = db::now();
-    let since = chrono::Duration::from_std(window)
-        .ok()
-        .and_then(|window| at.checked_sub_signed(window))
-        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-    query(format!(
-        "INSERT INTO approved_copies (action_type, mailbox, copy, action_id, approved_at)
-         SELECT DISTINCT $1, m.mailbox, {COPY}, $2, $3 FROM cluster_messages m WHERE m.cluster_id = $4
-         ON CONFLICT (action_type, mailbox, copy) DO UPDATE
-            SET action_id = excluded.action_id, approved_at = excluded.approved_at
-          WHERE approved_copies.approved_at < $5
-             OR NOT EXISTS (SELECT 1 FROM actions a WHERE a.id = approved_copies.action_id
-                  AND a.status IN ('approved', 'in_progress', 'completed', 'partially_completed'))
-             OR EXISTS (SELECT 1 FROM actions x WHERE x.changed_from = approved_copies.action_id
-                  AND x.status IN ('approved', 'in_progress', 'completed', 'partially_completed'))
-             OR EXISTS (SELECT 1 FROM action_results r JOIN cluster_messages m ON m.id = r.member
-                  WHERE r.action_id = approved_copies.action_id AND r.result IN ('failed', 'not_found')
-                    AND m.mailbox = approved_copies.mailbox AND {COPY} = approved_copies.copy)"
-    ))
-    .bind(action_type)
-    .bind(action_id)
-    .bind(at)
-    .bind(cluster_id)
-    .bind(since)
-    .execute(&mut *tx)
-    .await?;
-    let holders: Vec<(String, i64, chrono::DateTime<chrono::Utc>)> = query(format!(
-        "SELECT c.action_id, COUNT(*), MIN(c.approved_at) FROM cluster_messages m
-         JOIN approved_copies c ON c.action_type = $1 AND c.mailbox = m.mailbox AND c.copy = {COPY}
-         WHERE m.cluster_id = $2 GROUP BY c.action_id ORDER BY MIN(c.approved_at), c.action_id"
-    ))
-    .bind(action_type)
-    .bind(cluster_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut coverage = Coverage::default();
-    for (holder, copies, _) in holders {
-        if holder == action_id {
-            coverage.ours = copies;
-        } else {
-            coverage.theirs.push((holder, copies));
-        }
-    }
-    Ok(coverage)
-}
-
-impl Coverage {
-    /// Keeps the split on the action, and — when it executes at all — marks the copies an
-    /// earlier approval holds, so execution leaves them to it.
-    async fn record(
-        &self,
-        tx: &mut Tx<'_>,
-        action_id: &str,
-        cluster_id: &str,
-        status: ActionStatus,
-    ) -> Result<(), AppError> {
-        let theirs: i64 = self.theirs.iter().map(|(_, n)| n).sum();
-        query("UPDATE actions SET duplicate_copies = $2, new_copies = $3 WHERE id = $1")
-            .bind(action_id)
-            .bind(theirs)
-            .bind(self.ours)
-            .execute(&mut *tx)
-            .await?;
-        if status != ActionStatus::Approved || theirs == 0 {
-            return Ok(());
-        }
-        query(format!(
-            "INSERT INTO action_results (action_id, member, mailbox, internet_message_id, result, location, detail, at)
-             SELECT $1, m.id, m.mailbox, m.internet_message_id, 'duplicate', m.location,
-                    'handled by action ' || c.action_id, $2
-             FROM cluster_messages m
-             JOIN approved_copies c ON c.action_type = (SELECT action_type FROM actions WHERE id = $1)
-                  AND c.mailbox = m.mailbox AND c.copy = {COPY}
-             WHERE m.cluster_id = $3 AND c.action_id <> $1
-             ON CONFLICT DO NOTHING"
-        ))
-        .bind(action_id)
-        .bind(db::now())
-        .bind(cluster_id)
-        .execute(&mut *tx)
-        .await?;
-        Ok(())
-    }
 }

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::state::{self, Transition};
-use super::{change, decide, derive_status, expire, Decision, CHANGE_TARGETS};
+use super::{change, decide, decide_many, derive_status, expire, Decision, CHANGE_TARGETS};
 use crate::db::{query, Db};
 use crate::{audit, investigations, users, AppState, RulesConfig};
 use model::{
@@ -25,6 +25,9 @@ enum Op {
     /// The execution worker finishes an approved action.
     Complete(usize),
     Change(usize, ActionType),
+    /// One bulk decision on several actions (the same one may come twice): the decisions
+    /// reach the writer together and are decided in one batch.
+    Bulk(Vec<usize>, bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -35,6 +38,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Expire),
         2 => (0..6usize).prop_map(Op::Complete),
         1 => ((0..6usize), change_to).prop_map(|(a, t)| Op::Change(a, t)),
+        2 => (prop::collection::vec(0..4usize, 1..6), any::<bool>()).prop_map(|(a, approve)| Op::Bulk(a, approve)),
     ]
 }
 
@@ -175,6 +179,25 @@ async fn apply(state: &AppState, user: &CurrentUser, op: &Op) {
                 state::transition(&mut tx, step).await.unwrap();
             }
             tx.commit().await.unwrap();
+        }
+        Op::Bulk(picks, approve) => {
+            let ids: Vec<String> = picks.iter().map(|n| pick(*n)).collect();
+            let decision = if *approve {
+                Decision::Approve
+            } else {
+                Decision::Reject
+            };
+            let results = decide_many(state, user, &ids, decision, None).await;
+            assert_eq!(results.len(), ids.len());
+            for (i, (id, result)) in ids.iter().zip(&results).enumerate() {
+                // Pending before, and the first to name it in the request: it decides it.
+                let decides = before[id].0 == ActionStatus::Pending && !ids[..i].contains(id);
+                match result {
+                    Ok(action) => assert!(decides, "decided {id} out of turn: {action:?}"),
+                    Err(AppError::Conflict(_)) => assert!(!decides, "refused to decide {id}"),
+                    Err(other) => panic!("unexpected error {other:?}"),
+                }
+            }
         }
         Op::Change(n, to) => {
             let id = pick(*n);

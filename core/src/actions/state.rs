@@ -5,6 +5,8 @@
 //! investigation's status and the incident's counts along. Creating an action or an
 //! investigation is here too, since creating one sets its first status.
 
+use std::collections::HashMap;
+
 use serde_json::json;
 
 use crate::audit::{self, Event};
@@ -32,37 +34,155 @@ pub(crate) struct Transition<'a> {
 pub(crate) struct DecisionFields<'a> {
     pub comment: Option<&'a str>,
     pub duplicate_of: Option<&'a str>,
+    /// For an approval of a cluster: how its copies split between earlier approvals that
+    /// still hold them and this one (DESIGN.md rule 3, by copies).
+    pub copies: Option<Copies>,
+}
+
+/// How an approval's copies split: those earlier approvals hold, and those it carries out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Copies {
+    pub duplicate: i64,
+    pub new: i64,
 }
 
 /// Moves the action if it is still in `from`; `Ok(false)` when it is not (someone else moved
 /// it first), and then nothing was written.
 pub(crate) async fn transition(tx: &mut Tx<'_>, t: Transition<'_>) -> Result<bool, AppError> {
+    let moved = transition_all(tx, std::slice::from_ref(&t)).await?;
+    Ok(moved.first().copied().unwrap_or(false))
+}
+
+/// Transitions per UPDATE: eleven values each, well inside every engine's limit.
+const TRANSITIONS_PER_UPDATE: usize = 500;
+
+/// Moves each action that is still in its transition's `from` — a batch of decisions, a round
+/// of expiry — and answers, in order, which moved. The same rules as one [`transition`], in a
+/// number of statements that does not grow with the batch: the actions in one UPDATE, their
+/// jobs in one INSERT, the audit events in one append (each action's, then each
+/// investigation's whose status changed, attributed to the last actor that moved it), and
+/// each investigation and incident brought along once. Every id appears once.
+pub(crate) async fn transition_all(
+    tx: &mut Tx<'_>,
+    transitions: &[Transition<'_>],
+) -> Result<Vec<bool>, AppError> {
+    debug_assert!(
+        {
+            let ids: std::collections::HashSet<_> =
+                transitions.iter().map(|t| t.action_id).collect();
+            ids.len() == transitions.len()
+        },
+        "one transition per action"
+    );
     let at = db::now();
-    let mut update = query("UPDATE actions SET status = $1, updated_at = $2")
-        .bind(t.to)
-        .bind(at);
-    if let Some(decision) = &t.decision {
-        update.push(", decided_by = ").push_bind(t.actor.name());
-        update.push(", decided_at = ").push_bind(at);
-        update.push(", comment = ").push_bind(decision.comment);
+    // id -> (investigation, incident) of every action that moved.
+    let mut moved: HashMap<String, (String, String)> = HashMap::new();
+    for chunk in transitions.chunks(TRANSITIONS_PER_UPDATE) {
+        let rows: Vec<(String, String, String)> =
+            update_actions(chunk, at).fetch_all(&mut *tx).await?;
+        moved.extend(rows.into_iter().map(|(id, inv, inc)| (id, (inv, inc))));
+    }
+    let done: Vec<&Transition> = transitions
+        .iter()
+        .filter(|t| moved.contains_key(t.action_id))
+        .collect();
+    let approved: Vec<&str> = done
+        .iter()
+        .filter(|t| t.to == ActionStatus::Approved)
+        .map(|t| t.action_id)
+        .collect();
+    enqueue(tx, &approved, at).await?;
+    let mut events: Vec<Event> = done
+        .iter()
+        .map(|t| Event {
+            actor: t.actor,
+            entity_kind: "action",
+            entity_id: t.action_id,
+            event: t.event,
+            before: Some(json!({"status": t.from})),
+            after: Some(after(t)),
+        })
+        .collect();
+    // Each investigation once, with the actor of the last transition that touched it.
+    let mut investigations: Vec<(&str, &Actor)> = Vec::new();
+    let mut incidents: Vec<&str> = Vec::new();
+    for t in &done {
+        let (investigation, incident) = &moved[t.action_id];
+        match investigations
+            .iter_mut()
+            .find(|(id, _)| id == investigation)
+        {
+            Some(entry) => entry.1 = t.actor,
+            None => investigations.push((investigation, t.actor)),
+        }
+        if !incidents.contains(&incident.as_str()) {
+            incidents.push(incident);
+        }
+    }
+    let changed = refresh_investigations(tx, &investigations).await?;
+    events.extend(changed.iter().map(InvestigationChange::event));
+    audit::record_all(tx, events).await?;
+    incidents::refresh_all(tx, &incidents).await?;
+    Ok(transitions
+        .iter()
+        .map(|t| moved.contains_key(t.action_id))
+        .collect())
+}
+
+/// The UPDATE behind [`transition_all`]: each action moves only from its `from`, so of two
+/// racing writers exactly one moves it; decision fields are written only for decisions.
+fn update_actions(transitions: &[Transition<'_>], at: chrono::DateTime<chrono::Utc>) -> db::Query {
+    let mut update = query(
+        "WITH v (id, from_status, to_status, decided, decided_by, comment, duplicate_of,
+                 duplicate_copies, new_copies, outcome) AS (VALUES ",
+    );
+    for (i, t) in transitions.iter().enumerate() {
+        let decision = t.decision.as_ref();
+        let copies = decision.and_then(|d| d.copies);
+        update.push(if i == 0 { "(" } else { ", (" });
+        update.push_bind(t.action_id).push(", ");
+        update.push_bind(t.from).push(", ");
+        update.push_bind(t.to).push(", ");
+        update.push_bind(decision.is_some()).push(", ");
         update
-            .push(", duplicate_of = ")
-            .push_bind(decision.duplicate_of);
+            .push_bind(decision.map(|_| t.actor.name()))
+            .push(", ");
+        update
+            .push_bind(decision.and_then(|d| d.comment))
+            .push(", ");
+        update
+            .push_bind(decision.and_then(|d| d.duplicate_of))
+            .push(", ");
+        update.push_bind(copies.map(|c| c.duplicate)).push(", ");
+        update.push_bind(copies.map(|c| c.new)).push(", ");
+        update.push_bind(t.outcome).push(")");
     }
-    if let Some(outcome) = t.outcome {
-        update.push(", outcome = ").push_bind(outcome);
-    }
-    update.push(" WHERE id = ").push_bind(t.action_id);
-    update.push(" AND status = ").push_bind(t.from);
-    update.push(" RETURNING investigation_id, incident_id");
-    let Some((investigation_id, incident_id)): Option<(String, String)> =
-        update.fetch_optional(&mut *tx).await?
-    else {
-        return Ok(false);
-    };
-    if t.to == ActionStatus::Approved {
-        enqueue(tx, t.action_id).await?;
-    }
+    update.push(
+        ")
+         UPDATE actions SET status = v.to_status, updated_at = ",
+    );
+    update.push_bind(at);
+    update.push(
+        ",
+            decided_by = CASE WHEN v.decided THEN v.decided_by ELSE actions.decided_by END,
+            decided_at = CASE WHEN v.decided THEN ",
+    );
+    update.push_bind(at);
+    update.push(
+        " ELSE actions.decided_at END,
+            comment = CASE WHEN v.decided THEN v.comment ELSE actions.comment END,
+            duplicate_of = CASE WHEN v.decided THEN v.duplicate_of ELSE actions.duplicate_of END,
+            duplicate_copies = COALESCE(v.duplicate_copies, actions.duplicate_copies),
+            new_copies = COALESCE(v.new_copies, actions.new_copies),
+            outcome = COALESCE(v.outcome, actions.outcome)
+         FROM v WHERE actions.id = v.id AND actions.status = v.from_status
+         RETURNING actions.id, actions.investigation_id, actions.incident_id",
+    );
+    update
+}
+
+/// What an action's audit event records after the move.
+fn after(t: &Transition<'_>) -> serde_json::Value {
     let mut after = json!({"status": t.to});
     if let Some(decision) = &t.decision {
         after["comment"] = json!(decision.comment);
@@ -71,34 +191,28 @@ pub(crate) async fn transition(tx: &mut Tx<'_>, t: Transition<'_>) -> Result<boo
     if let Some(outcome) = t.outcome {
         after["outcome"] = json!(outcome);
     }
-    audit::record(
-        tx,
-        Event {
-            actor: t.actor,
-            entity_kind: "action",
-            entity_id: t.action_id,
-            event: t.event,
-            before: Some(json!({"status": t.from})),
-            after: Some(after),
-        },
-    )
-    .await?;
-    refresh_investigation(tx, t.actor, &investigation_id).await?;
-    incidents::refresh(tx, &incident_id).await?;
-    Ok(true)
+    after
 }
 
-/// Queues an approved action for execution: an action becomes Approved only together with
-/// its job, so nothing approved can be forgotten.
-async fn enqueue(tx: &mut Tx<'_>, action_id: &str) -> Result<(), AppError> {
-    query(
-        "INSERT INTO jobs (id, action_id, status, created_at, updated_at) VALUES ($1, $2, 'queued', $3, $3)",
-    )
-    .bind(new_id())
-    .bind(action_id)
-    .bind(db::now())
-    .execute(&mut *tx)
-    .await?;
+/// Queues approved actions for execution: an action becomes Approved only together with its
+/// job, so nothing approved can be forgotten.
+async fn enqueue(
+    tx: &mut Tx<'_>,
+    action_ids: &[&str],
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AppError> {
+    for chunk in action_ids.chunks(TRANSITIONS_PER_UPDATE) {
+        let mut insert =
+            query("INSERT INTO jobs (id, action_id, status, created_at, updated_at) VALUES ");
+        for (i, action_id) in chunk.iter().enumerate() {
+            insert.push(if i == 0 { "(" } else { ", (" });
+            insert.push_bind(new_id()).push(", ");
+            insert.push_bind(*action_id).push(", 'queued', ");
+            insert.push_bind(at).push(", ");
+            insert.push_bind(at).push(")");
+        }
+        insert.execute(&mut *tx).await?;
+    }
     Ok(())
 }
 
@@ -150,7 +264,7 @@ pub(crate) async fn add_change(
     actor: &Actor,
 ) -> Result<String, AppError> {
     let id = insert_action(tx, new, ActionStatus::Approved, Some((original.0, actor))).await?;
-    enqueue(tx, &id).await?;
+    enqueue(tx, &[id.as_str()], db::now()).await?;
     audit::record(
         tx,
         Event {
@@ -165,8 +279,10 @@ pub(crate) async fn add_change(
         },
     )
     .await?;
-    refresh_investigation(tx, actor, new.investigation_id).await?;
-    incidents::refresh(tx, new.incident_id).await?;
+    let changed = refresh_investigations(tx, &[(new.investigation_id, actor)]).await?;
+    let events = changed.iter().map(InvestigationChange::event).collect();
+    audit::record_all(tx, events).await?;
+    incidents::refresh_all(tx, &[new.incident_id]).await?;
     Ok(id)
 }
 
@@ -282,47 +398,82 @@ pub fn derive_status(
     InvestigationStatus::Remediated
 }
 
-/// Recomputes an investigation's status in the caller's transaction; audits a change.
-async fn refresh_investigation(
-    tx: &mut Tx<'_>,
-    actor: &Actor,
-    investigation_id: &str,
-) -> Result<InvestigationStatus, AppError> {
-    // The investigation's status and its actions' in one round trip.
-    let rows: Vec<(String, Option<String>)> = query(
-        "SELECT i.status, a.status FROM investigations i LEFT JOIN actions a ON a.investigation_id = i.id
-         WHERE i.id = $1",
-    )
-    .bind(investigation_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let current = rows
-        .first()
-        .and_then(|(s, _)| InvestigationStatus::parse(s))
-        .ok_or(AppError::Internal)?;
-    let statuses: Vec<ActionStatus> = rows
-        .iter()
-        .filter_map(|(_, a)| a.as_deref().and_then(ActionStatus::parse))
-        .collect();
-    let next = derive_status(current, &statuses);
-    if next != current {
-        query("UPDATE investigations SET status = $2, updated_at = $3 WHERE id = $1")
-            .bind(investigation_id)
-            .bind(next)
-            .bind(db::now())
-            .execute(&mut *tx)
-            .await?;
-        let event = Event {
-            actor,
+/// An investigation whose status followed its actions to a new one.
+struct InvestigationChange<'a> {
+    id: String,
+    from: InvestigationStatus,
+    to: InvestigationStatus,
+    actor: &'a Actor,
+}
+
+impl InvestigationChange<'_> {
+    fn event(&self) -> Event<'_> {
+        Event {
+            actor: self.actor,
             entity_kind: "investigation",
-            entity_id: investigation_id,
+            entity_id: &self.id,
             event: "investigation_status_changed",
-            before: Some(json!({"status": current})),
-            after: Some(json!({"status": next})),
-        };
-        audit::record(tx, event).await?;
+            before: Some(json!({"status": self.from})),
+            after: Some(json!({"status": self.to})),
+        }
     }
-    Ok(next)
+}
+
+/// Recomputes these investigations' statuses from their actions' in the caller's transaction
+/// and writes those that changed; the caller audits the changes it is given back.
+async fn refresh_investigations<'a>(
+    tx: &mut Tx<'_>,
+    investigations: &[(&str, &'a Actor)],
+) -> Result<Vec<InvestigationChange<'a>>, AppError> {
+    if investigations.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Every investigation's status and its actions' in one round trip.
+    let mut select = query(
+        "SELECT i.id, i.status, a.status FROM investigations i LEFT JOIN actions a ON a.investigation_id = i.id
+         WHERE i.id IN (",
+    );
+    select
+        .push_list(investigations.iter().map(|(id, _)| *id))
+        .push(")");
+    let rows: Vec<(String, String, Option<String>)> = select.fetch_all(&mut *tx).await?;
+    let mut changes = Vec::new();
+    for (id, actor) in investigations {
+        let mine = rows.iter().filter(|(of, _, _)| of == id);
+        let current = rows
+            .iter()
+            .find(|(of, _, _)| of == id)
+            .and_then(|(_, s, _)| InvestigationStatus::parse(s))
+            .ok_or(AppError::Internal)?;
+        let statuses: Vec<ActionStatus> = mine
+            .filter_map(|(_, _, a)| a.as_deref().and_then(ActionStatus::parse))
+            .collect();
+        let next = derive_status(current, &statuses);
+        if next != current {
+            changes.push(InvestigationChange {
+                id: id.to_string(),
+                from: current,
+                to: next,
+                actor,
+            });
+        }
+    }
+    // One UPDATE per status they move to (there are few).
+    let mut targets: Vec<InvestigationStatus> = changes.iter().map(|c| c.to).collect();
+    targets.sort_by_key(|s| s.as_str());
+    targets.dedup();
+    let at = db::now();
+    for to in targets {
+        let mut update =
+            query("UPDATE investigations SET status = $1, updated_at = $2 WHERE id IN (")
+                .bind(to)
+                .bind(at);
+        update
+            .push_list(changes.iter().filter(|c| c.to == to).map(|c| c.id.as_str()))
+            .push(")");
+        update.execute(&mut *tx).await?;
+    }
+    Ok(changes)
 }
 
 #[cfg(test)]

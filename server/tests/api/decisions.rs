@@ -287,7 +287,8 @@ async fn bulk_decides_each_action_and_reports_each() {
         .post(app.url("/api/v1/actions/bulk"))
         .bearer_auth(&token)
         // Refusals first: one decision failing must not take the rest of its batch with it.
-        .json(&json!({"decision": "approve", "ids": ["missing", forwarding, ids[0], ids[1]], "comment": "campaign"}))
+        // The same action named twice is decided once; the second is told who decided it.
+        .json(&json!({"decision": "approve", "ids": ["missing", forwarding, ids[0], ids[1], ids[0]], "comment": "campaign"}))
         .send()
         .await
         .unwrap();
@@ -295,12 +296,18 @@ async fn bulk_decides_each_action_and_reports_each() {
     assert_eq!(response.status(), 200);
     let results: Value = response.json().await.unwrap();
     let results = results["results"].as_array().unwrap();
-    assert_eq!(results.len(), 4);
+    assert_eq!(results.len(), 5);
     assert_eq!(results[0]["error"]["status"], 404);
     assert_eq!(results[1]["error"]["status"], 409);
     assert_eq!(results[2]["status"], "approved");
     assert_eq!(results[3]["status"], "duplicate");
     assert_eq!(results[2]["error"], Value::Null);
+    assert_eq!(results[4]["error"]["status"], 409);
+    let named = results[4]["error"]["detail"].as_str().unwrap();
+    assert!(named.contains("approved by analyst"), "{named}");
+    let second = app.get(&format!("/api/v1/actions/{}", ids[1]), &token).await;
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(second["duplicate_of"], json!(ids[0]));
     assert_eq!(
         app.count("SELECT COUNT(*) FROM actions WHERE status IN ('approved', 'duplicate') AND comment = 'campaign'")
             .await,

@@ -1,7 +1,7 @@
 //! Group commit for decisions. Every decision goes to one writer task, which takes whatever
-//! has queued up meanwhile and decides it all in one write transaction — each decision in its
-//! own savepoint, so one that fails takes nothing else with it — and answers each caller only
-//! after the commit. Under load that turns many small transactions (each a write of the WAL)
+//! has queued up meanwhile and decides it all in one write transaction — in a few statements
+//! for the whole batch, not a few per decision — and answers each caller only after the
+//! commit. Under load that turns many small transactions (each a write of the WAL)
 //! into few larger ones; alone, a decision waits for nobody.
 //!
 //! Nothing here is needed for correctness: every decision still reads the current status and
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{decide_in, Decision};
+use super::{decide_all, Decision};
 use crate::db::Db;
 use crate::AppState;
 use model::{Action, Actor, AppError};
@@ -69,37 +69,40 @@ async fn run_writer(db: Db, dedup_window: Duration, mut receiver: mpsc::Receiver
     }
 }
 
-/// Decides a batch in one transaction. When the transaction itself fails, every decision in it
-/// fails with it (none was committed).
+/// Decides a batch in one transaction. Should the transaction fail (a database error, not a
+/// refusal), nothing of it was committed and each decision is tried again alone, so one
+/// request that breaks the batch takes no other with it.
 #[tracing::instrument(level = "debug", skip_all, fields(decisions = requests.len()))]
 async fn decide_batch(
     db: &Db,
     dedup_window: Duration,
     requests: &[Request],
 ) -> Vec<Result<Action, AppError>> {
-    let all_fail = |error: AppError| requests.iter().map(|_| Err(error.clone())).collect();
-    let mut tx = match db.write().await {
-        Ok(tx) => tx,
-        Err(error) => return all_fail(error.into()),
-    };
-    let mut outcomes = Vec::with_capacity(requests.len());
-    for request in requests {
-        let outcome = match tx.savepoint().await {
-            Ok(mut savepoint) => match decide_in(&mut savepoint, dedup_window, request).await {
-                Ok(action) => savepoint
-                    .commit()
-                    .await
-                    .map(|()| action)
-                    .map_err(AppError::from),
-                // Dropping the savepoint rolls it back.
-                Err(error) => Err(error),
-            },
-            Err(error) => Err(error.into()),
-        };
-        outcomes.push(outcome);
+    match try_batch(db, dedup_window, requests).await {
+        Ok(outcomes) => outcomes,
+        Err(error) if requests.len() == 1 => vec![Err(error)],
+        Err(error) => {
+            tracing::warn!(?error, "a batch of decisions failed; deciding each alone");
+            let mut outcomes = Vec::with_capacity(requests.len());
+            for request in requests {
+                let alone = try_batch(db, dedup_window, std::slice::from_ref(request)).await;
+                outcomes.push(match alone {
+                    Ok(mut outcome) => outcome.pop().unwrap_or(Err(AppError::Internal)),
+                    Err(error) => Err(error),
+                });
+            }
+            outcomes
+        }
     }
-    match tx.commit().await {
-        Ok(()) => outcomes,
-        Err(error) => all_fail(error.into()),
-    }
+}
+
+async fn try_batch(
+    db: &Db,
+    dedup_window: Duration,
+    requests: &[Request],
+) -> Result<Vec<Result<Action, AppError>>, AppError> {
+    let mut tx = db.write().await?;
+    let outcomes = decide_all(&mut tx, dedup_window, requests).await?;
+    tx.commit().await?;
+    Ok(outcomes)
 }
