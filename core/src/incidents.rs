@@ -89,40 +89,58 @@ pub(crate) async fn refresh_all(tx: &mut Tx<'_>, incident_ids: &[&str]) -> Resul
     if incident_ids.is_empty() {
         return Ok(());
     }
-    // The investigations' statuses and the alerts' severities of them all in one round trip.
+    // How many investigations of each status, alerts of each severity and pending actions
+    // each incident has, all in one round trip.
     let mut select = query(
-        "SELECT incident_id, 'investigation', status FROM investigations WHERE incident_id IN (",
+        "SELECT incident_id, 'investigation', status, COUNT(*) FROM investigations WHERE incident_id IN (",
     );
     select.push_list(incident_ids.iter().copied());
     select.push(
-        ") UNION ALL SELECT incident_id, 'alert', severity FROM alerts WHERE incident_id IN (",
+        ") GROUP BY incident_id, status
+         UNION ALL SELECT incident_id, 'alert', severity, COUNT(*) FROM alerts WHERE incident_id IN (",
     );
-    select.push_list(incident_ids.iter().copied()).push(")");
-    let rows: Vec<(String, String, String)> = select.fetch_all(&mut *tx).await?;
+    select.push_list(incident_ids.iter().copied());
+    select.push(
+        ") GROUP BY incident_id, severity
+         UNION ALL SELECT incident_id, 'pending', '', COUNT(*) FROM actions WHERE status = 'pending' AND incident_id IN (",
+    );
+    select
+        .push_list(incident_ids.iter().copied())
+        .push(") GROUP BY incident_id");
+    let rows: Vec<(String, String, String, i64)> = select.fetch_all(&mut *tx).await?;
     let mut update = query(
-        "WITH v (id, investigation_state, severity, alert_count, investigation_count) AS (VALUES ",
+        "WITH v (id, investigation_state, severity, alert_count, investigation_count, pending_action_count)
+         AS (VALUES ",
     );
-    for (i, incident_id) in incident_ids.iter().enumerate() {
+    // Padding rows name no incident, so change nothing.
+    update.push_rows(incident_ids, |update, incident| {
+        let Some((_, incident_id)) = incident else {
+            update.push_bind("").push(", ");
+            update.push_bind(InvestigationStatus::Starting).push(", ");
+            update.push_bind(Severity::Informational).push(", 0, 0, 0");
+            return;
+        };
         let of = |kind: &'static str| {
             rows.iter()
-                .filter(move |(id, k, _)| id == incident_id && k == kind)
-                .map(|(_, _, v)| v.as_str())
+                .filter(move |(id, k, _, _)| id == incident_id && k == kind)
+                .map(|(_, _, value, count)| (value.as_str(), *count))
         };
+        let count = |kind: &'static str| of(kind).map(|(_, n)| n).sum::<i64>();
         let state = of("investigation")
-            .filter_map(InvestigationStatus::parse)
+            .filter_map(|(status, _)| InvestigationStatus::parse(status))
             .max_by_key(|s| urgency(*s))
             .unwrap_or(InvestigationStatus::Starting);
         let severity = of("alert")
-            .filter_map(Severity::parse)
+            .filter_map(|(severity, _)| Severity::parse(severity))
             .max_by_key(|s| severity_rank(*s))
             .unwrap_or(Severity::Informational);
-        update.push(if i == 0 { "(" } else { ", (" });
         update.push_bind(*incident_id).push(", ");
         update.push_bind(state).push(", ");
         update.push_bind(severity).push(", ");
-        update.push_bind(of("alert").count()).push(", ");
-        update.push_bind(of("investigation").count()).push(")");
-    }
+        update.push_bind(count("alert")).push(", ");
+        update.push_bind(count("investigation")).push(", ");
+        update.push_bind(count("pending"));
+    });
     update.push(
         ")
          UPDATE incidents SET
@@ -130,8 +148,7 @@ pub(crate) async fn refresh_all(tx: &mut Tx<'_>, incident_ids: &[&str]) -> Resul
             severity = v.severity,
             alert_count = v.alert_count,
             investigation_count = v.investigation_count,
-            pending_action_count = (SELECT COUNT(*) FROM actions
-                                    WHERE actions.incident_id = v.id AND actions.status = 'pending'),
+            pending_action_count = v.pending_action_count,
             last_activity_at = ",
     );
     update.push_bind(db::now());

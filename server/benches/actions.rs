@@ -21,6 +21,13 @@ use std::time::{Duration, Instant};
 #[allow(dead_code)]
 mod support;
 
+#[path = "support/floor.rs"]
+mod floor;
+
+/// Rows one approval writes: the action, its job, its audit event, its incident, and the
+/// claims on its cluster's three copies.
+const ROWS_PER_APPROVAL: usize = 7;
+
 use airdesk_core::db::Db;
 use airdesk_core::{tokens, users};
 use model::{Actor, Role, Username};
@@ -79,6 +86,18 @@ async fn run(actions: i64) {
         "seeded {actions} actions across {} investigations in {:.1?}",
         actions / PER_INVESTIGATION,
         started.elapsed()
+    );
+    // The floor: what this database commits with nothing else running.
+    let floor_writers = if url.starts_with("sqlite:") { 1 } else { 32 };
+    let floor = floor::commit_rate(
+        &url,
+        ROWS_PER_APPROVAL,
+        floor_writers,
+        Duration::from_secs(5),
+    )
+    .await;
+    println!(
+        "floor: {floor:.0} commits/s of {ROWS_PER_APPROVAL}-row transactions from {floor_writers} writer(s)"
     );
 
     let server = support::serve(
@@ -192,7 +211,11 @@ async fn run(actions: i64) {
     // 32 concurrent clients against this instance, then against three sharing the database.
     let queue = Arc::new(std::sync::Mutex::new(queue));
     let one = concurrently(&client, &token, std::slice::from_ref(&base), &queue).await;
-    println!("32 concurrent clients, 1 instance: {one}");
+    println!(
+        "32 concurrent clients, 1 instance: {} = {:.2}x the floor",
+        one.0,
+        one.1 / floor
+    );
     let others: Vec<_> = (0..2)
         .map(|_| {
             support::serve(
@@ -205,19 +228,24 @@ async fn run(actions: i64) {
     let mut bases = vec![base.clone()];
     bases.extend(others.iter().map(|s| s.base.clone()));
     let three = concurrently(&client, &token, &bases, &queue).await;
-    println!("32 concurrent clients, 3 instances on one database: {three}");
+    println!(
+        "32 concurrent clients, 3 instances on one database: {} = {:.2}x the floor, {:.2}x one instance",
+        three.0,
+        three.1 / floor,
+        three.1 / one.1
+    );
 
     println!("server peak memory (VmHWM): {}", server.peak_memory());
 }
 
 /// Approves from the queue with 32 clients spread over these instances for 10 s; says how many
-/// and how fast.
+/// and how fast, and answers the rate.
 async fn concurrently(
     client: &reqwest::Client,
     token: &str,
     bases: &[String],
     queue: &Arc<std::sync::Mutex<Vec<String>>>,
-) -> String {
+) -> (String, f64) {
     let done = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..32)
@@ -246,9 +274,10 @@ async fn concurrently(
     }
     let elapsed = started.elapsed();
     let count = done.load(Ordering::Relaxed);
-    format!(
-        "{count} approvals in {elapsed:.1?} = {:.0} approvals/s",
-        count as f64 / elapsed.as_secs_f64()
+    let rate = count as f64 / elapsed.as_secs_f64();
+    (
+        format!("{count} approvals in {elapsed:.1?} = {rate:.0} approvals/s"),
+        rate,
     )
 }
 

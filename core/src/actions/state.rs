@@ -136,16 +136,17 @@ fn update_actions(transitions: &[Transition<'_>], at: chrono::DateTime<chrono::U
         "WITH v (id, from_status, to_status, decided, decided_by, comment, duplicate_of,
                  duplicate_copies, new_copies, outcome) AS (VALUES ",
     );
-    for (i, t) in transitions.iter().enumerate() {
-        let decision = t.decision.as_ref();
+    // Padding rows name no action, so move nothing.
+    update.push_rows(transitions, |update, t| {
+        let t = t.map(|(_, t)| t);
+        let decision = t.and_then(|t| t.decision.as_ref());
         let copies = decision.and_then(|d| d.copies);
-        update.push(if i == 0 { "(" } else { ", (" });
-        update.push_bind(t.action_id).push(", ");
-        update.push_bind(t.from).push(", ");
-        update.push_bind(t.to).push(", ");
+        update.push_bind(t.map_or("", |t| t.action_id)).push(", ");
+        update.push_bind(t.map(|t| t.from)).push(", ");
+        update.push_bind(t.map(|t| t.to)).push(", ");
         update.push_bind(decision.is_some()).push(", ");
         update
-            .push_bind(decision.map(|_| t.actor.name()))
+            .push_bind(t.filter(|_| decision.is_some()).map(|t| t.actor.name()))
             .push(", ");
         update
             .push_bind(decision.and_then(|d| d.comment))
@@ -155,8 +156,8 @@ fn update_actions(transitions: &[Transition<'_>], at: chrono::DateTime<chrono::U
             .push(", ");
         update.push_bind(copies.map(|c| c.duplicate)).push(", ");
         update.push_bind(copies.map(|c| c.new)).push(", ");
-        update.push_bind(t.outcome).push(")");
-    }
+        update.push_bind(t.and_then(|t| t.outcome));
+    });
     update.push(
         ")
          UPDATE actions SET status = v.to_status, updated_at = ",
@@ -428,14 +429,15 @@ async fn refresh_investigations<'a>(
     if investigations.is_empty() {
         return Ok(Vec::new());
     }
-    // Every investigation's status and its actions' in one round trip.
+    // Every investigation's status and the distinct statuses of its actions (all the rule
+    // needs), in one round trip.
     let mut select = query(
         "SELECT i.id, i.status, a.status FROM investigations i LEFT JOIN actions a ON a.investigation_id = i.id
          WHERE i.id IN (",
     );
     select
         .push_list(investigations.iter().map(|(id, _)| *id))
-        .push(")");
+        .push(") GROUP BY i.id, i.status, a.status");
     let rows: Vec<(String, String, Option<String>)> = select.fetch_all(&mut *tx).await?;
     let mut changes = Vec::new();
     for (id, actor) in investigations {

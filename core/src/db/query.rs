@@ -274,13 +274,41 @@ impl Query {
         self
     }
 
-    /// Appends `$n, $n+1, …` for each value (for `IN (…)`); nothing for none.
+    /// Appends `$n, $n+1, …` for each value (for `IN (…)`); nothing for none. The list is
+    /// padded to the next power of two by repeating its last value, which changes nothing an
+    /// `IN` means but leaves the engine a handful of statement texts instead of one per
+    /// length: PostgreSQL parses and plans every new text, and keeps a few per connection.
     pub fn push_list<B: Bind>(&mut self, values: impl IntoIterator<Item = B>) -> &mut Self {
-        for (i, value) in values.into_iter().enumerate() {
+        let values: Vec<Value> = values.into_iter().map(Bind::into_value).collect();
+        let Some(last) = values.last().cloned() else {
+            return self;
+        };
+        let padded = values.len().next_power_of_two();
+        let padding = std::iter::repeat_n(last, padded - values.len());
+        for (i, value) in values.into_iter().chain(padding).enumerate() {
             if i > 0 {
                 self.push(", ");
             }
             self.push_bind(value);
+        }
+        self
+    }
+
+    /// Appends the rows of a `VALUES` list, `(…), (…), …`, one per item, each written by `row`
+    /// from the item and its position (its values separated by commas, without the
+    /// parentheses). Padded like [`Query::push_list`]: `row` is then called with `None` and
+    /// writes a row that matches nothing, so a batch's statement has a handful of texts
+    /// whatever its size.
+    pub fn push_rows<T>(
+        &mut self,
+        items: &[T],
+        mut row: impl FnMut(&mut Query, Option<(usize, &T)>),
+    ) -> &mut Self {
+        let padded = items.len().next_power_of_two();
+        for i in 0..padded {
+            self.push(if i == 0 { "(" } else { ", (" });
+            row(self, items.get(i).map(|item| (i, item)));
+            self.push(")");
         }
         self
     }
@@ -363,5 +391,22 @@ mod tests {
         assert_eq!(q.sql, "SELECT 1 WHERE a = $1 AND b IN ($2, $3) AND c = $4");
         assert_eq!(q.args.len(), 4);
         assert_eq!(q.args[3], Value::Text(None));
+    }
+
+    #[test]
+    fn lists_are_padded_to_a_power_of_two_with_their_last_value() {
+        let mut q = query("SELECT 1 WHERE b IN (");
+        q.push_list([1i64, 2, 3]).push(")");
+        assert_eq!(q.sql, "SELECT 1 WHERE b IN ($1, $2, $3, $4)");
+        assert_eq!(q.args[3], Value::Int(Some(3)));
+        let mut rows = query("VALUES ");
+        rows.push_rows(&["a", "b", "c"], |q, item| {
+            q.push_bind(item.map_or("", |(_, item)| *item));
+        });
+        assert_eq!(rows.sql, "VALUES ($1), ($2), ($3), ($4)");
+        assert_eq!(rows.args[3], Value::Text(Some(String::new())));
+        let mut empty = query("x");
+        empty.push_list(Vec::<i64>::new());
+        assert_eq!(empty.sql, "x");
     }
 }

@@ -305,7 +305,9 @@ async fn bulk_decides_each_action_and_reports_each() {
     assert_eq!(results[4]["error"]["status"], 409);
     let named = results[4]["error"]["detail"].as_str().unwrap();
     assert!(named.contains("approved by analyst"), "{named}");
-    let second = app.get(&format!("/api/v1/actions/{}", ids[1]), &token).await;
+    let second = app
+        .get(&format!("/api/v1/actions/{}", ids[1]), &token)
+        .await;
     let second: Value = second.json().await.unwrap();
     assert_eq!(second["duplicate_of"], json!(ids[0]));
     assert_eq!(

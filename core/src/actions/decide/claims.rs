@@ -51,18 +51,36 @@ const COPY: &str = "CASE WHEN m.file IS NULL THEN 'message-id:' || m.internet_me
                          ELSE m.file END";
 
 /// `WITH batch (pos, action_id, cluster_id, action_type) AS (VALUES …)`: the approvals as a
-/// table, numbered in the order they came.
+/// table, numbered in the order they came (padding rows name no cluster, so match nothing),
+/// and `mine (pos, action_type, mailbox, copy)`: every copy of their clusters.
 fn with_batch(claims: &[Claim<'_>]) -> Query {
     let mut sql = query("WITH batch (pos, action_id, cluster_id, action_type) AS (VALUES ");
-    for (pos, claim) in claims.iter().enumerate() {
-        sql.push(if pos == 0 { "(" } else { ", (" });
-        sql.push_bind(pos).push(", ");
-        sql.push_bind(claim.action_id).push(", ");
-        sql.push_bind(claim.cluster_id).push(", ");
-        sql.push_bind(claim.action_type).push(")");
-    }
-    sql.push(")");
+    sql.push_rows(claims, |sql, claim| {
+        let pos = claim.and_then(|(pos, _)| i64::try_from(pos).ok());
+        sql.push_bind(pos.unwrap_or(-1)).push(", ");
+        sql.push_bind(claim.map_or("", |(_, c)| c.action_id))
+            .push(", ");
+        sql.push_bind(claim.map_or("", |(_, c)| c.cluster_id))
+            .push(", ");
+        sql.push_bind(claim.map_or("", |(_, c)| c.action_type));
+    });
+    sql.push(&format!(
+        "), mine AS (
+            SELECT b.pos AS pos, b.action_id AS action_id, b.action_type AS action_type, m.id AS member,
+                   m.mailbox AS mailbox, {COPY} AS copy
+            FROM batch b JOIN cluster_messages m ON m.cluster_id = b.cluster_id)"
+    ));
     sql
+}
+
+/// A column of the claim on a copy of `mine` (`action_id`: who holds it; `approved_at`:
+/// since when): a lookup by the claims' key, written as a scalar subquery so that every engine
+/// does it as one (a join lets a planner with stale statistics scan every claim ever made).
+fn claim_on_copy(column: &str) -> String {
+    format!(
+        "(SELECT c.{column} FROM approved_copies c
+          WHERE c.action_type = mine.action_type AND c.mailbox = mine.mailbox AND c.copy = mine.copy)"
+    )
 }
 
 /// Claims, for each approval, every copy of its cluster that no earlier approval of the same
@@ -86,14 +104,12 @@ pub(super) async fn claim_all(
     // Each copy once, for the first approval in the batch that names it: one INSERT may not
     // touch a row twice, and the first would have won had they come one by one.
     let mut insert = with_batch(claims);
-    insert.push(&format!(
+    insert.push(
         ", wanted AS (
-            SELECT b.action_type AS action_type, m.mailbox AS mailbox, {COPY} AS copy, MIN(b.pos) AS pos
-            FROM batch b JOIN cluster_messages m ON m.cluster_id = b.cluster_id
-            GROUP BY b.action_type, m.mailbox, {COPY})
+            SELECT action_type, mailbox, copy, MIN(pos) AS pos FROM mine GROUP BY action_type, mailbox, copy)
          INSERT INTO approved_copies (action_type, mailbox, copy, action_id, approved_at)
-         SELECT w.action_type, w.mailbox, w.copy, b.action_id, "
-    ));
+         SELECT w.action_type, w.mailbox, w.copy, b.action_id, ",
+    );
     insert.push_bind(at);
     insert.push(
         " FROM wanted w JOIN batch b ON b.pos = w.pos WHERE 1 = 1
@@ -116,10 +132,11 @@ pub(super) async fn claim_all(
 
     let mut holders = with_batch(claims);
     holders.push(&format!(
-        " SELECT b.pos, c.action_id, COUNT(*), MIN(c.approved_at) FROM batch b
-          JOIN cluster_messages m ON m.cluster_id = b.cluster_id
-          JOIN approved_copies c ON c.action_type = b.action_type AND c.mailbox = m.mailbox AND c.copy = {COPY}
-          GROUP BY b.pos, c.action_id"
+        ", held AS (SELECT mine.pos AS pos, {} AS holder, {} AS since FROM mine)
+         SELECT pos, holder, COUNT(*), MIN(since) FROM held WHERE holder IS NOT NULL
+         GROUP BY pos, holder",
+        claim_on_copy("action_id"),
+        claim_on_copy("approved_at"),
     ));
     let rows: Vec<(i64, String, i64, DateTime<Utc>)> = holders.fetch_all(&mut *tx).await?;
     let mut coverages: Vec<Coverage> = claims.iter().map(|_| Coverage::default()).collect();
@@ -168,19 +185,19 @@ pub(super) async fn mark_duplicates(tx: &mut Tx<'_>, claims: &[Claim<'_>]) -> Re
         return Ok(());
     }
     let mut insert = with_batch(claims);
-    insert.push(
-        " INSERT INTO action_results (action_id, member, mailbox, internet_message_id, result, location, detail, at)
-          SELECT b.action_id, m.id, m.mailbox, m.internet_message_id, 'duplicate', m.location,
-                 'handled by action ' || c.action_id, ",
-    );
-    insert.push_bind(db::now());
     insert.push(&format!(
-        " FROM batch b
-          JOIN cluster_messages m ON m.cluster_id = b.cluster_id
-          JOIN approved_copies c ON c.action_type = b.action_type AND c.mailbox = m.mailbox AND c.copy = {COPY}
-          WHERE c.action_id <> b.action_id
-          ON CONFLICT DO NOTHING"
+        ", held AS (SELECT mine.action_id AS action_id, mine.member AS member, {} AS holder FROM mine)
+         INSERT INTO action_results (action_id, member, mailbox, internet_message_id, result, location, detail, at)
+         SELECT held.action_id, m.id, m.mailbox, m.internet_message_id, 'duplicate', m.location,
+                'handled by action ' || held.holder, ",
+        claim_on_copy("action_id"),
     ));
+    insert.push_bind(db::now());
+    insert.push(
+        " FROM held JOIN cluster_messages m ON m.id = held.member
+          WHERE held.holder <> held.action_id
+          ON CONFLICT DO NOTHING",
+    );
     insert.execute(&mut *tx).await?;
     Ok(())
 }

@@ -48,6 +48,21 @@ struct ActionRow {
 /// out; the action becomes In progress the first time.
 pub(super) async fn claim(db: &Db, config: &ExecutionConfig) -> Result<Option<Claimed>, AppError> {
     let started = db::now();
+    // Idle workers look without the write lock: every instance's workers poll, and the lock
+    // is what decisions wait for. Only a job seen waiting is worth queueing for it (and is
+    // looked for again under the lock, where another worker may have taken it).
+    let waiting: Option<String> = query(
+        "SELECT id FROM jobs
+         WHERE (status = 'queued' AND (not_before IS NULL OR not_before <= $1))
+            OR (status = 'running' AND lease_until < $1)
+         LIMIT 1",
+    )
+    .bind(started)
+    .optional_scalar(db)
+    .await?;
+    if waiting.is_none() {
+        return Ok(None);
+    }
     let mut tx = db.write().await?;
     let mut job: Option<(String, String, i64)> = query(
         "SELECT id, action_id, attempts FROM jobs
