@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::db::{self, query, Db, Tx};
+use crate::db::{self, query, Db, StorageError, Tx};
 use crate::new_id;
 use model::{Actor, AppError, Cursor, Page, PageRequest};
 
@@ -43,60 +43,79 @@ pub(crate) struct Event<'a> {
     pub after: Option<Value>,
 }
 
-/// Appends an event inside the caller's transaction, so the event and the change it records
-/// commit together or not at all.
-pub(crate) async fn record(tx: &mut Tx<'_>, event: Event<'_>) -> Result<(), AppError> {
-    record_all(tx, vec![event]).await
+/// An event recorded by a transaction and appended to the chain when it commits.
+pub(crate) struct Pending {
+    actor: String,
+    entity_kind: String,
+    entity_id: String,
+    event: String,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+/// Records an event in the caller's transaction: it is appended to the chain when the
+/// transaction commits, so the event and the change it records commit together or not at all.
+pub(crate) fn record(tx: &mut Tx<'_>, event: Event<'_>) {
+    tx.record(Pending {
+        actor: event.actor.name().to_string(),
+        entity_kind: event.entity_kind.to_string(),
+        entity_id: event.entity_id.to_string(),
+        event: event.event.to_string(),
+        before: event.before.map(|v| v.to_string()),
+        after: event.after.map(|v| v.to_string()),
+    });
+}
+
+/// Records several events, in this order.
+pub(crate) fn record_all<'a>(tx: &mut Tx<'_>, events: impl IntoIterator<Item = Event<'a>>) {
+    for event in events {
+        record(tx, event);
+    }
 }
 
 /// Most events one INSERT carries (ten values each: well inside every engine's limit on
 /// bound values).
 const EVENTS_PER_INSERT: usize = 500;
 
-/// Appends events in this order, inside the caller's transaction: the chain's head is read
-/// once, each event links to the one before it, and they are written a few hundred rows per
-/// statement (a batch of decisions appends in a couple of round trips, not two per event).
-/// The head is read under the write lock the transaction holds, and `prev_hash` is unique:
-/// two writers can never both append to one head.
-pub(crate) async fn record_all(tx: &mut Tx<'_>, events: Vec<Event<'_>>) -> Result<(), AppError> {
-    if events.is_empty() {
-        return Ok(());
-    }
+/// Appends a committing transaction's events, in the order recorded: the chain's head is
+/// taken ([`Tx::lock_audit`], the last lock any transaction takes) and read once, each event
+/// links to the one before it, and they are written a few hundred rows per statement. The
+/// head is read under that lock and `prev_hash` is unique: two writers can never both append
+/// to one head. Each event's time is when it joined the chain.
+pub(crate) async fn append(tx: &mut Tx<'_>, events: Vec<Pending>) -> Result<(), StorageError> {
+    tx.lock_audit().await?;
     let head: Option<String> = query("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1")
         .optional_scalar(&mut *tx)
         .await?;
     let mut prev_hash = head.unwrap_or_else(|| GENESIS.to_string());
     let at = db::now();
-    let mut events = events.into_iter().peekable();
-    while events.peek().is_some() {
+    for chunk in events.chunks(EVENTS_PER_INSERT) {
         let mut insert = query(
             "INSERT INTO audit_events (id, at, actor, entity_kind, entity_id, event, before, after, prev_hash, hash) VALUES ",
         );
-        for (i, event) in events.by_ref().take(EVENTS_PER_INSERT).enumerate() {
-            let before = event.before.map(|v| v.to_string());
-            let after = event.after.map(|v| v.to_string());
+        for (i, event) in chunk.iter().enumerate() {
             let id = new_id();
             let hash = Fields {
                 prev_hash: &prev_hash,
                 id: &id,
                 at: &at,
-                actor: event.actor.name(),
-                entity_kind: event.entity_kind,
-                entity_id: event.entity_id,
-                event: event.event,
-                before: before.as_deref(),
-                after: after.as_deref(),
+                actor: &event.actor,
+                entity_kind: &event.entity_kind,
+                entity_id: &event.entity_id,
+                event: &event.event,
+                before: event.before.as_deref(),
+                after: event.after.as_deref(),
             }
             .hash();
             insert.push(if i == 0 { "(" } else { ", (" });
             insert.push_bind(id).push(", ");
             insert.push_bind(at).push(", ");
-            insert.push_bind(event.actor.name()).push(", ");
-            insert.push_bind(event.entity_kind).push(", ");
-            insert.push_bind(event.entity_id).push(", ");
-            insert.push_bind(event.event).push(", ");
-            insert.push_bind(before).push(", ");
-            insert.push_bind(after).push(", ");
+            insert.push_bind(&event.actor).push(", ");
+            insert.push_bind(&event.entity_kind).push(", ");
+            insert.push_bind(&event.entity_id).push(", ");
+            insert.push_bind(&event.event).push(", ");
+            insert.push_bind(&event.before).push(", ");
+            insert.push_bind(&event.after).push(", ");
             insert.push_bind(&prev_hash).push(", ");
             insert.push_bind(&hash).push(")");
             prev_hash = hash;

@@ -13,6 +13,7 @@ mod postgres;
 mod query;
 mod sessions;
 mod sqlite;
+mod tx;
 
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ use model::AppError;
 
 pub use query::{query, Bind, Column, FromRow, Query, Target, Value};
 pub use sessions::SessionStore;
+pub use tx::Tx;
+use tx::TxInner;
 
 /// A database: the pools the rules read and write through.
 #[derive(Clone, Debug)]
@@ -130,17 +133,32 @@ impl Db {
         }
     }
 
-    /// Starts a transaction that will write. The rules read then write (the audit chain's
-    /// head, the incident to join, the current status), so every writing transaction takes the
-    /// engine's write lock at its start, and writers queue instead of failing halfway.
+    /// Starts a transaction that will write. The rules read then write (the incident to
+    /// join, the current status, the copies an approval claims), so every such transaction
+    /// takes the engine's write lock at its start, and writers queue instead of failing
+    /// halfway.
     #[tracing::instrument(level = "trace", skip_all)]
     pub async fn write(&self) -> Result<Tx<'static>, StorageError> {
         match &self.0 {
-            Engine::Sqlite(db) => Ok(Tx(TxInner::Sqlite(db.begin_write().await?))),
+            Engine::Sqlite(db) => Ok(Tx::new(TxInner::Sqlite(db.begin_write().await?))),
             Engine::Postgres(db) => {
                 let (tx, turn) = db.begin_write().await?;
-                Ok(Tx(TxInner::Postgres(tx, Some(turn))))
+                Ok(Tx::new(TxInner::Postgres(tx, Some(turn))))
             }
+        }
+    }
+
+    /// Starts a write transaction for work that needs no view of the whole database, only
+    /// of the rows it changes, which it locks ([`Tx::lock_rows`], `FOR UPDATE`, `UPDATE …
+    /// WHERE` the row is still as expected): execution's job claims, results and
+    /// completions. On PostgreSQL it does not wait for the write lock [`Db::write`] takes, so
+    /// workers on every instance do not queue behind decisions, nor decisions behind them;
+    /// SQLite has one writer at a time, so there it is [`Db::write`].
+    #[tracing::instrument(level = "trace", skip_all)]
+    pub async fn write_rows(&self) -> Result<Tx<'static>, StorageError> {
+        match &self.0 {
+            Engine::Sqlite(db) => Ok(Tx::new(TxInner::Sqlite(db.begin_write().await?))),
+            Engine::Postgres(db) => Ok(Tx::new(TxInner::Postgres(db.begin_rows().await?, None))),
         }
     }
 
@@ -226,39 +244,6 @@ pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 /// Now, truncated to the microseconds the database keeps.
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
-}
-
-/// A write transaction (or a savepoint inside one). Dropped without [`Tx::commit`], it rolls
-/// back.
-pub struct Tx<'c>(TxInner<'c>);
-
-enum TxInner<'c> {
-    Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
-    /// With this instance's turn to write, held to the end of the transaction (none for a
-    /// savepoint, whose transaction holds it).
-    Postgres(
-        sqlx::Transaction<'c, sqlx::Postgres>,
-        Option<tokio::sync::OwnedSemaphorePermit>,
-    ),
-}
-
-impl<'c> Tx<'c> {
-    pub async fn commit(self) -> Result<(), StorageError> {
-        match self.0 {
-            TxInner::Sqlite(tx) => Ok(tx.commit().await?),
-            TxInner::Postgres(tx, _turn) => Ok(tx.commit().await?),
-        }
-    }
-
-    /// A savepoint: work in it commits with the transaction if [`Tx::commit`]ted, and rolls
-    /// back alone if dropped.
-    pub async fn savepoint(&mut self) -> Result<Tx<'_>, StorageError> {
-        use sqlx::Connection;
-        match &mut self.0 {
-            TxInner::Sqlite(tx) => Ok(Tx(TxInner::Sqlite(tx.begin().await?))),
-            TxInner::Postgres(tx, _) => Ok(Tx(TxInner::Postgres(tx.begin().await?, None))),
-        }
-    }
 }
 
 /// One pooled connection.

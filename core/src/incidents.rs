@@ -89,6 +89,9 @@ pub(crate) async fn refresh_all(tx: &mut Tx<'_>, incident_ids: &[&str]) -> Resul
     if incident_ids.is_empty() {
         return Ok(());
     }
+    // Counts are derived, so one writer at a time derives them (see refresh_investigations).
+    tx.lock_rows("incidents", incident_ids.iter().copied())
+        .await?;
     // How many investigations of each status, alerts of each severity and pending actions
     // each incident has, all in one round trip.
     let mut select = query(

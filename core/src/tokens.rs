@@ -45,7 +45,7 @@ pub async fn create(
         before: None,
         after: Some(serde_json::json!({"user": user.username, "name": name})),
     };
-    audit::record(&mut tx, event).await?;
+    audit::record(&mut tx, event);
     tx.commit().await?;
     Ok(token)
 }

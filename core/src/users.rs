@@ -75,7 +75,7 @@ pub async fn create(
         before: None,
         after: Some(after),
     };
-    audit::record(&mut tx, event).await?;
+    audit::record(&mut tx, event);
     tx.commit().await?;
     Ok(CurrentUser {
         id,

@@ -121,7 +121,7 @@ pub(crate) async fn transition_all(
     }
     let changed = refresh_investigations(tx, &investigations).await?;
     events.extend(changed.iter().map(InvestigationChange::event));
-    audit::record_all(tx, events).await?;
+    audit::record_all(tx, events);
     incidents::refresh_all(tx, &incidents).await?;
     Ok(transitions
         .iter()
@@ -251,8 +251,7 @@ pub(crate) async fn propose(
             before: None,
             after: Some(after),
         },
-    )
-    .await?;
+    );
     Ok(id)
 }
 
@@ -278,11 +277,9 @@ pub(crate) async fn add_change(
                 json!({"action": id, "type": new.action_type, "status": ActionStatus::Approved}),
             ),
         },
-    )
-    .await?;
+    );
     let changed = refresh_investigations(tx, &[(new.investigation_id, actor)]).await?;
-    let events = changed.iter().map(InvestigationChange::event).collect();
-    audit::record_all(tx, events).await?;
+    audit::record_all(tx, changed.iter().map(InvestigationChange::event));
     incidents::refresh_all(tx, &[new.incident_id]).await?;
     Ok(id)
 }
@@ -429,6 +426,11 @@ async fn refresh_investigations<'a>(
     if investigations.is_empty() {
         return Ok(Vec::new());
     }
+    // Writers that lock only their rows (execution) may move other actions of the same
+    // investigations meanwhile: each takes the investigations first, so the status is
+    // derived by one at a time, from what the other committed.
+    tx.lock_rows("investigations", investigations.iter().map(|(id, _)| *id))
+        .await?;
     // Every investigation's status and the distinct statuses of its actions (all the rule
     // needs), in one round trip.
     let mut select = query(

@@ -1,15 +1,19 @@
 //! PostgreSQL, for several instances on one database: a pool of `--database-pool`
-//! connections, its own migrations folder, and one rule that makes every write transaction
-//! behave as SQLite's do — it takes a transaction-scoped advisory lock first.
+//! connections, its own migrations folder, and the locks that make its write transactions
+//! behave as SQLite's do where the rules need it.
 //!
-//! The rules read, then write: the audit chain's head, the incident an alert joins, an
-//! action's current status, the copies an approval claims, the job a worker takes. SQLite
-//! serialises such transactions with its one write lock. Here the same is
-//! `pg_advisory_xact_lock(WRITE_LOCK)` at the start of every write transaction: held to commit
-//! or rollback, by the database, across every instance and connection, released by the
-//! server if a client dies. So the audit chain has one head (its `seq` is assigned in commit
-//! order and `prev_hash` is unique besides), each decision and each copy's claim happen once,
-//! and no rule depends on an in-process lock. Reads take no lock and see committed data.
+//! The rules read, then write: the incident an alert joins, an action's current status, the
+//! copies an approval claims. SQLite serialises such transactions with its one write lock.
+//! Here the same is `pg_advisory_xact_lock(WRITE_LOCK)` at the start of every such write
+//! transaction ([`super::Db::write`]): held to commit or rollback, by the database, across
+//! every instance and connection, released by the server if a client dies. So each decision
+//! and each copy's claim happen once, and no rule depends on an in-process lock. Execution's
+//! job claims, results and completions need only the rows they touch and lock just those
+//! ([`super::Db::write_rows`]: `FOR UPDATE SKIP LOCKED` for a job, row locks in one order for
+//! the rest — see [`super::tx`]), so workers on every instance run beside the decisions
+//! instead of queueing with them. The audit chain has one head: every transaction appends its
+//! events at commit under a second advisory lock (its `seq` is assigned in commit order, and
+//! `prev_hash` is unique besides). Reads take no lock and see committed data.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -106,6 +110,14 @@ impl Postgres {
             sqlx::Transaction::begin(conn, Some(begin.into())).await?,
             turn,
         ))
+    }
+
+    /// A plain BEGIN, for a transaction that locks only the rows it changes.
+    pub async fn begin_rows(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        let conn = self.pool.acquire().await?;
+        sqlx::Transaction::begin(conn, None).await
     }
 
     pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, sqlx::Error> {

@@ -177,7 +177,7 @@ impl<'a> From<&'a Db> for Target<'a> {
 
 impl<'a, 'c> From<&'a mut super::Tx<'c>> for Target<'a> {
     fn from(tx: &'a mut super::Tx<'c>) -> Self {
-        match &mut tx.0 {
+        match &mut tx.inner {
             TxInner::Sqlite(tx) => Target(On::Sqlite(&mut *tx)),
             TxInner::Postgres(tx, _) => Target(On::Pg(&mut *tx)),
         }

@@ -346,7 +346,7 @@ impl Recording<'_> {
             before: None,
             after: Some(after),
         };
-        audit::record(tx, event).await?;
+        audit::record(tx, event);
         Ok(InvestigationCreated {
             id: self.investigation_id.to_string(),
             incident_id: self.incident_id.to_string(),

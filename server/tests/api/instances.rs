@@ -292,6 +292,85 @@ async fn an_instance_killed_mid_job_has_it_finished_by_another_exactly_once() {
 }
 
 #[tokio::test]
+async fn decisions_and_execution_racing_on_three_instances_leave_every_derived_count_true() {
+    // Twenty investigations of one campaign (so one incident), each with a cluster of its
+    // own wave and a forwarding mailbox: two actions apiece. Their approvals arrive on every
+    // instance while the first ones already execute there, so decisions (under the write
+    // lock) and execution (locking rows only) keep moving actions of the same investigations
+    // and the same incident at once.
+    let dir = tempfile::tempdir().unwrap();
+    let (db, token) = prepared_database(dir.path()).await;
+    let instances = three(dir.path(), &[]);
+    let client = Client::new();
+    let root = dir.path().join("mail");
+    let mut actions = Vec::new();
+    for n in 0..20 {
+        let mailbox = format!("user{:03}@example.test", n % 4);
+        let id = format!("<wave-{n}@evil.test>");
+        deliver(&root, &mailbox, &id, "INBOX");
+        let mut body = crate::helpers::api_md_example();
+        body["clusters"][0]["messages"] = json!([{"mailbox": mailbox, "internet_message_id": id,
+            "sender": "billing@evil.test", "subject": "Invoice overdue", "received_at": "2026-11-20T09:00:00Z"}]);
+        body["forwarding"][0]["mailbox"] = json!(mailbox);
+        let response = client
+            .post(format!("{}/api/v1/investigations", instances[n % 3].base))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let created: Value = response.json().await.unwrap();
+        for action in created["actions"].as_array().unwrap() {
+            actions.push(action["id"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(actions.len(), 40);
+    let answers = join_all(actions.iter().enumerate().map(|(n, id)| {
+        let url = format!("{}/api/v1/actions/{id}/approve", instances[n % 3].base);
+        let request = client.post(url).bearer_auth(&token).send();
+        async move { request.await.unwrap().status().as_u16() }
+    }))
+    .await;
+    assert!(answers.iter().all(|s| *s == 200), "{answers:?}");
+    for id in &actions {
+        let action = settled(&client, &instances[0].base, &token, id).await;
+        assert_eq!(action["status"], "completed", "{action}");
+    }
+    // Every investigation followed its actions, and the incident counts what it holds.
+    let out_of_step: i64 =
+        query("SELECT COUNT(*) FROM investigations WHERE status <> 'remediated'")
+            .scalar(&db)
+            .await
+            .unwrap();
+    assert_eq!(out_of_step, 0);
+    let incidents: Vec<(String, i64, i64, String)> = query(
+        "SELECT id, pending_action_count, investigation_count, investigation_state FROM incidents",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(incidents.len(), 1, "one campaign, one incident");
+    assert_eq!(
+        (incidents[0].1, incidents[0].2, incidents[0].3.as_str()),
+        (0, 20, "remediated")
+    );
+    // Each action started and finished once, and the chain has one head.
+    for event in ["action_started", "action_completed"] {
+        let counts: Vec<i64> =
+            query("SELECT COUNT(*) FROM audit_events WHERE event = $1 GROUP BY entity_id")
+                .bind(event)
+                .scalars(&db)
+                .await
+                .unwrap();
+        assert_eq!(counts.len(), 40, "{event}");
+        assert!(counts.iter().all(|n| *n == 1), "{event}: {counts:?}");
+    }
+    drop(instances);
+    assert_audit_verifies(dir.path());
+}
+
+#[tokio::test]
 async fn expiry_on_three_instances_expires_and_audits_each_action_once() {
     let dir = tempfile::tempdir().unwrap();
     let (db, token) = prepared_database(dir.path()).await;

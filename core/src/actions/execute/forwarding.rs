@@ -35,7 +35,7 @@ impl Executor {
                 addresses,
                 detail,
             }) => {
-                let mut tx = self.state.db.write().await?;
+                let mut tx = self.state.db.write_rows().await?;
                 query(
                     "INSERT INTO forwarding_changes (action_id, mailbox, original_script, addresses, at)
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (action_id) DO NOTHING",

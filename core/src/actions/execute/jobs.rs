@@ -48,9 +48,9 @@ struct ActionRow {
 /// out; the action becomes In progress the first time.
 pub(super) async fn claim(db: &Db, config: &ExecutionConfig) -> Result<Option<Claimed>, AppError> {
     let started = db::now();
-    // Idle workers look without the write lock: every instance's workers poll, and the lock
-    // is what decisions wait for. Only a job seen waiting is worth queueing for it (and is
-    // looked for again under the lock, where another worker may have taken it).
+    // Idle workers look without a transaction: every instance's workers poll. Only a job
+    // seen waiting is worth a write transaction (where it is looked for again: another
+    // worker may have taken it).
     let waiting: Option<String> = query(
         "SELECT id FROM jobs
          WHERE (status = 'queued' AND (not_before IS NULL OR not_before <= $1))
@@ -63,22 +63,25 @@ pub(super) async fn claim(db: &Db, config: &ExecutionConfig) -> Result<Option<Cl
     if waiting.is_none() {
         return Ok(None);
     }
-    let mut tx = db.write().await?;
-    let mut job: Option<(String, String, i64)> = query(
+    // The job's row is all a claim needs: it is locked, and workers elsewhere skip it and
+    // take the next one.
+    let mut tx = db.write_rows().await?;
+    let skip_locked = tx.skip_locked();
+    let mut job: Option<(String, String, i64)> = query(format!(
         "SELECT id, action_id, attempts FROM jobs
          WHERE status = 'queued' AND (not_before IS NULL OR not_before <= $1)
-         ORDER BY created_at, id LIMIT 1",
-    )
+         ORDER BY created_at, id LIMIT 1{skip_locked}"
+    ))
     .bind(started)
     .fetch_optional(&mut tx)
     .await?;
     if job.is_none() {
         // A worker that died: its lease ran out.
-        job = query(
+        job = query(format!(
             "SELECT id, action_id, attempts FROM jobs
              WHERE status = 'running' AND lease_until < $1
-             ORDER BY lease_until LIMIT 1",
-        )
+             ORDER BY lease_until LIMIT 1{skip_locked}"
+        ))
         .bind(started)
         .fetch_optional(&mut tx)
         .await?;
@@ -150,14 +153,8 @@ pub(super) async fn record(
     outcomes: &[Outcome],
 ) -> Result<(), Stop> {
     let at = db::now();
-    let mut tx = db.write().await?;
-    check_lease(&mut tx, job).await?;
-    query("UPDATE jobs SET lease_until = $2, updated_at = $3 WHERE id = $1")
-        .bind(&job.job_id)
-        .bind(at + chrono_duration(config.lease))
-        .bind(at)
-        .execute(&mut tx)
-        .await?;
+    let mut tx = db.write_rows().await?;
+    hold_lease(&mut tx, job, Some(at + chrono_duration(config.lease))).await?;
     if !outcomes.is_empty() {
         let mut insert = query(
             "INSERT INTO action_results (action_id, member, mailbox, internet_message_id, result, location, detail, at) VALUES ",
@@ -190,39 +187,58 @@ pub(super) async fn record(
         }
     }
     for ((location, folder), members) in moved {
+        // Every row of these copies (other clusters share them), locked in one order first:
+        // two workers whose clusters share copies must not lock them crosswise.
+        let mut select = query("SELECT id FROM cluster_messages WHERE id IN (");
+        select.push_list(members.iter().copied()).push(
+            ") OR (file IS NOT NULL AND (mailbox, file) IN
+                 (SELECT mailbox, file FROM cluster_messages WHERE id IN (",
+        );
+        select.push_list(members.iter().copied()).push(")))");
+        let rows: Vec<i64> = select.scalars(&mut tx).await?;
+        tx.lock_rows("cluster_messages", rows.iter().copied())
+            .await?;
         let mut update = query("UPDATE cluster_messages SET location = ");
         update.push_bind(location);
         update
             .push(", folder = COALESCE(")
             .push_bind(folder)
             .push(", folder) WHERE id IN (");
-        update.push_list(members.iter().copied()).push(
-            ") OR (file IS NOT NULL AND (mailbox, file) IN
-                 (SELECT mailbox, file FROM cluster_messages WHERE id IN (",
-        );
-        update.push_list(members.iter().copied()).push(")))");
+        update.push_list(rows.iter().copied()).push(")");
         update.execute(&mut tx).await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
-async fn check_lease(tx: &mut Tx<'_>, job: &Claimed) -> Result<(), Stop> {
-    let claim: Option<Option<String>> =
-        query("SELECT claim FROM jobs WHERE id = $1 AND status = 'running'")
-            .bind(&job.job_id)
-            .optional_scalar(&mut *tx)
-            .await?;
-    match claim {
-        Some(Some(claim)) if claim == job.claim => Ok(()),
-        _ => Err(Stop::LostLease),
+/// Takes the job's row and checks the lease is still this worker's (another worker may have
+/// taken the job over when it ran out), renewing it when `until` is given. The UPDATE locks
+/// the row, so a takeover and this worker's writes never interleave.
+async fn hold_lease(
+    tx: &mut Tx<'_>,
+    job: &Claimed,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), Stop> {
+    let held = query(
+        "UPDATE jobs SET lease_until = COALESCE($3, lease_until), updated_at = $4
+         WHERE id = $1 AND status = 'running' AND claim = $2",
+    )
+    .bind(&job.job_id)
+    .bind(&job.claim)
+    .bind(until)
+    .bind(db::now())
+    .execute(&mut *tx)
+    .await?;
+    match held {
+        0 => Err(Stop::LostLease),
+        _ => Ok(()),
     }
 }
 
 /// Every message has its result: the action is Completed, Partially completed or Failed.
 pub(super) async fn finish(db: &Db, job: &Claimed) -> Result<(), Stop> {
-    let mut tx = db.write().await?;
-    check_lease(&mut tx, job).await?;
+    let mut tx = db.write_rows().await?;
+    hold_lease(&mut tx, job, None).await?;
     let counts: Vec<(String, i64)> =
         query("SELECT result, COUNT(*) FROM action_results WHERE action_id = $1 GROUP BY result")
             .bind(&job.action.id)
@@ -263,8 +279,8 @@ pub(super) async fn retry_or_fail(
     reason: &str,
 ) -> Result<(), AppError> {
     let at = db::now();
-    let mut tx = db.write().await?;
-    match check_lease(&mut tx, job).await {
+    let mut tx = db.write_rows().await?;
+    match hold_lease(&mut tx, job, None).await {
         Ok(()) => {}
         Err(Stop::Db(error)) => return Err(error),
         Err(_) => return Ok(()),
