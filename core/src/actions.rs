@@ -1,12 +1,14 @@
 //! Remediation actions, end to end: reading them ([`read`]), deciding ([`decide`]: approve,
 //! reject, the duplicate rule, group commit), changing or undoing them ([`change`]), expiring
 //! them ([`expire`]) and carrying them out on mail ([`execute`]). Every status change goes
-//! through [`state`], the one module that writes one.
+//! through [`state`], the one module that writes one; what the approval policy reads about an
+//! action is loaded by [`facts`].
 
 pub mod change;
 pub mod decide;
 pub mod execute;
 pub mod expire;
+pub(crate) mod facts;
 pub mod read;
 pub(crate) mod state;
 
@@ -17,5 +19,5 @@ pub use change::{change, CHANGE_TARGETS};
 pub use decide::{decide, decide_many, Decision, MAX_COMMENT};
 pub use execute::{ExecutionConfig, Executor};
 pub use expire::expire_due;
-pub use read::{get, list, load, ActionFilter};
+pub use read::{get, get_with_impact, list, load, ActionFilter};
 pub use state::derive_status;

@@ -14,6 +14,7 @@ pub mod incidents;
 pub mod index;
 pub mod indicators;
 pub mod investigations;
+pub mod policy;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub mail: mail::Backend,
     pub playbook: PlaybookConfig,
     pub index: IndexConfig,
+    /// The approval policy in force (reloaded in place).
+    pub policy: std::sync::Arc<policy::PolicyHolder>,
     /// Decisions on their way to the writer, committed in groups.
     decisions: actions::decide::Queue,
 }
@@ -48,8 +51,15 @@ impl AppState {
             mail,
             playbook: PlaybookConfig::default(),
             index: IndexConfig::default(),
+            policy: Default::default(),
             decisions: actions::decide::Queue::default(),
         }
+    }
+
+    /// The approval policy (without one, the built-in defaults).
+    pub fn with_policy(mut self, policy: std::sync::Arc<policy::PolicyHolder>) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// The playbook's thresholds.

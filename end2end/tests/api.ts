@@ -44,8 +44,10 @@ export async function ingest(
   const fullTitle = `${title} ${unique}`;
   const subject = options.subject ?? 'Invoice overdue';
   deliver('alice@example.test', `<e2e-${unique}@evil.test>`, subject, `http://e2e-${unique}.evil.test/`, unique);
+  // Ingested by one person, decided by another: whoever ingests an action over the API may not
+  // approve it (separation of duties).
   const response = await request.post('/api/v1/investigations', {
-    headers: { Authorization: `Bearer ${token('analyst')}` },
+    headers: { Authorization: `Bearer ${token('admin')}` },
     data: {
       title: fullTitle,
       investigation_type: 'user_reported',

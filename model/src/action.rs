@@ -34,6 +34,91 @@ pub struct Action {
     pub details: Option<String>,
     /// Per-copy results, at most 1,000: failures and copies not found first.
     pub results: Vec<ActionResult>,
+    /// How many different people must approve it before it runs: 1, or 2 (four eyes).
+    pub approvals_required: u8,
+    /// The approvals given so far, oldest first: while an action that needs two waits for the
+    /// second, the first is here ("Awaiting second approval — approved by …").
+    pub approvals: Vec<Approval>,
+    /// The approval policy's rule that decides how it is approved (`default` where none
+    /// matched; `builtin:hard_delete`, `builtin:large_action` for the built-in floors).
+    pub policy_rule: Option<String>,
+    /// Who proposed or ingested it (a user name; none for airdesk's own playbook).
+    pub proposed_by: Option<String>,
+    /// For one pending action read alone: what it would touch now and how the approval policy
+    /// treats it, counted when asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<Impact>,
+}
+
+/// The blast radius of a pending action, counted now, and the policy's word on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Impact {
+    /// Copies it would touch now.
+    pub copies: i64,
+    /// Mailboxes it would touch now.
+    pub mailboxes: i64,
+    /// The mailbox groups of those mailboxes.
+    pub groups: Vec<String>,
+    /// The rule that applies (`default` where none matches).
+    pub policy_rule: String,
+    /// `approve`, `require_approval`, `require_two_approvals` or `forbid`.
+    pub then: String,
+    /// Approvals it needs now (none: forbidden).
+    pub approvals_required: Option<u8>,
+    pub reason: Option<String>,
+}
+
+impl Impact {
+    /// One line for the decision dialog: "Touches 12 copies in 3 mailboxes now · rule
+    /// small-clusters: two approvals".
+    pub fn describe(&self) -> String {
+        let copies = match self.copies {
+            1 => "1 copy".to_owned(),
+            n => format!("{n} copies"),
+        };
+        let mailboxes = match self.mailboxes {
+            1 => "1 mailbox".to_owned(),
+            n => format!("{n} mailboxes"),
+        };
+        let needs = match self.approvals_required {
+            None => "forbidden".to_owned(),
+            Some(0) => "approved by the policy".to_owned(),
+            Some(1) => "one approval".to_owned(),
+            Some(n) => format!("{n} approvals from different people"),
+        };
+        format!(
+            "Touches {copies} in {mailboxes} now · rule {}: {needs}",
+            self.policy_rule
+        )
+    }
+}
+
+/// One person's approval of an action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Approval {
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub comment: Option<String>,
+}
+
+impl Action {
+    /// While an action that needs more approvals than it has waits: "Awaiting second
+    /// approval — approved by alice".
+    pub fn awaiting(&self) -> Option<String> {
+        let given = self.approvals.len();
+        let required = usize::from(self.approvals_required);
+        if self.status != super::ActionStatus::Pending || given == 0 || given >= required {
+            return None;
+        }
+        let by: Vec<&str> = self.approvals.iter().map(|a| a.by.as_str()).collect();
+        let which = if given == 1 { "second" } else { "another" };
+        Some(format!(
+            "Awaiting {which} approval — approved by {}",
+            by.join(", ")
+        ))
+    }
 }
 
 /// What an action acts on: an email cluster, a mailbox, or one message.

@@ -16,6 +16,8 @@ pub enum Actor {
     Demo,
     /// The indicators file loaded at start (`--indicators-file`).
     IndicatorsFile,
+    /// An automatic approval by a rule of the approval policy: `policy:<rule>`.
+    Policy(String),
 }
 
 /// Which part of airdesk acted on its own.
@@ -27,6 +29,8 @@ pub enum SystemTask {
     Execution,
     /// airdesk's own investigations.
     Playbook,
+    /// Loading the approval policy.
+    Policy,
 }
 
 impl Actor {
@@ -38,6 +42,7 @@ impl Actor {
             Actor::CommandLine => "cli",
             Actor::Demo => "demo",
             Actor::IndicatorsFile => "indicators-file",
+            Actor::Policy(decided_by) => decided_by,
         }
     }
 
@@ -46,6 +51,21 @@ impl Actor {
         match self {
             Actor::System(task) => format!("system ({task:?})").to_lowercase(),
             other => other.name().to_string(),
+        }
+    }
+}
+
+impl Actor {
+    /// The approval policy's rule `rule`, deciding on its own.
+    pub fn policy(rule: &str) -> Actor {
+        Actor::Policy(format!("policy:{rule}"))
+    }
+
+    /// The person behind it, if a person acted (they may not approve what they proposed).
+    pub fn person(&self) -> Option<&str> {
+        match self {
+            Actor::User(name) => Some(name),
+            _ => None,
         }
     }
 }
@@ -72,6 +92,7 @@ mod tests {
             SystemTask::Expiry,
             SystemTask::Execution,
             SystemTask::Playbook,
+            SystemTask::Policy,
         ] {
             assert_eq!(Actor::System(task).name(), "system");
         }

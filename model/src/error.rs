@@ -19,6 +19,10 @@ pub enum AppError {
     /// 403: the user's role lacks the permission.
     #[error("your role lacks the {0} permission")]
     Forbidden(String),
+    /// 403: the approval policy, or separation of duties, does not let this user do this to
+    /// this action (the words say which rule and why).
+    #[error("{0}")]
+    Refused(String),
     /// 404: no such thing.
     #[error("{0} not found")]
     NotFound(String),
@@ -45,7 +49,7 @@ impl AppError {
         match self {
             AppError::Malformed(_) => 400,
             AppError::Unauthenticated | AppError::BadCredentials => 401,
-            AppError::Forbidden(_) => 403,
+            AppError::Forbidden(_) | AppError::Refused(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
             AppError::TooLarge(_) => 413,
@@ -60,7 +64,7 @@ impl AppError {
         match self {
             AppError::Malformed(_) => "Malformed request",
             AppError::Unauthenticated | AppError::BadCredentials => "Unauthenticated",
-            AppError::Forbidden(_) => "Forbidden",
+            AppError::Forbidden(_) | AppError::Refused(_) => "Forbidden",
             AppError::NotFound(_) => "Not found",
             AppError::Conflict(_) => "Conflict",
             AppError::TooLarge(_) => "Payload too large",

@@ -227,6 +227,11 @@ mod tests {
             changed_from: None,
             details: None,
             results: Vec::new(),
+            approvals_required: 1,
+            approvals: Vec::new(),
+            policy_rule: None,
+            proposed_by: None,
+            impact: None,
         }
     }
 

@@ -17,7 +17,7 @@ mod page;
 mod time;
 mod user;
 
-pub use action::{Action, ActionResult, ActionTarget};
+pub use action::{Action, ActionResult, ActionTarget, Approval, Impact};
 pub use actor::{Actor, SystemTask};
 pub use address::{EmailAddress, ForwardTarget, InternalDomains};
 pub use enums::{

@@ -23,7 +23,7 @@ use airdesk_core::db::{query, Db};
 use airdesk_core::{investigations, AppState, RulesConfig};
 use mail::imap::ImapSettings;
 use mail::{Backend, Connector};
-use model::{Actor, CurrentUser, IngestInvestigation, Role};
+use model::{ActionStatus, Actor, CurrentUser, IngestInvestigation, Role, SystemTask};
 use serde_json::json;
 
 use dovecot::{chown_tree, Dovecot, MASTER_PASSWORD, MASTER_USER};
@@ -203,16 +203,28 @@ async fn soft_delete_cluster(
     let scanned = Instant::now();
     airdesk_core::index::scan(&state).await.unwrap();
     println!("  (index scan first: {:.2?})", scanned.elapsed());
-    let created = investigations::ingest(&state, &Actor::from(&user), &body)
+    // Proposed by airdesk's own playbook, as an automated investigation's actions are.
+    let created = investigations::ingest(&state, &Actor::System(SystemTask::Playbook), &body)
         .await
         .unwrap();
     let action = created.actions[0].id.clone();
     let executor = Executor::new(state.clone(), ExecutionConfig::default());
 
+    // Over 1,000 copies the default policy wants a second person (four eyes).
+    let second = CurrentUser {
+        id: "bench2".into(),
+        username: "bench2".into(),
+        role: Role::Admin,
+    };
     let started = Instant::now();
-    decide(&state, &user, &action, Decision::Approve, None)
+    let first = decide(&state, &user, &action, Decision::Approve, None)
         .await
         .unwrap();
+    if first.status == ActionStatus::Pending {
+        decide(&state, &second, &action, Decision::Approve, None)
+            .await
+            .unwrap();
+    }
     while executor.run_once().await.unwrap() {}
     let took = started.elapsed();
 

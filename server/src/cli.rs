@@ -103,6 +103,11 @@ pub struct Cli {
     /// Threat indicators to load at start: a JSON array of {kind, value, verdict, expires_at}.
     #[arg(long, global = true, env = "AIRDESK_INDICATORS_FILE")]
     pub indicators_file: Option<PathBuf>,
+    /// The approval policy (TOML): mailbox groups and their automation levels, and the rules
+    /// that approve, hold for one or two people, or forbid. Reloaded on SIGHUP and when it
+    /// changes; without one, the built-in defaults (README: "Approval policy").
+    #[arg(long, global = true, env = "AIRDESK_POLICY")]
+    pub policy: Option<PathBuf>,
     /// Log filter, e.g. `info` or `airdesk=debug,sqlx=warn`.
     #[arg(
         long,
@@ -179,6 +184,7 @@ impl Cli {
                 ..Default::default()
             },
             indicators_file: self.indicators_file.clone(),
+            policy: self.policy.clone(),
         })
     }
 

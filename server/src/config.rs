@@ -39,6 +39,8 @@ pub struct Settings {
     pub playbook: PlaybookConfig,
     /// Threat indicators (a JSON array of indicators) loaded at start.
     pub indicators_file: Option<PathBuf>,
+    /// The approval policy file; None: the built-in defaults.
+    pub policy: Option<PathBuf>,
 }
 
 impl Settings {

@@ -10,6 +10,7 @@ pub mod intel;
 pub mod investigations;
 pub mod json;
 pub mod openapi;
+pub mod policy;
 pub mod problem;
 
 use axum::extract::FromRef;
@@ -53,6 +54,7 @@ where
             axum::routing::delete(intel::delete_indicator),
         )
         .route("/messages", get(intel::messages))
+        .route("/policy", get(policy::get))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::from(model::AppError::NotFound("endpoint".into())) })
 }

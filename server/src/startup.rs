@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use airdesk_core::actions::{expire, Executor};
 use airdesk_core::db::{Db, OpenError};
 use airdesk_core::investigations::playbook::{self, Trigger};
+use airdesk_core::policy::PolicyHolder;
 use airdesk_core::{index, indicators, AppState};
 use model::{Actor, AppError, Indicator};
 
@@ -42,11 +43,19 @@ pub async fn open_db(settings: &Settings) -> Result<Db, Failure> {
 
 /// The database and the mail store, with the rules' settings: what every command acts on.
 pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
+    // A policy file that does not hold stops every command before it touches anything: acting
+    // on another policy than the one the operator wrote is not safe.
+    let policy = match &settings.policy {
+        Some(file) => PolicyHolder::from_file(file)
+            .map_err(|e| format!("approval policy {}: {e}", file.display()))?,
+        None => PolicyHolder::default(),
+    };
     let db = open_db(settings).await?;
     Ok(
         AppState::new(db, settings.rules.clone(), settings.backend())
             .with_playbook(settings.playbook.clone())
-            .with_index(settings.index.clone()),
+            .with_index(settings.index.clone())
+            .with_policy(std::sync::Arc::new(policy)),
     )
 }
 
@@ -95,6 +104,8 @@ impl Application {
         }
         let state = open_state(settings).await?;
         announce(&state, settings).await;
+        state.policy.record_start(&state.db).await?;
+        state.policy.clone().watch(state.db.clone());
         let hunts = match &settings.indicators_file {
             Some(file) => load_indicators(&state, file).await?,
             None => Vec::new(),
@@ -169,6 +180,8 @@ async fn announce(state: &AppState, settings: &Settings) {
         migrated,
         pool = settings.database_pool,
         workers = settings.execution.workers,
+        policy = %state.policy.current().origin(),
+        policy_hash = %state.policy.current().hash(),
         pid = std::process::id(),
         "airdesk instance starting"
     );

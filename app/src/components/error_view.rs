@@ -15,7 +15,10 @@ pub fn ErrorView(
         AppError::Unauthenticated => {
             Some(view! { <a href="/login">"Sign in again"</a> }.into_any())
         }
-        AppError::NotFound(_) | AppError::Forbidden(_) | AppError::Invalid(_) => None,
+        AppError::NotFound(_)
+        | AppError::Forbidden(_)
+        | AppError::Refused(_)
+        | AppError::Invalid(_) => None,
         _ => retry.map(|retry| {
             view! { <button type="button" on:click=move |_| retry.run(())>"Retry"</button> }
                 .into_any()

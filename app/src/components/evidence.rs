@@ -24,7 +24,9 @@ pub struct Evidence {
 impl Evidence {
     fn remediation(&self) -> String {
         match &self.action {
-            Some(a) if a.status == ActionStatus::Pending => "Pending approval".into(),
+            Some(a) if a.status == ActionStatus::Pending => {
+                a.awaiting().unwrap_or_else(|| "Pending approval".into())
+            }
             Some(a) => a.status.label().into(),
             None => "No action needed".into(),
         }

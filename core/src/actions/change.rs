@@ -1,5 +1,7 @@
 //! Change or undo a completed action (DESIGN.md rule 6): a new action linked to the original,
-//! decided by the person who chose it, and queued for execution at once. An email action can
+//! decided by the person who chose it, and queued for execution at once — unless the approval
+//! policy wants a second person for what it becomes (a hard delete, by default): then it waits,
+//! Pending, with the chooser's approval counted. An email action can
 //! become any of [`CHANGE_TARGETS`]; turning forwarding off is undone by Restore mail
 //! forwarding, which puts the mailbox's original rules back.
 
@@ -82,8 +84,34 @@ pub async fn change(
         internet_message_id: original.internet_message_id.as_deref(),
         forward_to: None,
         source: ActionSource::Manual,
+        proposed_by: Some(&user.username),
     };
-    let new_id = state::add_change(&mut tx, &new, (id, kind), &Actor::from(user)).await?;
+    // The policy judges the change as the action it becomes (a hard delete needs two people
+    // by default): one that needs more than its chooser waits, Pending, for the next person.
+    let mut facts = super::facts::load(&mut tx, &[id])
+        .await?
+        .remove(id)
+        .ok_or(AppError::Internal)?;
+    facts.action_type = to;
+    facts.source = ActionSource::Manual;
+    facts.proposer = Some(user.username.clone());
+    let outcome = state.policy.current().evaluate(&facts);
+    let Some(required) = outcome.approvals_required() else {
+        return Err(AppError::Refused(format!(
+            "the approval policy forbids this change ({})",
+            outcome.cites()
+        )));
+    };
+    let actor = Actor::from(user);
+    let new_id = if required > 1 {
+        let waiting = state::Awaiting {
+            required,
+            rule: &outcome.rule,
+        };
+        state::add_change_awaiting(&mut tx, &new, (id, kind), &actor, waiting).await?
+    } else {
+        state::add_change(&mut tx, &new, (id, kind), &actor).await?
+    };
     let action = read::load(&mut tx, std::slice::from_ref(&new_id))
         .await?
         .pop()

@@ -1,12 +1,15 @@
 //! Approve and reject (DESIGN.md rules 1, 2, 3 and 5): the one implementation behind the
-//! portal's server functions and the REST API. Each decision is atomic — its own savepoint in
-//! a write transaction — and checks the role and the current status, applies the duplicate
-//! rule, and makes the transition through `actions::state`; decisions that arrive together
-//! commit together ([`queue`]).
+//! portal's server functions and the REST API. A decision checks the role and the current
+//! status, applies the duplicate rule, and makes the transition through `actions::state`.
+//! Decisions that arrive together are decided together, in one write transaction and a fixed
+//! number of statements ([`queue`]); each is still answered on its own: a refused one takes
+//! none of the others with it.
 
+mod approvals;
 mod claims;
 mod queue;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -14,6 +17,7 @@ use tokio::sync::oneshot;
 use super::read;
 use super::state::{self, DecisionFields, Transition};
 use crate::db::{query, Tx};
+use crate::policy::{Outcome, Policy};
 use crate::AppState;
 use claims::{Claim, Coverage};
 use model::{Action, ActionStatus, Actor, AppError, CurrentUser};
@@ -91,6 +95,43 @@ pub async fn decide_many(
     results
 }
 
+/// Approves, as the policy's rule, actions the policy approves on its own (automation level
+/// `full`). Each goes through the same writer, duplicate rule and checks as a person's
+/// approval, on the facts of that moment: should the policy no longer approve it (its cluster
+/// grew past a limit meanwhile, say), it stays Pending for a person.
+pub(crate) async fn approve_automatically(state: &AppState, approvals: &[(String, Outcome)]) {
+    let mut replies = Vec::with_capacity(approvals.len());
+    for (action_id, outcome) in approvals {
+        let (reply, answer) = oneshot::channel();
+        let why = outcome.reason.as_deref().unwrap_or("its conditions hold");
+        let comment = format!(
+            "approved by the approval policy's rule {}: {why} (policy {})",
+            outcome.rule, outcome.policy_hash
+        );
+        let request = Request {
+            actor: Actor::policy(&outcome.rule),
+            action_id: action_id.clone(),
+            decision: Decision::Approve,
+            comment: Some(comment),
+            reply,
+        };
+        if state.decisions.submit(state, request).await.is_ok() {
+            replies.push((action_id, answer));
+        }
+    }
+    for (action_id, answer) in replies {
+        match answer.await {
+            Ok(Ok(action)) => {
+                tracing::info!(action_id, status = %action.status, "approved by the approval policy")
+            }
+            Ok(Err(error)) => {
+                tracing::info!(action_id, %error, "not approved automatically; it waits for a person")
+            }
+            Err(_) => tracing::warn!(action_id, "the decision writer went away"),
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct Current {
     id: String,
@@ -99,14 +140,19 @@ struct Current {
     cluster_id: Option<String>,
     decided_by: Option<String>,
     decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    approvals_required: i64,
+    proposed_by: Option<String>,
 }
 
 /// What became of one request of a batch before anything is written.
 enum Plan {
-    /// Refused: unknown, or not pending.
+    /// Refused: unknown, not pending, forbidden by the policy, or not this person's to give.
     Refused(AppError),
-    /// The first request in the batch on its action: it decides it.
+    /// It decides its action: a rejection, or the approval that completes the count.
     Decides,
+    /// An approval of an action that needs more than this one: counted, and the action stays
+    /// Pending for the next person.
+    Counts,
     /// Another request earlier in the batch decides the same action; this one is told so.
     Loses(usize),
 }
@@ -115,15 +161,20 @@ enum Plan {
 /// does not grow with the batch: the actions are read once, each pending one is decided by the
 /// first request that names it (a later one on the same action is a conflict, as it would be a
 /// moment later), approvals claim their copies together, and every transition goes through
-/// `actions::state` at once. The outer error means the transaction failed and nothing was
+/// `actions::state` at once. The approval policy is applied to every approval on the facts of
+/// this moment (DESIGN.md rule 8): a forbidden action is refused, its proposer may not approve
+/// it, and one that needs two approvals counts the first and waits, in order, as if the
+/// requests had come one by one. The outer error means the transaction failed and nothing was
 /// decided; the inner results are per request, in order.
 async fn decide_all(
     tx: &mut Tx<'_>,
     dedup_window: Duration,
+    policy: &Policy,
     requests: &[Request],
 ) -> Result<Vec<Result<Action, AppError>>, AppError> {
     let mut select = query(
-        "SELECT id, status, action_type, cluster_id, decided_by, decided_at FROM actions WHERE id IN (",
+        "SELECT id, status, action_type, cluster_id, decided_by, decided_at, approvals_required, proposed_by
+         FROM actions WHERE id IN (",
     );
     select
         .push_list(requests.iter().map(|r| r.action_id.as_str()))
@@ -131,7 +182,22 @@ async fn decide_all(
     let current: Vec<Current> = select.fetch_all(&mut *tx).await?;
     let find = |id: &str| current.iter().find(|c| c.id == id);
 
+    // What the policy says about each pending action someone approves, on its facts now.
+    let approving: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.decision == Decision::Approve)
+        .filter(|r| find(&r.action_id).is_some_and(|c| c.status == ActionStatus::Pending.as_str()))
+        .map(|r| r.action_id.as_str())
+        .collect();
+    let facts = super::facts::load(&mut *tx, &approving).await?;
+    let outcomes: HashMap<&str, Outcome> = facts
+        .iter()
+        .map(|(id, facts)| (id.as_str(), policy.evaluate(facts)))
+        .collect();
+    let mut tally = approvals::given(&mut *tx, &current).await?;
+
     let mut plans = Vec::with_capacity(requests.len());
+    let mut decided_by: HashMap<&str, usize> = HashMap::new();
     for (i, request) in requests.iter().enumerate() {
         let id = request.action_id.as_str();
         let plan = match find(id) {
@@ -139,11 +205,16 @@ async fn decide_all(
             Some(c) if c.status != ActionStatus::Pending.as_str() => Plan::Refused(
                 already_decided(ActionStatus::parse(&c.status), &c.decided_by, &c.decided_at),
             ),
-            Some(_) => match requests[..i].iter().position(|r| r.action_id == id) {
-                Some(first) => Plan::Loses(first),
-                None => Plan::Decides,
+            Some(_) if decided_by.contains_key(id) => Plan::Loses(decided_by[id]),
+            Some(_) if request.decision == Decision::Reject => Plan::Decides,
+            Some(c) => match outcomes.get(id) {
+                None => Plan::Refused(AppError::Internal),
+                Some(outcome) => approvals::plan(c, outcome, &request.actor, tally.entry(id)),
             },
         };
+        if matches!(plan, Plan::Decides) {
+            decided_by.insert(id, i);
+        }
         plans.push(plan);
     }
     let deciding: Vec<(&Request, &Current)> = requests
@@ -152,6 +223,7 @@ async fn decide_all(
         .filter(|(_, plan)| matches!(plan, Plan::Decides))
         .filter_map(|(request, _)| find(&request.action_id).map(|c| (request, c)))
         .collect();
+    let counted = approvals::record(tx, requests, &plans, &current, &outcomes).await?;
 
     // Approvals of clusters claim their copies, in the order they came.
     let claims: Vec<Claim> = deciding
@@ -224,6 +296,7 @@ async fn decide_all(
         .zip(&moved)
         .filter(|(_, moved)| **moved)
         .map(|(t, _)| t.action_id.to_string())
+        .chain(counted)
         .collect();
     let actions = read::load(&mut *tx, &decided).await?;
     let action = |id: &str| actions.iter().find(|a| a.id == id);
@@ -234,7 +307,7 @@ async fn decide_all(
             Plan::Refused(error) => Err(error),
             // Unreachable while the write lock is held; kept so a change there cannot decide
             // twice.
-            Plan::Decides => action(&request.action_id)
+            Plan::Decides | Plan::Counts => action(&request.action_id)
                 .cloned()
                 .ok_or_else(|| AppError::Conflict("the action was decided meanwhile".into())),
             Plan::Loses(first) => Err(match action(&requests[first].action_id) {

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 
 use crate::db::{query, Db, Query, Target};
 use model::{
-    Action, ActionResult, ActionSource, ActionStatus, ActionTarget, ActionType, AppError,
-    ClusterBy, Cursor, MessageLocation, MessageResult, Page, PageRequest,
+    Action, ActionResult, ActionSource, ActionStatus, ActionTarget, ActionType, AppError, Approval,
+    ClusterBy, Cursor, Impact, MessageLocation, MessageResult, Page, PageRequest,
 };
 
 /// The filters of `GET /api/v1/actions`.
@@ -28,7 +28,8 @@ const SELECT: &str = "SELECT a.id, a.action_type, a.status, a.investigation_id, 
         i.title AS investigation_title, n.title AS incident_title, a.target_kind, a.cluster_id, c.cluster_by, c.cluster_value,
         c.email_count, a.mailbox, a.internet_message_id, a.forward_to, a.source, a.created_at,
         a.decided_by, a.decided_at, a.comment, a.duplicate_of, a.changed_from, a.outcome,
-        a.duplicate_copies, a.new_copies, d.decided_by AS first_decided_by, d.decided_at AS first_decided_at
+        a.duplicate_copies, a.new_copies, d.decided_by AS first_decided_by, d.decided_at AS first_decided_at,
+        a.approvals_required, a.policy_rule, a.proposed_by
     FROM actions a
     JOIN investigations i ON i.id = a.investigation_id
     JOIN incidents n ON n.id = a.incident_id
@@ -64,17 +65,24 @@ struct ActionRow {
     new_copies: i64,
     first_decided_by: Option<String>,
     first_decided_at: Option<DateTime<Utc>>,
+    approvals_required: i64,
+    policy_rule: Option<String>,
+    proposed_by: Option<String>,
 }
 
 impl ActionRow {
-    fn into_action(self, results: Vec<ActionResult>) -> Result<Action, AppError> {
+    fn into_action(
+        self,
+        results: Vec<ActionResult>,
+        approvals: Vec<Approval>,
+    ) -> Result<Action, AppError> {
         let bad = |what: &str, value: &str| {
             tracing::error!(what, value, "unknown word in the actions table");
             AppError::Internal
         };
         let status =
             ActionStatus::parse(&self.status).ok_or_else(|| bad("status", &self.status))?;
-        Ok(Action {
+        let mut action = Action {
             action_type: ActionType::parse(&self.action_type)
                 .ok_or_else(|| bad("type", &self.action_type))?,
             details: self.details(status),
@@ -102,7 +110,17 @@ impl ActionRow {
             duplicate_of: self.duplicate_of,
             changed_from: self.changed_from,
             results,
-        })
+            approvals_required: u8::try_from(self.approvals_required).unwrap_or(u8::MAX),
+            approvals,
+            policy_rule: self.policy_rule,
+            proposed_by: self.proposed_by,
+            impact: None,
+        };
+        // Every view that shows an action's details shows who it still waits for.
+        if let Some(awaiting) = action.awaiting() {
+            action.details = Some(awaiting);
+        }
+        Ok(action)
     }
 }
 
@@ -163,6 +181,41 @@ pub async fn get(db: &Db, id: &str) -> Result<Action, AppError> {
         .await?
         .pop()
         .ok_or_else(|| AppError::NotFound(format!("action {id:?}")))
+}
+
+/// One action; a pending one with its impact: what it would touch now and how the approval
+/// policy in force treats it.
+#[tracing::instrument(skip(state))]
+pub async fn get_with_impact(state: &crate::AppState, id: &str) -> Result<Action, AppError> {
+    let mut action = get(&state.db, id).await?;
+    if action.status != ActionStatus::Pending {
+        return Ok(action);
+    }
+    let policy = state.policy.current();
+    if let Some(facts) = super::facts::load(&state.db, &[id]).await?.remove(id) {
+        let outcome = policy.evaluate(&facts);
+        let mut groups: Vec<String> = Vec::new();
+        for mailbox in &facts.mailboxes {
+            for group in policy.groups_of(mailbox) {
+                if !groups.iter().any(|g| g == group) {
+                    groups.push(group.to_owned());
+                }
+            }
+        }
+        action.impact = Some(Impact {
+            copies: facts.copies,
+            mailboxes: i64::try_from(facts.mailboxes.len()).unwrap_or(i64::MAX),
+            groups,
+            approvals_required: outcome.approvals_required(),
+            then: serde_json::to_value(outcome.then)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            policy_rule: outcome.rule,
+            reason: outcome.reason,
+        });
+    }
+    Ok(action)
 }
 
 /// The actions with these ids, in the order given, with their results.
@@ -249,6 +302,7 @@ async fn attach_results<'a>(
     rows: Vec<ActionRow>,
 ) -> Result<Vec<Action>, AppError> {
     let mut on = on.into();
+    let mut approvals = approvals_of(&mut on, &rows).await?;
     let mut actions = Vec::with_capacity(rows.len());
     for row in rows {
         // Only actions that have run have results: pending and decided-but-queued pages (the
@@ -261,9 +315,41 @@ async fn attach_results<'a>(
             true => results_of(&mut on, &row).await?,
             false => Vec::new(),
         };
-        actions.push(row.into_action(results)?);
+        let approvals = approvals.remove(&row.id).unwrap_or_default();
+        actions.push(row.into_action(results, approvals)?);
     }
     Ok(actions)
+}
+
+/// The approvals of those actions that need more than one, oldest first, in one query (an
+/// action one person decides has its approver in `decided_by`, and needs no second query).
+async fn approvals_of(
+    on: &mut Target<'_>,
+    rows: &[ActionRow],
+) -> Result<std::collections::HashMap<String, Vec<Approval>>, AppError> {
+    let mut approvals: std::collections::HashMap<String, Vec<Approval>> = Default::default();
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.approvals_required > 1)
+        .map(|r| r.id.as_str())
+        .collect();
+    if ids.is_empty() {
+        return Ok(approvals);
+    }
+    let mut select =
+        query("SELECT action_id, username, approved_at, comment FROM action_approvals WHERE action_id IN (");
+    select
+        .push_list(ids)
+        .push(") ORDER BY approved_at, username");
+    let rows: Vec<(String, String, DateTime<Utc>, Option<String>)> =
+        select.fetch_all(on.reborrow()).await?;
+    for (action_id, by, at, comment) in rows {
+        approvals
+            .entry(action_id)
+            .or_default()
+            .push(Approval { by, at, comment });
+    }
+    Ok(approvals)
 }
 
 const RESULT_COLUMNS: &str =

@@ -5,6 +5,8 @@
 //! investigation's status and the incident's counts along. Creating an action or an
 //! investigation is here too, since creating one sets its first status.
 
+mod investigation;
+
 use std::collections::HashMap;
 
 use serde_json::json;
@@ -12,9 +14,10 @@ use serde_json::json;
 use crate::audit::{self, Event};
 use crate::db::{self, query, Tx};
 use crate::{incidents, new_id};
-use model::{
-    ActionSource, ActionStatus, ActionType, Actor, AppError, InvestigationStatus, InvestigationType,
-};
+pub use investigation::derive_status;
+pub(crate) use investigation::{conclude_ingest, open_investigation, NewInvestigation};
+use investigation::{refresh_investigations, InvestigationChange};
+use model::{ActionSource, ActionStatus, ActionType, Actor, AppError};
 
 /// A change of one action's status.
 pub(crate) struct Transition<'a> {
@@ -230,6 +233,9 @@ pub(crate) struct NewAction<'a> {
     pub internet_message_id: Option<&'a str>,
     pub forward_to: Option<&'a str>,
     pub source: ActionSource,
+    /// The person who proposed or ingested it (separation of duties keeps them from
+    /// approving it).
+    pub proposed_by: Option<&'a str>,
 }
 
 /// Proposes an action: Pending, waiting for a person. The investigation's status is settled
@@ -265,22 +271,72 @@ pub(crate) async fn add_change(
 ) -> Result<String, AppError> {
     let id = insert_action(tx, new, ActionStatus::Approved, Some((original.0, actor))).await?;
     enqueue(tx, &[id.as_str()], db::now()).await?;
+    let after = json!({"action": id, "type": new.action_type, "status": ActionStatus::Approved});
+    record_change(tx, new, original, actor, &id, after).await?;
+    Ok(id)
+}
+
+/// A change's audit event, and its investigation and incident brought along.
+async fn record_change(
+    tx: &mut Tx<'_>,
+    new: &NewAction<'_>,
+    original: (&str, ActionType),
+    actor: &Actor,
+    id: &str,
+    after: serde_json::Value,
+) -> Result<(), AppError> {
     audit::record(
         tx,
         Event {
             actor,
             entity_kind: "action",
-            entity_id: &id,
+            entity_id: id,
             event: "action_changed",
             before: Some(json!({"action": original.0, "type": original.1})),
-            after: Some(
-                json!({"action": id, "type": new.action_type, "status": ActionStatus::Approved}),
-            ),
+            after: Some(after),
         },
     );
     let changed = refresh_investigations(tx, &[(new.investigation_id, actor)]).await?;
     audit::record_all(tx, changed.iter().map(InvestigationChange::event));
     incidents::refresh_all(tx, &[new.incident_id]).await?;
+    Ok(())
+}
+
+/// How many people a new action waits for, and the policy rule that says so.
+pub(crate) struct Awaiting<'a> {
+    pub required: u8,
+    pub rule: &'a str,
+}
+
+/// A change the policy wants more than one person for (four eyes): a new action linked to
+/// `original`, Pending, with the approval of the person who chose it counted — the next
+/// approval, by someone else, runs it as any approval does.
+pub(crate) async fn add_change_awaiting(
+    tx: &mut Tx<'_>,
+    new: &NewAction<'_>,
+    original: (&str, ActionType),
+    actor: &Actor,
+    awaiting: Awaiting<'_>,
+) -> Result<String, AppError> {
+    let id = insert_action(tx, new, ActionStatus::Pending, None).await?;
+    query("UPDATE actions SET changed_from = $2, approvals_required = $3, policy_rule = $4 WHERE id = $1")
+        .bind(&id)
+        .bind(original.0)
+        .bind(i64::from(awaiting.required))
+        .bind(awaiting.rule)
+        .execute(&mut *tx)
+        .await?;
+    query("INSERT INTO action_approvals (action_id, username, approved_at) VALUES ($1, $2, $3)")
+        .bind(&id)
+        .bind(actor.name())
+        .bind(db::now())
+        .execute(&mut *tx)
+        .await?;
+    let after = json!({
+        "action": id, "type": new.action_type, "status": ActionStatus::Pending,
+        "approvals_required": awaiting.required, "policy_rule": awaiting.rule,
+    });
+    record_change(tx, new, original, actor, &id, after).await?;
     Ok(id)
 }
 
@@ -295,8 +351,8 @@ async fn insert_action(
     query(
         "INSERT INTO actions (id, investigation_id, incident_id, action_type, status, target_kind, cluster_id,
                               cluster_key, mailbox, internet_message_id, forward_to, source, created_at,
-                              updated_at, decided_by, decided_at, changed_from)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)",
+                              updated_at, decided_by, decided_at, changed_from, proposed_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17)",
     )
     .bind(&id)
     .bind(new.investigation_id)
@@ -314,228 +370,8 @@ async fn insert_action(
     .bind(changed.map(|(_, actor)| actor.name()))
     .bind(changed.map(|_| at))
     .bind(changed.map(|(original, _)| original))
+    .bind(new.proposed_by)
     .execute(&mut *tx)
     .await?;
     Ok(id)
-}
-
-/// A new investigation of an incident, Running while its result is written.
-pub(crate) struct NewInvestigation<'a> {
-    pub incident_id: &'a str,
-    pub alert_id: &'a str,
-    pub title: &'a str,
-    pub investigation_type: InvestigationType,
-}
-
-pub(crate) async fn open_investigation(
-    tx: &mut Tx<'_>,
-    new: &NewInvestigation<'_>,
-) -> Result<String, AppError> {
-    let id = new_id();
-    query(
-        "INSERT INTO investigations (id, incident_id, alert_id, title, investigation_type, status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-    )
-    .bind(&id)
-    .bind(new.incident_id)
-    .bind(new.alert_id)
-    .bind(new.title)
-    .bind(new.investigation_type)
-    .bind(InvestigationStatus::Running)
-    .bind(db::now())
-    .execute(&mut *tx)
-    .await?;
-    Ok(id)
-}
-
-/// An ingested investigation's status once its proposals are written: Pending action, or No
-/// threats found when it proposed nothing. Its `investigation_created` event records it.
-pub(crate) async fn conclude_ingest(
-    tx: &mut Tx<'_>,
-    investigation_id: &str,
-    proposed: usize,
-) -> Result<InvestigationStatus, AppError> {
-    let status = if proposed == 0 {
-        InvestigationStatus::NoThreatsFound
-    } else {
-        InvestigationStatus::PendingAction
-    };
-    query("UPDATE investigations SET status = $2, updated_at = $3 WHERE id = $1")
-        .bind(investigation_id)
-        .bind(status)
-        .bind(db::now())
-        .execute(&mut *tx)
-        .await?;
-    Ok(status)
-}
-
-/// An investigation's status from its actions' (DESIGN.md rule 5).
-pub fn derive_status(
-    current: InvestigationStatus,
-    actions: &[ActionStatus],
-) -> InvestigationStatus {
-    use ActionStatus::*;
-    if actions.is_empty() {
-        return current;
-    }
-    if actions.contains(&Pending) {
-        return InvestigationStatus::PendingAction;
-    }
-    if actions.iter().any(|s| matches!(s, Approved | InProgress)) {
-        return InvestigationStatus::Running;
-    }
-    if actions.iter().all(|s| *s == Expired) {
-        return InvestigationStatus::TerminatedBySystem;
-    }
-    if actions
-        .iter()
-        .any(|s| matches!(s, Expired | Failed | PartiallyCompleted))
-    {
-        return InvestigationStatus::PartiallyRemediated;
-    }
-    InvestigationStatus::Remediated
-}
-
-/// An investigation whose status followed its actions to a new one.
-struct InvestigationChange<'a> {
-    id: String,
-    from: InvestigationStatus,
-    to: InvestigationStatus,
-    actor: &'a Actor,
-}
-
-impl InvestigationChange<'_> {
-    fn event(&self) -> Event<'_> {
-        Event {
-            actor: self.actor,
-            entity_kind: "investigation",
-            entity_id: &self.id,
-            event: "investigation_status_changed",
-            before: Some(json!({"status": self.from})),
-            after: Some(json!({"status": self.to})),
-        }
-    }
-}
-
-/// Recomputes these investigations' statuses from their actions' in the caller's transaction
-/// and writes those that changed; the caller audits the changes it is given back.
-async fn refresh_investigations<'a>(
-    tx: &mut Tx<'_>,
-    investigations: &[(&str, &'a Actor)],
-) -> Result<Vec<InvestigationChange<'a>>, AppError> {
-    if investigations.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Writers that lock only their rows (execution) may move other actions of the same
-    // investigations meanwhile: each takes the investigations first, so the status is
-    // derived by one at a time, from what the other committed.
-    tx.lock_rows("investigations", investigations.iter().map(|(id, _)| *id))
-        .await?;
-    // Every investigation's status and the distinct statuses of its actions (all the rule
-    // needs), in one round trip.
-    let mut select = query(
-        "SELECT i.id, i.status, a.status FROM investigations i LEFT JOIN actions a ON a.investigation_id = i.id
-         WHERE i.id IN (",
-    );
-    select
-        .push_list(investigations.iter().map(|(id, _)| *id))
-        .push(") GROUP BY i.id, i.status, a.status");
-    let rows: Vec<(String, String, Option<String>)> = select.fetch_all(&mut *tx).await?;
-    let mut changes = Vec::new();
-    for (id, actor) in investigations {
-        let mine = rows.iter().filter(|(of, _, _)| of == id);
-        let current = rows
-            .iter()
-            .find(|(of, _, _)| of == id)
-            .and_then(|(_, s, _)| InvestigationStatus::parse(s))
-            .ok_or(AppError::Internal)?;
-        let statuses: Vec<ActionStatus> = mine
-            .filter_map(|(_, _, a)| a.as_deref().and_then(ActionStatus::parse))
-            .collect();
-        let next = derive_status(current, &statuses);
-        if next != current {
-            changes.push(InvestigationChange {
-                id: id.to_string(),
-                from: current,
-                to: next,
-                actor,
-            });
-        }
-    }
-    // One UPDATE per status they move to (there are few).
-    let mut targets: Vec<InvestigationStatus> = changes.iter().map(|c| c.to).collect();
-    targets.sort_by_key(|s| s.as_str());
-    targets.dedup();
-    let at = db::now();
-    for to in targets {
-        let mut update =
-            query("UPDATE investigations SET status = $1, updated_at = $2 WHERE id IN (")
-                .bind(to)
-                .bind(at);
-        update
-            .push_list(changes.iter().filter(|c| c.to == to).map(|c| c.id.as_str()))
-            .push(")");
-        update.execute(&mut *tx).await?;
-    }
-    Ok(changes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ActionStatus::*;
-    use InvestigationStatus as I;
-
-    #[test]
-    fn any_pending_action_keeps_the_investigation_pending() {
-        assert_eq!(
-            derive_status(I::PendingAction, &[Approved, Pending]),
-            I::PendingAction
-        );
-    }
-
-    #[test]
-    fn approved_actions_awaiting_execution_make_it_running() {
-        assert_eq!(
-            derive_status(I::PendingAction, &[Approved, Rejected]),
-            I::Running
-        );
-        assert_eq!(
-            derive_status(I::PendingAction, &[InProgress, Completed]),
-            I::Running
-        );
-    }
-
-    #[test]
-    fn all_decided_and_done_is_remediated() {
-        assert_eq!(
-            derive_status(I::Running, &[Completed, Rejected, Duplicate]),
-            I::Remediated
-        );
-    }
-
-    #[test]
-    fn some_expired_or_failed_is_partially_remediated() {
-        assert_eq!(
-            derive_status(I::Running, &[Completed, Expired]),
-            I::PartiallyRemediated
-        );
-        assert_eq!(
-            derive_status(I::Running, &[Failed, Rejected]),
-            I::PartiallyRemediated
-        );
-    }
-
-    #[test]
-    fn all_expired_is_terminated_by_system() {
-        assert_eq!(
-            derive_status(I::PendingAction, &[Expired, Expired]),
-            I::TerminatedBySystem
-        );
-    }
-
-    #[test]
-    fn no_actions_leaves_the_status_alone() {
-        assert_eq!(derive_status(I::NoThreatsFound, &[]), I::NoThreatsFound);
-    }
 }

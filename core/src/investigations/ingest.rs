@@ -17,6 +17,9 @@ use model::{
 };
 
 use super::cluster_key;
+use crate::policy::{Level, Policy};
+
+mod proposals;
 
 /// What an investigation found, as it is recorded.
 #[derive(Debug, Clone)]
@@ -75,6 +78,16 @@ pub async fn ingest(
     record(state, actor, &Findings::from(body), &[]).await
 }
 
+/// Where the actions of a result come from: a person's result over the API (or the portal),
+/// a manual investigation, or airdesk's own playbook.
+fn source_of(actor: &Actor, investigation_type: InvestigationType) -> ActionSource {
+    match (actor.person(), investigation_type) {
+        (Some(_), _) => ActionSource::Api,
+        (None, InvestigationType::Manual) => ActionSource::Manual,
+        (None, _) => ActionSource::Automated,
+    }
+}
+
 /// Records findings. `steps` (step, detail) are the playbook's log, written after the alert in
 /// place of the per-cluster and per-mailbox lines an outside result gets.
 #[tracing::instrument(skip_all, fields(title = %body.title, actor = %actor.describe()))]
@@ -89,6 +102,7 @@ pub async fn record(
         .iter()
         .map(|c| cluster_key(c.cluster_by, &c.cluster_value))
         .collect();
+    let policy = state.policy.current();
     let mut tx = state.db.write().await?;
     let incident_id = match incidents::find_for_clusters(&mut tx, &keys).await? {
         Some(id) => id,
@@ -116,10 +130,9 @@ pub async fn record(
         incident_id: &incident_id,
         actor,
         own_log: steps.is_empty(),
-        source: match body.investigation_type {
-            InvestigationType::Manual => ActionSource::Manual,
-            _ => ActionSource::Automated,
-        },
+        source: source_of(actor, body.investigation_type),
+        policy: &policy,
+        withheld: 0,
         action_ids: Vec::new(),
         turned_off: Vec::new(),
     };
@@ -137,8 +150,10 @@ pub async fn record(
             .is_internal(&state.rules.internal_domains);
         record.forwarding(&mut tx, forwarding, external).await?;
     }
+    let automatic = proposals::settle(&mut tx, &policy, &record.action_ids).await?;
     let created = record.conclude(&mut tx, body).await?;
     tx.commit().await?;
+    crate::actions::decide::approve_automatically(state, &automatic).await;
     let actions = read::load(&state.db, &record.action_ids).await?;
     tracing::info!(
         investigation_id,
@@ -159,6 +174,9 @@ struct Recording<'a> {
     /// playbook's steps already did.
     own_log: bool,
     source: ActionSource,
+    policy: &'a Policy,
+    /// Actions the verdicts called for but a group automated `none` kept from being proposed.
+    withheld: usize,
     action_ids: Vec<String>,
     /// Mailboxes with a Turn off external mail forwarding proposed: one per mailbox.
     turned_off: Vec<String>,
@@ -211,7 +229,11 @@ impl Recording<'_> {
             );
             self.log.add(tx, "Email cluster", &detail).await?;
         }
-        if acts {
+        if acts
+            && self
+                .may_propose(tx, Some(&cluster_id), None, &entity)
+                .await?
+        {
             let new = NewAction {
                 investigation_id: self.investigation_id,
                 incident_id: self.incident_id,
@@ -223,6 +245,7 @@ impl Recording<'_> {
                 internet_message_id: None,
                 forward_to: None,
                 source: self.source,
+                proposed_by: self.actor.person(),
             };
             self.action_ids
                 .push(state::propose(tx, &new, self.actor).await?);
@@ -266,7 +289,7 @@ impl Recording<'_> {
         }
         // One turn-off per mailbox: it turns off every way that mailbox forwards.
         let first = !self.turned_off.iter().any(|m| m == mailbox);
-        if acts && first {
+        if acts && first && self.may_propose(tx, None, Some(mailbox), mailbox).await? {
             self.turned_off.push(mailbox.to_string());
             let new = NewAction {
                 investigation_id: self.investigation_id,
@@ -279,6 +302,7 @@ impl Recording<'_> {
                 internet_message_id: None,
                 forward_to: Some(forwarding.forward_to.as_str()),
                 source: self.source,
+                proposed_by: self.actor.person(),
             };
             self.action_ids
                 .push(state::propose(tx, &new, self.actor).await?);
@@ -327,10 +351,12 @@ impl Recording<'_> {
         .bind(self.investigation_id)
         .execute(&mut *tx)
         .await?;
-        let status = state::conclude_ingest(tx, self.investigation_id, proposed).await?;
-        let conclusion = match proposed {
-            0 => "No threats found".to_string(),
-            n => format!("{n} pending action(s) await approval"),
+        let status =
+            state::conclude_ingest(tx, self.investigation_id, proposed, self.withheld).await?;
+        let conclusion = match (proposed, self.withheld) {
+            (0, 0) => "No threats found".to_string(),
+            (0, n) => format!("{n} threat(s) found; no action proposed (automation level none)"),
+            (n, _) => format!("{n} pending action(s) await approval"),
         };
         self.log.add(tx, "Remediation", &conclusion).await?;
         incidents::refresh(tx, self.incident_id).await?;

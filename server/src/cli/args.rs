@@ -172,6 +172,22 @@ pub enum Command {
     Audit(AuditCommand),
     /// Index every message of the Maildir store once (later runs read only what changed).
     Scan,
+    /// The approval policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Replay the recorded actions against a policy file, changing nothing: per rule, how many
+    /// it would have approved, held for one or two approvals, or forbidden, and where it
+    /// disagrees with what people decided.
+    Test {
+        file: std::path::PathBuf,
+        /// How far back to replay.
+        #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+        since: std::time::Duration,
+    },
 }
 
 #[derive(Debug, Args)]

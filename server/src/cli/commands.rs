@@ -2,10 +2,13 @@
 
 use std::io::BufRead;
 
+use airdesk_core::policy::{self, PolicyHolder};
 use airdesk_core::{audit, index, tokens, users};
 use model::{Actor, AppError, Username};
 
-use super::{AuditCommand, Cli, Command, DemoCommand, ServeArgs, TokenCommand, UserCommand};
+use super::{
+    AuditCommand, Cli, Command, DemoCommand, PolicyCommand, ServeArgs, TokenCommand, UserCommand,
+};
 use crate::config::{check_mail_root, Settings};
 use crate::demo;
 use crate::startup::{open_db, open_state, shutdown_signal, Application, Failure};
@@ -55,6 +58,20 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Audit(AuditCommand::Verify) => verify(&defaults).await,
+        Command::Policy(PolicyCommand::Test { file, since }) => {
+            let holder = PolicyHolder::from_file(file)
+                .map_err(|e| Failure::Other(format!("approval policy {}: {e}", file.display())))?;
+            let policy = holder.current();
+            let db = open_db(&defaults).await?;
+            let since = chrono::Duration::from_std(*since)
+                .ok()
+                .and_then(|d| chrono::Utc::now().checked_sub_signed(d))
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+            let report = policy::backtest(&db, &policy, since).await?;
+            println!("policy {} (sha256 {})", file.display(), policy.hash());
+            print!("{report}");
+            Ok(())
+        }
     }
 }
 

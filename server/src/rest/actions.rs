@@ -53,7 +53,8 @@ pub async fn list(
     Ok(Json(actions::list(&state.db, &filter, &page).await?))
 }
 
-/// One action with its per-message results.
+/// One action with its per-message results; a pending one with its `impact`: the copies and
+/// mailboxes it would touch now and the approval policy's rule for it, counted when asked.
 #[utoipa::path(
     get, path = "/api/v1/actions/{id}", tag = "actions",
     params(("id" = String, Path, description = "Action id")),
@@ -65,7 +66,7 @@ pub async fn get(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Action>, ApiError> {
-    Ok(Json(actions::get(&state.db, &id).await?))
+    Ok(Json(actions::get_with_impact(&state, &id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         super::decisions::bulk,
         super::decisions::change,
         super::audit::list,
+        super::policy::get,
         super::incidents::list,
         super::intel::report,
         super::intel::add_indicator,

@@ -175,10 +175,14 @@ async fn thirty_approvals_of_one_cluster_over_three_instances_move_each_copy_onc
     let answers = join_all(ids.iter().enumerate().map(|(n, id)| {
         let url = format!("{}/api/v1/actions/{id}/approve", instances[n % 3].base);
         let request = client.post(url).bearer_auth(&token).send();
-        async move { request.await.unwrap().status().as_u16() }
+        async move {
+            let response = request.await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        }
     }))
     .await;
-    assert!(answers.iter().all(|s| *s == 200), "{answers:?}");
+    assert!(answers.iter().all(|(s, _)| *s == 200), "{answers:?}");
     // The first approval to commit claims every copy and carries them out; each later one
     // finds every copy held and is a duplicate of it.
     let mut statuses = Vec::new();
@@ -329,10 +333,14 @@ async fn decisions_and_execution_racing_on_three_instances_leave_every_derived_c
     let answers = join_all(actions.iter().enumerate().map(|(n, id)| {
         let url = format!("{}/api/v1/actions/{id}/approve", instances[n % 3].base);
         let request = client.post(url).bearer_auth(&token).send();
-        async move { request.await.unwrap().status().as_u16() }
+        async move {
+            let response = request.await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        }
     }))
     .await;
-    assert!(answers.iter().all(|s| *s == 200), "{answers:?}");
+    assert!(answers.iter().all(|(s, _)| *s == 200), "{answers:?}");
     for id in &actions {
         let action = settled(&client, &instances[0].base, &token, id).await;
         assert_eq!(action["status"], "completed", "{action}");

@@ -23,7 +23,7 @@ async fn the_api_md_example_creates_an_incident_and_two_pending_actions() {
     assert_eq!(types, ["soft_delete_cluster", "turn_off_forwarding"]);
     assert!(actions
         .iter()
-        .all(|a| a["status"] == "pending" && a["source"] == "automated"));
+        .all(|a| a["status"] == "pending" && a["source"] == "api"));
     assert_eq!(
         actions[0]["target"]["cluster_value"],
         "http://invoice.evil.test/pay"

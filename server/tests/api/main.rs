@@ -18,5 +18,6 @@ mod investigations;
 mod limits;
 mod pigeonhole;
 mod playbook;
+mod policy;
 mod roles;
 mod storage;

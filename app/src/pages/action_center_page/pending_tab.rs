@@ -150,7 +150,8 @@ fn PendingRow(action: Action, selected: Selection) -> impl IntoView {
         <tr>
             <td><input type="checkbox" aria-label=format!("Select {what}")
                 prop:checked=checked on:change=toggle/></td>
-            <td>{a.action_type.label()}</td>
+            <td>{a.action_type.label()}
+                {a.awaiting().map(|text| view! { <span class="awaiting">{text}</span> })}</td>
             <td>{a.target.describe()}</td>
             <td>{a.investigation_title.clone()}</td>
             <td><a href=format!("/incidents/{}", a.incident_id)>{a.incident_title.clone()}</a></td>

@@ -4,9 +4,9 @@
 //! commit. Under load that turns many small transactions (each a write of the WAL)
 //! into few larger ones; alone, a decision waits for nobody.
 //!
-//! Nothing here is needed for correctness: every decision still reads the current status and
-//! takes the duplicate rule's lock row inside a write transaction, so several processes sharing
-//! a database stay exactly-once.
+//! Nothing here is needed for correctness: every batch reads the current status and the
+//! copies' holders inside a write transaction that holds the database's write lock, so
+//! several processes sharing a database stay exactly-once.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{decide_all, Decision};
 use crate::db::Db;
+use crate::policy::{Policy, PolicyHolder};
 use crate::AppState;
 use model::{Action, Actor, AppError};
 
@@ -45,6 +46,7 @@ impl Queue {
             tokio::spawn(run_writer(
                 state.db.clone(),
                 state.rules.dedup_window,
+                state.policy.clone(),
                 receiver,
             ));
             sender
@@ -54,11 +56,18 @@ impl Queue {
 }
 
 /// The writer task: ends when every state holding the queue is gone.
-async fn run_writer(db: Db, dedup_window: Duration, mut receiver: mpsc::Receiver<Request>) {
+async fn run_writer(
+    db: Db,
+    dedup_window: Duration,
+    policy: Arc<PolicyHolder>,
+    mut receiver: mpsc::Receiver<Request>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let requests = std::mem::take(&mut batch);
-        let outcomes = decide_batch(&db, dedup_window, &requests).await;
+        // The policy in force when the batch is decided (a reload applies to the next one).
+        let policy = policy.current();
+        let outcomes = decide_batch(&db, dedup_window, &policy, &requests).await;
         for (request, outcome) in requests.into_iter().zip(outcomes) {
             if let Ok(action) = &outcome {
                 tracing::info!(action_id = %action.id, status = %action.status, user = %request.actor, "action decided");
@@ -76,16 +85,18 @@ async fn run_writer(db: Db, dedup_window: Duration, mut receiver: mpsc::Receiver
 async fn decide_batch(
     db: &Db,
     dedup_window: Duration,
+    policy: &Policy,
     requests: &[Request],
 ) -> Vec<Result<Action, AppError>> {
-    match try_batch(db, dedup_window, requests).await {
+    match try_batch(db, dedup_window, policy, requests).await {
         Ok(outcomes) => outcomes,
         Err(error) if requests.len() == 1 => vec![Err(error)],
         Err(error) => {
             tracing::warn!(?error, "a batch of decisions failed; deciding each alone");
             let mut outcomes = Vec::with_capacity(requests.len());
             for request in requests {
-                let alone = try_batch(db, dedup_window, std::slice::from_ref(request)).await;
+                let alone =
+                    try_batch(db, dedup_window, policy, std::slice::from_ref(request)).await;
                 outcomes.push(match alone {
                     Ok(mut outcome) => outcome.pop().unwrap_or(Err(AppError::Internal)),
                     Err(error) => Err(error),
@@ -99,10 +110,11 @@ async fn decide_batch(
 async fn try_batch(
     db: &Db,
     dedup_window: Duration,
+    policy: &Policy,
     requests: &[Request],
 ) -> Result<Vec<Result<Action, AppError>>, AppError> {
     let mut tx = db.write().await?;
-    let outcomes = decide_all(&mut tx, dedup_window, requests).await?;
+    let outcomes = decide_all(&mut tx, dedup_window, policy, requests).await?;
     tx.commit().await?;
     Ok(outcomes)
 }
