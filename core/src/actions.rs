@@ -19,5 +19,6 @@ pub use change::{change, CHANGE_TARGETS};
 pub use decide::{decide, decide_many, Decision, MAX_COMMENT};
 pub use execute::{ExecutionConfig, Executor};
 pub use expire::expire_due;
-pub use read::{get, get_with_impact, list, load, ActionFilter};
+pub use facts::get_with_impact;
+pub use read::{get, list, load, ActionFilter};
 pub use state::derive_status;

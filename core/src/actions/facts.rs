@@ -1,5 +1,6 @@
 //! What the approval policy reads about actions ([`crate::policy::Facts`]), loaded for many
-//! at once: the action, its investigation and incident, and the copies and mailboxes it would
+//! at once (and a pending action's impact, built from them): the action, its investigation
+//! and incident, and the copies and mailboxes it would
 //! touch *now* — a cluster's members as the index holds them at this moment, not the count
 //! frozen when the investigation ran, so a second wave that grew a cluster past a limit is
 //! held by the limit.
@@ -8,7 +9,10 @@ use std::collections::HashMap;
 
 use crate::db::{query, Target};
 use crate::policy::Facts;
-use model::{ActionSource, ActionType, AppError, InvestigationType, Severity, Verdict};
+use model::{
+    Action, ActionSource, ActionStatus, ActionType, AppError, Impact, InvestigationType, Severity,
+    Verdict,
+};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -105,4 +109,39 @@ pub(crate) async fn load<'a>(
         );
     }
     Ok(facts)
+}
+
+/// One action; a pending one with its impact: what it would touch now and how the approval
+/// policy in force treats it.
+#[tracing::instrument(skip(state))]
+pub async fn get_with_impact(state: &crate::AppState, id: &str) -> Result<Action, AppError> {
+    let mut action = super::read::get(&state.db, id).await?;
+    if action.status != ActionStatus::Pending {
+        return Ok(action);
+    }
+    let policy = state.policy.current();
+    if let Some(facts) = load(&state.db, &[id]).await?.remove(id) {
+        let outcome = policy.evaluate(&facts);
+        let mut groups: Vec<String> = Vec::new();
+        for mailbox in &facts.mailboxes {
+            for group in policy.groups_of(mailbox) {
+                if !groups.iter().any(|g| g == group) {
+                    groups.push(group.to_owned());
+                }
+            }
+        }
+        action.impact = Some(Impact {
+            copies: facts.copies,
+            mailboxes: i64::try_from(facts.mailboxes.len()).unwrap_or(i64::MAX),
+            groups,
+            approvals_required: outcome.approvals_required(),
+            then: serde_json::to_value(outcome.then)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            policy_rule: outcome.rule,
+            reason: outcome.reason,
+        });
+    }
+    Ok(action)
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::db::{query, Db, Query, Target};
 use model::{
     Action, ActionResult, ActionSource, ActionStatus, ActionTarget, ActionType, AppError, Approval,
-    ClusterBy, Cursor, Impact, MessageLocation, MessageResult, Page, PageRequest,
+    ClusterBy, Cursor, MessageLocation, MessageResult, Page, PageRequest,
 };
 
 /// The filters of `GET /api/v1/actions`.
@@ -181,41 +181,6 @@ pub async fn get(db: &Db, id: &str) -> Result<Action, AppError> {
         .await?
         .pop()
         .ok_or_else(|| AppError::NotFound(format!("action {id:?}")))
-}
-
-/// One action; a pending one with its impact: what it would touch now and how the approval
-/// policy in force treats it.
-#[tracing::instrument(skip(state))]
-pub async fn get_with_impact(state: &crate::AppState, id: &str) -> Result<Action, AppError> {
-    let mut action = get(&state.db, id).await?;
-    if action.status != ActionStatus::Pending {
-        return Ok(action);
-    }
-    let policy = state.policy.current();
-    if let Some(facts) = super::facts::load(&state.db, &[id]).await?.remove(id) {
-        let outcome = policy.evaluate(&facts);
-        let mut groups: Vec<String> = Vec::new();
-        for mailbox in &facts.mailboxes {
-            for group in policy.groups_of(mailbox) {
-                if !groups.iter().any(|g| g == group) {
-                    groups.push(group.to_owned());
-                }
-            }
-        }
-        action.impact = Some(Impact {
-            copies: facts.copies,
-            mailboxes: i64::try_from(facts.mailboxes.len()).unwrap_or(i64::MAX),
-            groups,
-            approvals_required: outcome.approvals_required(),
-            then: serde_json::to_value(outcome.then)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            policy_rule: outcome.rule,
-            reason: outcome.reason,
-        });
-    }
-    Ok(action)
 }
 
 /// The actions with these ids, in the order given, with their results.
