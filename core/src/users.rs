@@ -8,7 +8,7 @@ use argon2::Argon2;
 use crate::audit::{self, Event};
 use crate::db::{self, query, Db};
 use crate::new_id;
-use model::{Actor, AppError, CurrentUser, Role, Username};
+use model::{Actor, AppError, CurrentUser, Role, Scopes, Username};
 
 /// Passwords shorter than this are refused.
 pub const MIN_PASSWORD_LEN: usize = 12;
@@ -28,6 +28,7 @@ impl UserRow {
             id: self.id,
             username: self.username,
             role,
+            scopes: Scopes::ALL,
         })
     }
 }
@@ -81,6 +82,7 @@ pub async fn create(
         id,
         username: username.as_str().to_string(),
         role,
+        scopes: Scopes::ALL,
     })
 }
 

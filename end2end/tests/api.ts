@@ -10,7 +10,7 @@ const tokens = new Map<string, string>();
 export function token(user: string): string {
   let found = tokens.get(user);
   if (!found) {
-    found = execFileSync(`${root}/airdesk`, ['--database-url', `sqlite://${root}/e2e.db`, '--log', 'error', 'token', 'create', user], {
+    found = execFileSync(`${root}/airdesk`, ['--database-url', `sqlite://${root}/e2e.db`, '--log', 'error', 'token', 'create', user, '--scope', 'admin'], {
       encoding: 'utf8',
     }).trim();
     tokens.set(user, found);

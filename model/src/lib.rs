@@ -14,6 +14,7 @@ mod ingest;
 mod investigation;
 pub mod message_id;
 mod page;
+mod scope;
 mod time;
 mod user;
 
@@ -37,5 +38,6 @@ pub use investigation::{
 };
 pub use message_id::InternetMessageId;
 pub use page::{urlencode, Cursor, Page, PageRequest};
+pub use scope::{Scope, Scopes};
 pub use time::{display_duration, display_time, local_time, now};
 pub use user::{safe_next, CurrentUser, Username};

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AppError, Role};
+use super::{AppError, Role, Scope, Scopes};
 
 /// The signed-in user as the portal and the rules see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -10,6 +10,57 @@ pub struct CurrentUser {
     pub id: String,
     pub username: String,
     pub role: Role,
+    /// What the caller's credential allows within the role: every scope for a session.
+    pub scopes: Scopes,
+}
+
+impl CurrentUser {
+    /// Approve, reject, change and undo: the Search and purge role and the `decide` scope.
+    pub fn require_decide(&self) -> Result<(), AppError> {
+        self.require(self.role.can_decide(), "Search and purge", Scope::Decide)
+    }
+
+    /// Submit investigations and indicators: the Search and purge role (as before scopes
+    /// existed) and the `ingest` scope.
+    pub fn require_ingest(&self) -> Result<(), AppError> {
+        self.require(self.role.can_decide(), "Search and purge", Scope::Ingest)
+    }
+
+    /// Report a message as phish: any role, with the `ingest` scope.
+    pub fn require_report(&self) -> Result<(), AppError> {
+        self.require(true, "", Scope::Ingest)
+    }
+
+    /// Read anything: any role, with the `read` scope.
+    pub fn require_read(&self) -> Result<(), AppError> {
+        self.require(true, "", Scope::Read)
+    }
+
+    /// Manage users, playbooks and settings: the Admin role and the `admin` scope.
+    pub fn require_administer(&self) -> Result<(), AppError> {
+        self.require(self.role.can_administer(), "Admin", Scope::Admin)
+    }
+
+    pub fn can_decide(&self) -> bool {
+        self.require_decide().is_ok()
+    }
+
+    pub fn can_administer(&self) -> bool {
+        self.require_administer().is_ok()
+    }
+
+    fn require(&self, role_allows: bool, permission: &str, scope: Scope) -> Result<(), AppError> {
+        if !role_allows {
+            return Err(AppError::Forbidden(permission.into()));
+        }
+        if !self.scopes.allows(scope) {
+            return Err(AppError::Refused(format!(
+                "this token lacks the {scope} scope (it has {})",
+                self.scopes.to_words()
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// A username: 1–64 characters of letters, digits, `.`, `_`, `-` or `@`.

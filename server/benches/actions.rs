@@ -66,7 +66,15 @@ async fn run(actions: i64) {
     users::create(&db, &bench, &user, "bench passphrase", Role::SearchAndPurge)
         .await
         .unwrap();
-    let token = tokens::create(&db, &bench, "bench", "bench").await.unwrap();
+    let token = tokens::create(
+        &db,
+        &bench,
+        "bench",
+        &airdesk_core::tokens::Grant::full("bench"),
+    )
+    .await
+    .unwrap()
+    .secret;
     let pending: Vec<String> = airdesk_core::db::query(
         "SELECT id FROM actions WHERE status = 'pending' ORDER BY created_at, id LIMIT 100000",
     )

@@ -23,7 +23,7 @@ use airdesk_core::db::{query, Db};
 use airdesk_core::{investigations, AppState, RulesConfig};
 use mail::imap::ImapSettings;
 use mail::{Backend, Connector};
-use model::{ActionStatus, Actor, CurrentUser, IngestInvestigation, Role, SystemTask};
+use model::{ActionStatus, Actor, CurrentUser, IngestInvestigation, Role, Scopes, SystemTask};
 use serde_json::json;
 
 use dovecot::{chown_tree, Dovecot, MASTER_PASSWORD, MASTER_USER};
@@ -180,6 +180,7 @@ async fn soft_delete_cluster(
         id: "bench".into(),
         username: "bench".into(),
         role: Role::Admin,
+        scopes: Scopes::ALL,
     };
     let messages: Vec<_> = mailboxes
         .iter()
@@ -215,6 +216,7 @@ async fn soft_delete_cluster(
         id: "bench2".into(),
         username: "bench2".into(),
         role: Role::Admin,
+        scopes: Scopes::ALL,
     };
     let started = Instant::now();
     let first = decide(&state, &user, &action, Decision::Approve, None)

@@ -226,7 +226,15 @@ async fn reports(url: &str, root: &Path, messages: usize, mailboxes: usize) {
     users::create(&db, &bench, &user, "bench passphrase", Role::SearchAndPurge)
         .await
         .unwrap();
-    let token = tokens::create(&db, &bench, "bench", "bench").await.unwrap();
+    let token = tokens::create(
+        &db,
+        &bench,
+        "bench",
+        &airdesk_core::tokens::Grant::full("bench"),
+    )
+    .await
+    .unwrap()
+    .secret;
     drop(db);
     let indicators = root.parent().unwrap().join("indicators.json");
     let list: Vec<serde_json::Value> = CAMPAIGN_NAMES

@@ -114,15 +114,29 @@ async fn remediate(url: &str, root: &Path, total: usize) -> Duration {
     users::create(&db, &bench, &user, "bench passphrase", Role::Admin)
         .await
         .unwrap();
-    let token = tokens::create(&db, &bench, "bench", "bench").await.unwrap();
+    let token = tokens::create(
+        &db,
+        &bench,
+        "bench",
+        &airdesk_core::tokens::Grant::full("bench"),
+    )
+    .await
+    .unwrap()
+    .secret;
     // Over 1,000 copies the default policy wants a second person (four eyes).
     let second = Username::parse("bench2").unwrap();
     users::create(&db, &bench, &second, "bench passphrase", Role::Admin)
         .await
         .unwrap();
-    let second_token = tokens::create(&db, &bench, "bench2", "bench")
-        .await
-        .unwrap();
+    let second_token = tokens::create(
+        &db,
+        &bench,
+        "bench2",
+        &airdesk_core::tokens::Grant::full("bench"),
+    )
+    .await
+    .unwrap()
+    .secret;
     drop(db);
     let instances = env("AIRDESK_BENCH_INSTANCES", 1).max(1);
     let servers: Vec<_> = (0..instances)

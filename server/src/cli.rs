@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod token;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -65,9 +65,7 @@ pub async fn decide_actions(request: BulkDecideRequest) -> Result<Vec<BulkOutcom
             if request.ids.is_empty() || request.ids.len() > MAX_BULK {
                 return Err(AppError::Invalid(format!("select 1 to {MAX_BULK} actions")));
             }
-            if !user.role.can_decide() {
-                return Err(AppError::Forbidden("Search and purge".into()));
-            }
+            user.require_decide()?;
             let decision = if request.approve {
                 Decision::Approve
             } else {

@@ -44,7 +44,7 @@ impl Portal {
 
     /// Whether the signed-in user holds Search and purge (the server checks again).
     pub fn can_decide(&self) -> bool {
-        matches!(self.user.get(), Some(Ok(Some(user))) if user.role.can_decide())
+        matches!(self.user.get(), Some(Ok(Some(user))) if user.can_decide())
     }
 
     /// Tells every view that actions changed.

@@ -40,9 +40,7 @@ pub async fn change(
     id: &str,
     to: ActionType,
 ) -> Result<Action, AppError> {
-    if !user.role.can_decide() {
-        return Err(AppError::Forbidden("Search and purge".into()));
-    }
+    user.require_decide()?;
     if !CHANGE_TARGETS.contains(&to) && to != ActionType::RestoreForwarding {
         return Err(AppError::Invalid(format!(
             "an action can be changed to {}, or restore_forwarding",

@@ -63,8 +63,8 @@ pub async fn decide_many(
     comment: Option<&str>,
 ) -> Vec<Result<Action, AppError>> {
     let every = |error: AppError| action_ids.iter().map(|_| Err(error.clone())).collect();
-    if !user.role.can_decide() {
-        return every(AppError::Forbidden("Search and purge".into()));
+    if let Err(error) = user.require_decide() {
+        return every(error);
     }
     let comment = comment.map(str::trim).filter(|c| !c.is_empty());
     if comment.is_some_and(|c| c.chars().count() > MAX_COMMENT) {

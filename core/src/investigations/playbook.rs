@@ -326,9 +326,7 @@ pub async fn manual(
     by: ClusterBy,
     value: &str,
 ) -> Result<InvestigationCreated, AppError> {
-    if !user.role.can_administer() {
-        return Err(AppError::Forbidden("Admin".into()));
-    }
+    user.require_administer()?;
     let value = value.trim();
     let domain = |v: &str| v.contains('.') && !v.contains(['/', '@', ' ', ':']);
     let value = match by {

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use airdesk_core::actions::ExecutionConfig;
 use mail::imap::ImapSettings;
-use model::Role;
+use model::{Role, Scope};
 
 /// The folder names actions move mail between.
 #[derive(Debug, Args)]
@@ -249,13 +249,44 @@ impl From<RoleArg> for Role {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Create a bearer token acting as user NAME and print it (it is stored hashed).
+    /// Create a bearer token acting as user NAME and print it (it is stored hashed). It can do
+    /// only what both its scopes and the user's role allow.
     Create {
         name: String,
         /// A label to recognise the token by.
         #[arg(long, default_value = "cli")]
         label: String,
+        /// What it may do: read, ingest, decide (includes read), admin (everything the role
+        /// allows). Repeat for several; at least one is required.
+        #[arg(long = "scope", value_enum, required = true)]
+        scopes: Vec<ScopeArg>,
+        /// Refuse it after this long (30d, 12h); never, if not given.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        expires: Option<std::time::Duration>,
     },
+    /// Every token: id, user, label, scopes, created, expires, last used, revoked.
+    List,
+    /// Refuse a token from now on (its row stays, for the audit trail).
+    Revoke { id: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ScopeArg {
+    Read,
+    Ingest,
+    Decide,
+    Admin,
+}
+
+impl From<ScopeArg> for Scope {
+    fn from(scope: ScopeArg) -> Self {
+        match scope {
+            ScopeArg::Read => Scope::Read,
+            ScopeArg::Ingest => Scope::Ingest,
+            ScopeArg::Decide => Scope::Decide,
+            ScopeArg::Admin => Scope::Admin,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

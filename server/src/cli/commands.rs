@@ -3,11 +3,11 @@
 use std::io::BufRead;
 
 use airdesk_core::policy::{self, PolicyHolder};
-use airdesk_core::{audit, index, tokens, users};
+use airdesk_core::{audit, index, users};
 use model::{Actor, AppError, Username};
 
 use super::{
-    AuditCommand, Cli, Command, DemoCommand, PolicyCommand, ServeArgs, TokenCommand, UserCommand,
+    token, AuditCommand, Cli, Command, DemoCommand, PolicyCommand, ServeArgs, UserCommand,
 };
 use crate::config::{check_mail_root, Settings};
 use crate::demo;
@@ -37,12 +37,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Command::Token(TokenCommand::Create { name, label }) => {
-            let db = open_db(&defaults).await?;
-            let token = tokens::create(&db, &Actor::CommandLine, name, label).await?;
-            println!("{token}");
-            Ok(())
-        }
+        Command::Token(command) => token::run(&open_db(&defaults).await?, command).await,
         Command::Demo(DemoCommand::Seed(options)) => {
             let root = demo_root(&defaults)?;
             check_mail_root(root)?;

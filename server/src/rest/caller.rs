@@ -3,6 +3,7 @@
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::Method;
 use tower_sessions::Session;
 
 use airdesk_core::{sessions, tokens, AppState};
@@ -28,7 +29,12 @@ where
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .ok_or(AppError::Unauthenticated)?;
-            return Ok(Caller(tokens::authenticate(&state.db, token.trim()).await?));
+            let user = tokens::authenticate(&state.db, token.trim()).await?;
+            // Reading is a scope too: an ingest-only token learns nothing it did not send.
+            if parts.method == Method::GET || parts.method == Method::HEAD {
+                user.require_read()?;
+            }
+            return Ok(Caller(user));
         }
         let session = parts
             .extensions
@@ -40,13 +46,22 @@ where
     }
 }
 
+/// What a POST needs of its caller beyond being signed in.
+#[derive(Debug, Clone, Copy)]
+pub enum Need {
+    /// Approve, reject, change: Search and purge, `decide` scope.
+    Decide,
+    /// Submit investigations and indicators: Search and purge, `ingest` scope.
+    Ingest,
+}
+
 impl Caller {
-    /// The Search and purge permission (DESIGN.md rule 1), or 403.
-    pub fn require_decider(&self) -> Result<&CurrentUser, ApiError> {
-        if self.0.role.can_decide() {
-            Ok(&self.0)
-        } else {
-            Err(AppError::Forbidden("Search and purge".into()).into())
+    /// The caller if their role and their token's scopes allow `need`, or 403 saying which.
+    pub fn require(&self, need: Need) -> Result<&CurrentUser, ApiError> {
+        match need {
+            Need::Decide => self.0.require_decide()?,
+            Need::Ingest => self.0.require_ingest()?,
         }
+        Ok(&self.0)
     }
 }

@@ -10,7 +10,7 @@ use airdesk_core::actions::{self, Decision};
 use airdesk_core::AppState;
 use model::{Action, ActionStatus, ActionType, AppError};
 
-use super::caller::Caller;
+use super::caller::{Caller, Need};
 use super::idempotency;
 use super::json::JsonBytes;
 use super::problem::{ApiError, Problem};
@@ -101,9 +101,10 @@ async fn one(
 ) -> Response {
     let (state, body) = (&state, &body);
     let route = format!("POST /api/v1/actions/{id}/{decision:?}");
-    idempotency::as_decider(
+    idempotency::checked(
         state,
         &caller,
+        Need::Decide,
         &headers,
         &route,
         &body.bytes,
@@ -142,9 +143,10 @@ pub async fn bulk(
     body: JsonBytes,
 ) -> Response {
     let (state, body) = (&state, &body);
-    idempotency::as_decider(
+    idempotency::checked(
         state,
         &caller,
+        Need::Decide,
         &headers,
         "POST /api/v1/actions/bulk",
         &body.bytes,
@@ -219,9 +221,10 @@ pub async fn change(
 ) -> Response {
     let (state, body) = (&state, &body);
     let route = format!("POST /api/v1/actions/{id}/change");
-    idempotency::as_decider(
+    idempotency::checked(
         state,
         &caller,
+        Need::Decide,
         &headers,
         &route,
         &body.bytes,

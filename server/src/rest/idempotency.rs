@@ -12,16 +12,17 @@ use airdesk_core::idempotency::{self, Claim};
 use airdesk_core::AppState;
 use model::{AppError, CurrentUser};
 
-use super::caller::Caller;
+use super::caller::{Caller, Need};
 use super::problem::ApiError;
 
 const HEADER: &str = "idempotency-key";
 
-/// For POSTs that need the Search and purge permission: checks it (403 before the body is
+/// For POSTs that need more than being signed in: checks `need` (403 before the body is
 /// read), then runs `work` as that user, once per Idempotency-Key.
-pub async fn as_decider<F, Fut>(
+pub async fn checked<F, Fut>(
     state: &AppState,
     caller: &Caller,
+    need: Need,
     headers: &HeaderMap,
     route: &str,
     body: &[u8],
@@ -31,7 +32,7 @@ where
     F: FnOnce(CurrentUser) -> Fut,
     Fut: Future<Output = Result<(StatusCode, serde_json::Value), ApiError>>,
 {
-    match caller.require_decider() {
+    match caller.require(need) {
         Ok(user) => once(state, user, headers, route, body, || work(user.clone())).await,
         Err(error) => error.into_response(),
     }

@@ -12,7 +12,7 @@ use airdesk_core::{indicators, AppState};
 use mail::parse::{normalise_url, parse};
 use model::{Actor, AppError, Indicator, Page, PageRequest};
 
-use super::caller::Caller;
+use super::caller::{Caller, Need};
 use super::json::{ApiQuery, JsonBytes};
 use super::problem::{ApiError, Problem};
 
@@ -102,7 +102,7 @@ pub async fn add_indicator(
     caller: Caller,
     body: JsonBytes,
 ) -> Result<(StatusCode, Json<IndicatorAdded>), ApiError> {
-    let user = caller.require_decider()?;
+    let user = caller.require(Need::Ingest)?;
     let indicator: Indicator = body.parse()?;
     // Added over the API, it always hunts (mail may have arrived since it was last added).
     let stored = indicators::store(&state.db, &indicator, &Actor::from(user)).await?;
@@ -146,7 +146,7 @@ pub async fn delete_indicator(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_decider()?;
+    caller.require(Need::Ingest)?;
     indicators::delete(&state.db, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,7 +12,7 @@ use model::{
     InvestigationSummary, InvestigationType, Page, PageRequest,
 };
 
-use super::caller::Caller;
+use super::caller::{Caller, Need};
 use super::idempotency;
 use super::json::{query_word, ApiQuery, JsonBytes};
 use super::problem::{ApiError, Problem};
@@ -39,9 +39,10 @@ pub async fn create(
     body: JsonBytes,
 ) -> Response {
     let (state, body) = (&state, &body);
-    idempotency::as_decider(
+    idempotency::checked(
         state,
         &caller,
+        Need::Ingest,
         &headers,
         "POST /api/v1/investigations",
         &body.bytes,

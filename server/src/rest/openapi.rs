@@ -38,7 +38,18 @@ impl Modify for Bearer {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token from `airdesk token create NAME --scope …`. It may do what both \
+                         its user's role and its scopes allow: `read` (every GET), `ingest` \
+                         (investigations, reports, indicators), `decide` (approve, reject, \
+                         change; includes read), `admin` (all). A missing scope is 403; an \
+                         expired or revoked token is 401.",
+                    ))
+                    .build(),
+            ),
         );
     }
 }

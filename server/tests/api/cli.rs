@@ -57,8 +57,10 @@ async fn migrate_creates_the_database() {
     }
 }
 
-#[tokio::test]
-async fn a_user_and_token_made_on_the_command_line_work_against_the_server() {
+// Multi-threaded: the test body blocks while a command runs, and the server must keep going
+// (and finish the transactions it has begun) meanwhile, as it would in its own process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_made_listed_and_revoked_on_the_command_line_hold_against_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let added = airdesk(
         &dir,
@@ -74,10 +76,35 @@ async fn a_user_and_token_made_on_the_command_line_work_against_the_server() {
     );
     assert!(added.status.success(), "{}", stderr(&added));
     assert!(stdout(&added).contains("Search and purge"));
-    let created = airdesk(&dir, &["token", "create", "carol"], None);
+    let unscoped = airdesk(&dir, &["token", "create", "carol"], None);
+    assert_eq!(
+        unscoped.status.code(),
+        Some(2),
+        "a token needs its scopes named"
+    );
+    let created = airdesk(
+        &dir,
+        &[
+            "token",
+            "create",
+            "carol",
+            "--scope",
+            "ingest",
+            "--label",
+            "gateway\tA",
+            "--expires",
+            "30d",
+        ],
+        None,
+    );
     assert!(created.status.success(), "{}", stderr(&created));
     let token = stdout(&created).trim().to_string();
     assert!(token.starts_with("adk_") && token.len() > 40);
+    let id = stderr(&created)
+        .split_whitespace()
+        .nth(1)
+        .expect("the token's id on stderr")
+        .to_string();
 
     // The token is stored hashed, never as given.
     let settings = crate::helpers::settings_in(&dir);
@@ -91,14 +118,58 @@ async fn a_user_and_token_made_on_the_command_line_work_against_the_server() {
     assert_ne!(stored, token);
     let address = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until(std::future::pending()));
-    let response = reqwest::Client::new()
-        .post(format!("{address}/api/v1/investigations"))
+    let client = reqwest::Client::new();
+    let ingest = |token: String| {
+        client
+            .post(format!("{address}/api/v1/investigations"))
+            .bearer_auth(token)
+            .json(&api_md_example())
+            .send()
+    };
+    assert_eq!(ingest(token.clone()).await.unwrap().status(), 201);
+    let read = client
+        .get(format!("{address}/api/v1/actions"))
         .bearer_auth(&token)
-        .json(&api_md_example())
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 201);
+    assert_eq!(read.status(), 403, "an ingest token does not read");
+
+    let listed = stdout(&airdesk(&dir, &["token", "list"], None));
+    let row = listed
+        .lines()
+        .find(|line| line.starts_with(&id))
+        .unwrap_or_else(|| panic!("{listed}"));
+    let columns: Vec<&str> = row.split('\t').collect();
+    assert_eq!(
+        columns.len(),
+        8,
+        "a tab in the label stays inside its column: {row}"
+    );
+    assert_eq!(columns[1..4], ["carol", "gateway A", "ingest"]);
+    assert!(
+        columns[5] > columns[4],
+        "expires after it was created: {row}"
+    );
+    assert_eq!(columns[7], "active");
+
+    let revoked = airdesk(&dir, &["token", "revoke", &id], None);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    assert_eq!(ingest(token.clone()).await.unwrap().status(), 401);
+    let again = airdesk(&dir, &["token", "revoke", &id], None);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("already revoked"),
+        "{}",
+        stderr(&again)
+    );
+    let listed = stdout(&airdesk(&dir, &["token", "list"], None));
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(&id) && l.ends_with("\trevoked")),
+        "{listed}"
+    );
 }
 
 #[test]
@@ -152,7 +223,11 @@ fn a_duplicate_user_or_short_password_or_bad_role_is_one_clear_line() {
             PASSWORD,
             "--password-stdin",
         ),
-        (vec!["token", "create", "nobody"], "", "not found"),
+        (
+            vec!["token", "create", "nobody", "--scope", "read"],
+            "",
+            "not found",
+        ),
     ] {
         let output = airdesk(&dir, &args, Some(input));
         assert!(!output.status.success(), "{args:?}");

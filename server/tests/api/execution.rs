@@ -515,9 +515,15 @@ async fn approving_every_demo_action_moves_the_demo_mail_and_turns_its_forwardin
     let base = format!("http://{}", application.local_addr());
     let db = application.state().db.clone();
     tokio::spawn(application.run_until(std::future::pending()));
-    let token = airdesk_core::tokens::create(&db, &crate::helpers::tester(), "analyst", "test")
-        .await
-        .unwrap();
+    let token = airdesk_core::tokens::create(
+        &db,
+        &crate::helpers::tester(),
+        "analyst",
+        &airdesk_core::tokens::Grant::full("test"),
+    )
+    .await
+    .unwrap()
+    .secret;
     let client = reqwest::Client::new();
     let pending: Value = client
         .get(format!("{base}/api/v1/actions?status=pending&limit=100"))

@@ -227,9 +227,15 @@ pub async fn prepared_database(dir: &std::path::Path) -> (Db, String) {
     )
     .await
     .expect("user created");
-    let token = tokens::create(&db, &tester(), "analyst", "test")
-        .await
-        .expect("token created");
+    let token = tokens::create(
+        &db,
+        &tester(),
+        "analyst",
+        &airdesk_core::tokens::Grant::full("test"),
+    )
+    .await
+    .expect("token created")
+    .secret;
     (db, token)
 }
 
@@ -314,9 +320,35 @@ impl TestApp {
     /// Creates a user and a bearer token for them.
     pub async fn token(&self, name: &str, role: Role) -> String {
         self.user(name, role).await;
-        tokens::create(&self.db, &tester(), name, "test")
+        tokens::create(
+            &self.db,
+            &tester(),
+            name,
+            &airdesk_core::tokens::Grant::full("test"),
+        )
+        .await
+        .expect("token created")
+        .secret
+    }
+
+    /// Creates a user and a token for them with only these scopes.
+    pub async fn scoped_token(
+        &self,
+        name: &str,
+        role: Role,
+        scopes: &[model::Scope],
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> (String, String) {
+        self.user(name, role).await;
+        let grant = airdesk_core::tokens::Grant {
+            label: format!("{name} scoped"),
+            scopes: model::Scopes::of(scopes),
+            expires_at,
+        };
+        let created = tokens::create(&self.db, &tester(), name, &grant)
             .await
-            .expect("token created")
+            .expect("token created");
+        (created.id, created.secret)
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {

@@ -21,3 +21,4 @@ mod playbook;
 mod policy;
 mod roles;
 mod storage;
+mod tokens;

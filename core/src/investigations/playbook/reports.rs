@@ -19,6 +19,7 @@ pub async fn report(
     internet_message_id: &str,
     content: Option<&str>,
 ) -> Result<InvestigationCreated, AppError> {
+    user.require_report()?;
     let message = reported_message(state, mailbox, internet_message_id, content).await?;
     record(&state.db, &user.username, &message).await?;
     let trigger = Trigger::Report {
@@ -36,9 +37,7 @@ pub async fn manual_message(
     mailbox: &str,
     internet_message_id: &str,
 ) -> Result<InvestigationCreated, AppError> {
-    if !user.role.can_administer() {
-        return Err(AppError::Forbidden("Admin".into()));
-    }
+    user.require_administer()?;
     let message = reported_message(state, mailbox, internet_message_id, None).await?;
     let trigger = Trigger::ManualMessage {
         requested_by: user.username.clone(),
