@@ -91,7 +91,7 @@ pub async fn create(
     .bind(digest(&token))
     .bind(now)
     .bind(&scopes)
-    .bind(&grant.expires_at)
+    .bind(grant.expires_at)
     .execute(&mut tx)
     .await?;
     let after = serde_json::json!({

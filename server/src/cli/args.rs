@@ -257,8 +257,9 @@ pub enum TokenCommand {
         #[arg(long, default_value = "cli")]
         label: String,
         /// What it may do: read, ingest, decide (includes read), admin (everything the role
-        /// allows). Repeat for several; at least one is required.
-        #[arg(long = "scope", value_enum, required = true)]
+        /// allows). Repeat for several. Without any, every scope (with a warning), as tokens
+        /// were before scopes existed.
+        #[arg(long = "scope", value_enum)]
         scopes: Vec<ScopeArg>,
         /// Refuse it after this long (30d, 12h); never, if not given.
         #[arg(long, value_parser = humantime::parse_duration)]

@@ -15,7 +15,14 @@ pub async fn run(db: &Db, command: &TokenCommand) -> Result<(), Failure> {
             scopes,
             expires,
         } => {
-            let scopes: Vec<Scope> = scopes.iter().map(|s| Scope::from(*s)).collect();
+            let mut scopes: Vec<Scope> = scopes.iter().map(|s| Scope::from(*s)).collect();
+            if scopes.is_empty() {
+                eprintln!(
+                    "warning: no --scope given: the token may do everything {name}'s role allows; \
+                     name its scopes (read, ingest, decide, admin) to narrow it"
+                );
+                scopes.push(Scope::Admin);
+            }
             let expires_at = expires
                 .map(|after| {
                     chrono::Duration::from_std(after)
