@@ -34,9 +34,9 @@ export default defineConfig({
   projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'] } }],
   webServer: {
     command:
-      `rm -rf ${root} && mkdir -p ${root} && cp ${bin} ${root}/airdesk && cd ${root} && ` +
+      `rm -rf ${root} && mkdir -p ${root} && cp ${bin} ${root}/airdesk && cp policy.toml ${root}/ && cd ${root} && ` +
       `exec ./airdesk serve --demo --listen 127.0.0.1:${port} ` +
-      `--database-url sqlite://e2e.db --mail-root mail --internal-domains example.test`,
+      `--database-url sqlite://e2e.db --mail-root mail --internal-domains example.test --policy policy.toml`,
     env: { AIRDESK_DEMO_PASSWORD: 'e2e-demo-password', AIRDESK_LOG: process.env.AIRDESK_LOG ?? 'warn' },
     url: `http://127.0.0.1:${port}/readyz`,
     reuseExistingServer: false,

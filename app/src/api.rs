@@ -6,6 +6,7 @@ mod context;
 mod decisions;
 mod incidents;
 mod investigations;
+mod policy;
 mod session;
 
 pub use actions::{get_action, list_actions, ActionQuery};
@@ -18,4 +19,5 @@ pub use investigations::{
     get_investigation, list_investigations, InvestigateMessage, InvestigationQuery, ReportMessage,
     StartInvestigation,
 };
+pub use policy::{get_impact, get_policy};
 pub use session::{current_user, login, logout, Login, Logout};

@@ -8,3 +8,4 @@ pub mod investigations_page;
 pub mod login_page;
 pub mod not_found_page;
 pub mod office_action_center_page;
+pub mod policy_page;

@@ -8,6 +8,7 @@ use leptos_router::path;
 
 use crate::components::layout::Layout;
 use crate::pages::office_action_center_page::OfficeActionCenterPage;
+use crate::pages::policy_page::PolicyPage;
 use crate::pages::{
     action_center_page::ActionCenterPage, incident_page::IncidentPage,
     incidents_page::IncidentsPage, investigation_page::InvestigationPage,
@@ -66,6 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/investigations") view=InvestigationsPage/>
                     <Route path=path!("/investigations/:id") view=InvestigationPage/>
                     <Route path=path!("/threatincidents") view=OfficeActionCenterPage/>
+                    <Route path=path!("/policy") view=PolicyPage/>
                 </ParentRoute>
             </Routes>
         </Router>

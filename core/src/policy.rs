@@ -23,71 +23,9 @@ pub use backtest::{backtest, Report, RuleTally};
 pub use facts::Facts;
 pub use file::PolicyError;
 use groups::Group;
-pub use groups::GroupView;
 pub use holder::PolicyHolder;
 use model::ActionType;
-pub use view::{PolicyView, RuleView, Variable};
-
-/// How far a mailbox group's actions are automated.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    /// Actions a rule approves run without waiting for anyone.
-    Full,
-    /// Every action waits for approval (the default).
-    Semi,
-    /// Investigations run and report, but propose no actions.
-    None,
-}
-
-/// What a rule does with the actions it matches, from least to most strict.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Then {
-    /// Approved at once, recorded as decided by `policy:<rule>` (only where every mailbox it
-    /// touches is in a group automated `full`).
-    Approve,
-    /// One person approves.
-    RequireApproval,
-    /// Two different people approve (four eyes).
-    RequireTwoApprovals,
-    /// Nobody may approve it; it is refused with the rule's reason.
-    Forbid,
-}
-
-impl Then {
-    /// How many different people must approve; none may for a forbidden action.
-    pub fn approvals_required(self) -> Option<u8> {
-        match self {
-            Then::Approve => Some(0),
-            Then::RequireApproval => Some(1),
-            Then::RequireTwoApprovals => Some(2),
-            Then::Forbid => None,
-        }
-    }
-}
+pub use model::{Defaults, GroupView, Level, PolicyView, RuleView, Then, Variable};
 
 /// One rule of the file, compiled.
 pub(crate) struct Rule {
@@ -102,32 +40,6 @@ pub(crate) struct Rule {
     pub separation_of_duties: Option<bool>,
     /// Where the rule starts in the file, for errors met when it is evaluated.
     pub line: usize,
-}
-
-/// The settings that hold where no rule says otherwise.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct Defaults {
-    /// The level of a mailbox in no group.
-    pub level: Level,
-    /// Approvals a hard delete needs at least.
-    pub hard_delete_approvals: u8,
-    /// Above this many copies (counted now) an action needs `large_action_approvals`.
-    pub large_action_copies: i64,
-    pub large_action_approvals: u8,
-    /// Sources whose proposer may not approve (`api`, `manual`, `automated`).
-    pub separation_of_duties: Vec<model::ActionSource>,
-}
-
-impl Default for Defaults {
-    fn default() -> Self {
-        Defaults {
-            level: Level::Semi,
-            hard_delete_approvals: 2,
-            large_action_copies: 1_000,
-            large_action_approvals: 2,
-            separation_of_duties: vec![model::ActionSource::Api],
-        }
-    }
 }
 
 /// A policy: groups, rules and defaults, and the hash of the text it came from.
@@ -354,16 +266,6 @@ impl Policy {
             ));
         }
         floors
-    }
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Full => "full",
-            Level::Semi => "semi",
-            Level::None => "none",
-        }
     }
 }
 

@@ -14,6 +14,7 @@ mod ingest;
 mod investigation;
 pub mod message_id;
 mod page;
+mod policy;
 mod scope;
 mod time;
 mod user;
@@ -38,6 +39,7 @@ pub use investigation::{
 };
 pub use message_id::InternetMessageId;
 pub use page::{urlencode, Cursor, Page, PageRequest};
+pub use policy::{Defaults, GroupView, Level, PolicyView, RuleView, Then, Variable};
 pub use scope::{Scope, Scopes};
 pub use time::{display_duration, display_time, local_time, now};
 pub use user::{safe_next, CurrentUser, Username};

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use super::focus::{focus_inside, return_focus_on_close, trap_tab};
 use super::portal::use_portal;
-use crate::api::{DecideAction, DecideRequest};
+use crate::api::{get_impact, DecideAction, DecideRequest};
 
 /// The two buttons for one action; `what` names the action in the dialog's title.
 #[component]
@@ -51,6 +51,15 @@ fn DecisionDialog(
     let field = format!("comment-{id}");
     let field_label = field.clone();
     let close = on_close.clone();
+    // Counted again when the dialog opens, not when the list was loaded: mail may have arrived
+    // or been removed since, and the policy may have been reloaded.
+    let impact = Resource::new(
+        {
+            let id = id.clone();
+            move || id.clone()
+        },
+        get_impact,
+    );
     Effect::new(move |_| {
         if let Some(Ok(_)) = decide.value().get() {
             portal.changed();
@@ -87,6 +96,26 @@ fn DecisionDialog(
         <div class="backdrop">
             <div node_ref=node role="dialog" aria-modal="true" aria-labelledby=labelled_by class="dialog" on:keydown=on_key>
                 <h2 id=heading_id>{format!("{verb}: {what}")}</h2>
+                <Transition fallback=|| view! { <p class="impact">"Counting what it would touch…"</p> }>
+                    {move || Suspend::new(async move {
+                        match impact.await {
+                            Ok(action) => {
+                                let awaiting = action.awaiting();
+                                let reason = action.impact.as_ref().and_then(|i| i.reason.clone());
+                                view! {
+                                    <p class="impact" data-testid="impact">
+                                        {action.impact.as_ref().map(|i| i.describe())}
+                                    </p>
+                                    {reason.map(|r| view! { <p class="impact-reason">{r}</p> })}
+                                    {awaiting.map(|a| view! { <p class="awaiting">{a}</p> })}
+                                }.into_any()
+                            }
+                            Err(e) => view! {
+                                <p class="impact error">{format!("Could not count what it would touch: {e}")}</p>
+                            }.into_any(),
+                        }
+                    })}
+                </Transition>
                 <label for=field_label>"Comment (optional)"</label>
                 <textarea id=field rows="3" maxlength="2000" autofocus
                     prop:value=move || comment.get()

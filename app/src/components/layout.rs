@@ -19,6 +19,7 @@ pub fn Layout() -> impl IntoView {
                 <A href="/action-center">"Action center"</A>
                 <A href="/investigations">"Investigations"</A>
                 <A href="/threatincidents">"Office action center"</A>
+                <A href="/policy">"Policy"</A>
             </nav>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {

@@ -5,7 +5,7 @@
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::file::GroupFile;
-use super::Level;
+use super::{GroupView, Level};
 
 pub(crate) struct Group {
     pub name: String,
@@ -14,16 +14,6 @@ pub(crate) struct Group {
     domains: Vec<String>,
     globs: Vec<String>,
     glob_set: GlobSet,
-}
-
-/// A group as `GET /api/v1/policy` shows it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct GroupView {
-    pub name: String,
-    pub level: Level,
-    pub addresses: Vec<String>,
-    pub domains: Vec<String>,
-    pub globs: Vec<String>,
 }
 
 impl Group {

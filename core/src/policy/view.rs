@@ -1,7 +1,7 @@
 //! The policy as `GET /api/v1/policy` and the Policy page show it: its hash, groups, rules,
 //! defaults, and the variables rules can read.
 
-use super::{facts, Defaults, Group, GroupView, Policy, Then};
+use super::{facts, Group, Policy, PolicyView, RuleView, Variable};
 
 impl Policy {
     /// The rules as the API and the Policy page show them.
@@ -31,32 +31,4 @@ impl Policy {
                 .collect(),
         }
     }
-}
-
-/// A policy as `GET /api/v1/policy` returns it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct PolicyView {
-    pub hash: String,
-    pub origin: String,
-    pub groups: Vec<GroupView>,
-    pub rules: Vec<RuleView>,
-    pub defaults: Defaults,
-    /// What a rule's `when` can read.
-    pub variables: Vec<Variable>,
-}
-
-/// A variable rules can read, and what it holds.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct Variable {
-    pub name: String,
-    pub meaning: String,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct RuleView {
-    pub name: String,
-    pub when: String,
-    pub then: Then,
-    pub reason: Option<String>,
-    pub separation_of_duties: Option<bool>,
 }
