@@ -123,10 +123,25 @@ async fn statuses(state: &AppState) -> HashMap<String, (ActionStatus, Option<Str
         .collect()
 }
 
+/// Pending actions this user already gave the first of two approvals (a change to Hard delete
+/// counts its chooser's): the same person's second approval is refused, a rejection is not.
+async fn approved_by(state: &AppState, user: &CurrentUser) -> Vec<String> {
+    query("SELECT action_id FROM action_approvals WHERE username = $1")
+        .bind(&user.username)
+        .scalars(&state.db)
+        .await
+        .unwrap()
+}
+
 async fn apply(state: &AppState, user: &CurrentUser, op: &Op) {
     let ids = action_ids(state).await;
     let pick = |n: usize| ids[n % ids.len()].clone();
     let before = statuses(state).await;
+    let approved = approved_by(state, user).await;
+    // Whether this decision of this user may decide the action now.
+    let open = |id: &String, approve: bool| {
+        before[id].0 == ActionStatus::Pending && !(approve && approved.contains(id))
+    };
     match op {
         Op::Approve(n) | Op::Reject(n) => {
             let id = pick(*n);
@@ -136,7 +151,7 @@ async fn apply(state: &AppState, user: &CurrentUser, op: &Op) {
                 Decision::Reject
             };
             let result = decide(state, user, &id, decision, None).await;
-            let was_pending = before[&id].0 == ActionStatus::Pending;
+            let was_pending = open(&id, matches!(op, Op::Approve(_)));
             match result {
                 Ok(action) => assert!(was_pending, "decided a non-pending action: {action:?}"),
                 Err(AppError::Conflict(_)) => assert!(!was_pending, "refused a pending action"),
@@ -193,7 +208,7 @@ async fn apply(state: &AppState, user: &CurrentUser, op: &Op) {
             assert_eq!(results.len(), ids.len());
             for (i, (id, result)) in ids.iter().zip(&results).enumerate() {
                 // Pending before, and the first to name it in the request: it decides it.
-                let decides = before[id].0 == ActionStatus::Pending && !ids[..i].contains(id);
+                let decides = open(id, *approve) && !ids[..i].contains(id);
                 match result {
                     Ok(action) => assert!(decides, "decided {id} out of turn: {action:?}"),
                     Err(AppError::Conflict(_)) => assert!(!decides, "refused to decide {id}"),
