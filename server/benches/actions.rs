@@ -29,8 +29,7 @@ mod floor;
 const ROWS_PER_APPROVAL: usize = 7;
 
 use airdesk_core::db::Db;
-use airdesk_core::{tokens, users};
-use model::{Actor, Role, Username};
+use model::Role;
 
 const PER_INVESTIGATION: i64 = 10;
 /// Investigations of one campaign share a cluster key, so approvals meet duplicates.
@@ -61,20 +60,7 @@ async fn run(actions: i64) {
         Some(pg) => seed_postgres(pg, actions).await,
         None => seed(db.sqlite_pool().expect("SQLite"), actions).await,
     }
-    let user = Username::parse("bench").unwrap();
-    let bench = Actor::User("bench".into());
-    users::create(&db, &bench, &user, "bench passphrase", Role::SearchAndPurge)
-        .await
-        .unwrap();
-    let token = tokens::create(
-        &db,
-        &bench,
-        "bench",
-        &airdesk_core::tokens::Grant::full("bench"),
-    )
-    .await
-    .unwrap()
-    .secret;
+    let token = support::user_with_token(&db, "bench", Role::SearchAndPurge).await;
     let pending: Vec<String> = airdesk_core::db::query(
         "SELECT id FROM actions WHERE status = 'pending' ORDER BY created_at, id LIMIT 100000",
     )

@@ -21,8 +21,7 @@ use std::time::{Duration, Instant};
 mod support;
 
 use airdesk_core::db::Db;
-use airdesk_core::{tokens, users};
-use model::{Actor, Role, Username};
+use model::Role;
 use support::env;
 
 const CAMPAIGNS: usize = 20;
@@ -221,20 +220,7 @@ fn children_peak_kib() -> i64 {
 /// Starts `serve` with the campaign domains as known-malicious indicators and times reports.
 async fn reports(url: &str, root: &Path, messages: usize, mailboxes: usize) {
     let db = Db::connect(url).await.expect("database");
-    let user = Username::parse("bench").unwrap();
-    let bench = Actor::User("bench".into());
-    users::create(&db, &bench, &user, "bench passphrase", Role::SearchAndPurge)
-        .await
-        .unwrap();
-    let token = tokens::create(
-        &db,
-        &bench,
-        "bench",
-        &airdesk_core::tokens::Grant::full("bench"),
-    )
-    .await
-    .unwrap()
-    .secret;
+    let token = support::user_with_token(&db, "bench", Role::SearchAndPurge).await;
     drop(db);
     let indicators = root.parent().unwrap().join("indicators.json");
     let list: Vec<serde_json::Value> = CAMPAIGN_NAMES

@@ -24,8 +24,7 @@ use std::time::{Duration, Instant};
 mod support;
 
 use airdesk_core::db::Db;
-use airdesk_core::{tokens, users};
-use model::{Actor, Role, Username};
+use model::Role;
 use serde_json::{json, Value};
 use support::env;
 
@@ -109,34 +108,9 @@ Content-Type: text/plain\r\n\r\nKeep your mail: https://{HOST}/verify?u={n}\r\n"
 /// Hunts, approves and waits for Completed; returns the execution time.
 async fn remediate(url: &str, root: &Path, total: usize) -> Duration {
     let db = Db::connect(url).await.expect("database");
-    let bench = Actor::User("bench".into());
-    let user = Username::parse("bench").unwrap();
-    users::create(&db, &bench, &user, "bench passphrase", Role::Admin)
-        .await
-        .unwrap();
-    let token = tokens::create(
-        &db,
-        &bench,
-        "bench",
-        &airdesk_core::tokens::Grant::full("bench"),
-    )
-    .await
-    .unwrap()
-    .secret;
+    let token = support::user_with_token(&db, "bench", Role::Admin).await;
     // Over 1,000 copies the default policy wants a second person (four eyes).
-    let second = Username::parse("bench2").unwrap();
-    users::create(&db, &bench, &second, "bench passphrase", Role::Admin)
-        .await
-        .unwrap();
-    let second_token = tokens::create(
-        &db,
-        &bench,
-        "bench2",
-        &airdesk_core::tokens::Grant::full("bench"),
-    )
-    .await
-    .unwrap()
-    .secret;
+    let second_token = support::user_with_token(&db, "bench2", Role::Admin).await;
     drop(db);
     let instances = env("AIRDESK_BENCH_INSTANCES", 1).max(1);
     let servers: Vec<_> = (0..instances)

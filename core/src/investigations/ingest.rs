@@ -19,7 +19,10 @@ use model::{
 use super::cluster_key;
 use crate::policy::{Level, Policy};
 
+mod log;
 mod proposals;
+
+use log::Log;
 
 /// What an investigation found, as it is recorded.
 #[derive(Debug, Clone)]
@@ -379,33 +382,5 @@ impl Recording<'_> {
             status,
             actions: Vec::new(),
         })
-    }
-}
-
-/// The investigation's log, numbered in order.
-struct Log<'a> {
-    investigation_id: &'a str,
-    seq: i64,
-}
-
-impl<'a> Log<'a> {
-    fn new(investigation_id: &'a str) -> Self {
-        Log {
-            investigation_id,
-            seq: 0,
-        }
-    }
-
-    async fn add(&mut self, tx: &mut Tx<'_>, step: &str, detail: &str) -> Result<(), AppError> {
-        self.seq += 1;
-        query("INSERT INTO investigation_log (investigation_id, seq, at, step, detail) VALUES ($1, $2, $3, $4, $5)")
-            .bind(self.investigation_id)
-            .bind(self.seq)
-            .bind(db::now())
-            .bind(step)
-            .bind(detail)
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
     }
 }

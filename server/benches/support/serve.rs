@@ -77,3 +77,18 @@ pub async fn fresh_postgres(server: &str) -> String {
     url.set_path(&name);
     url.to_string()
 }
+
+/// Creates the user `name` with this role and a bearer token with every scope; returns the
+/// token.
+pub async fn user_with_token(db: &airdesk_core::db::Db, name: &str, role: model::Role) -> String {
+    let bench = model::Actor::User("bench".into());
+    let username = model::Username::parse(name).unwrap();
+    airdesk_core::users::create(db, &bench, &username, "bench passphrase", role)
+        .await
+        .unwrap();
+    let grant = airdesk_core::tokens::Grant::full("bench");
+    airdesk_core::tokens::create(db, &bench, name, &grant)
+        .await
+        .unwrap()
+        .secret
+}
