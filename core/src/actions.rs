@@ -20,5 +20,5 @@ pub use decide::{decide, decide_many, Decision, MAX_COMMENT};
 pub use execute::{ExecutionConfig, Executor};
 pub use expire::expire_due;
 pub use facts::get_with_impact;
-pub use read::{get, list, load, ActionFilter};
+pub use read::{get, list, list_counted, load, ActionFilter, ResultCounts};
 pub use state::derive_status;

@@ -157,8 +157,31 @@ pub async fn list(db: &Db, page: &PageRequest) -> Result<Page<AuditEvent>, AppEr
 /// Walks the whole chain; returns the first event whose hash or link does not hold.
 #[tracing::instrument(skip(db))]
 pub async fn verify(db: &Db) -> Result<Option<AuditEvent>, AppError> {
+    Ok(walk(db, None).await?.broken)
+}
+
+/// What walking the chain found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Walked {
+    /// The first event whose hash or link does not hold.
+    pub broken: Option<AuditEvent>,
+    /// Events walked (up to the break).
+    pub events: i64,
+    /// Whether the event with the head hash asked about is in the (intact part of the) chain.
+    pub head_found: bool,
+}
+
+/// Walks the chain, checking every link, and looks for the event whose hash is `head` (a head
+/// someone recorded earlier): if it is gone, the tail was cut off or rewritten.
+#[tracing::instrument(skip(db))]
+pub async fn walk(db: &Db, head: Option<&str>) -> Result<Walked, AppError> {
     let mut expected_prev = GENESIS.to_string();
     let mut after = 0i64;
+    let mut walked = Walked {
+        broken: None,
+        events: 0,
+        head_found: head.is_none(),
+    };
     loop {
         let batch: Vec<AuditEvent> = query(format!(
             "SELECT {COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT 1000"
@@ -167,7 +190,7 @@ pub async fn verify(db: &Db) -> Result<Option<AuditEvent>, AppError> {
         .fetch_all(db)
         .await?;
         let Some(last) = batch.last() else {
-            return Ok(None);
+            return Ok(walked);
         };
         after = last.seq;
         for e in batch {
@@ -184,11 +207,66 @@ pub async fn verify(db: &Db) -> Result<Option<AuditEvent>, AppError> {
             }
             .hash();
             if e.prev_hash != expected_prev || e.hash != hash {
-                return Ok(Some(e));
+                walked.broken = Some(e);
+                return Ok(walked);
+            }
+            walked.events += 1;
+            if head == Some(e.hash.as_str()) {
+                walked.head_found = true;
             }
             expected_prev = e.hash;
         }
     }
+}
+
+/// The chain's last event, signed: whoever records it can later show that no event up to it
+/// was cut off (`airdesk audit verify --head`), and the signature shows the head came from
+/// this server.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Head {
+    /// The last event's sequence number (0 for an empty trail).
+    pub seq: i64,
+    /// Its hash (the genesis hash for an empty trail).
+    pub hash: String,
+    /// HMAC-SHA256, hex, over `airdesk-audit-head`, the seq and the hash, each on a line, with
+    /// the key of `--audit-key-file`; absent when the server has no key.
+    pub signature: Option<String>,
+}
+
+/// The chain's head now, signed with `key` if there is one.
+pub async fn head(db: &Db, key: Option<&[u8]>) -> Result<Head, AppError> {
+    let last: Option<(i64, String)> =
+        query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(db)
+            .await?;
+    let (seq, hash) = last.unwrap_or((0, GENESIS.to_string()));
+    let signature = key.map(|key| sign_head(key, seq, &hash));
+    Ok(Head {
+        seq,
+        hash,
+        signature,
+    })
+}
+
+/// The signature of a head.
+pub fn sign_head(key: &[u8], seq: i64, hash: &str) -> String {
+    use hmac::{Mac, SimpleHmac};
+    let mut mac =
+        SimpleHmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(format!("airdesk-audit-head\n{seq}\n{hash}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Whether `signature` is this key's signature of the head (compared in constant time).
+pub fn head_signed(key: &[u8], seq: i64, hash: &str, signature: &str) -> bool {
+    use hmac::{Mac, SimpleHmac};
+    let Ok(given) = hex::decode(signature) else {
+        return false;
+    };
+    let mut mac =
+        SimpleHmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(format!("airdesk-audit-head\n{seq}\n{hash}").as_bytes());
+    mac.verify_slice(&given).is_ok()
 }
 
 /// What an event's hash covers.

@@ -5,6 +5,7 @@
 //! Reading and parsing runs on every core while the previous batch is written ([`write`]), one
 //! transaction per batch. The playbook and `GET /messages` read it ([`queries`]).
 
+pub(crate) mod coalesce;
 mod leases;
 mod members;
 mod queries;

@@ -1,6 +1,7 @@
 //! Threat intelligence: indicators stored in the form the index holds (so a lookup is an
 //! equality), and which ones a set of indexed messages matches.
 
+use crate::audit::{self, Event};
 use crate::db::{self, query, Db};
 use crate::index::Selection;
 use crate::new_id;
@@ -25,17 +26,21 @@ pub fn normalise(indicator: &Indicator) -> Result<(String, Verdict), AppError> {
         ));
     }
     let value = indicator.value.trim();
-    if value.is_empty() || value.len() > 2048 {
+    if value.is_empty() || value.chars().count() > 2048 {
         return Err(AppError::Invalid(
             "value must be 1 to 2048 characters".into(),
         ));
     }
     let normalised = match indicator.kind {
         IndicatorKind::Url => normalise_url(value),
-        IndicatorKind::Domain if value.contains('.') && !value.contains(['/', '@', ' ']) => {
+        IndicatorKind::Domain
+            if value.contains('.')
+                && !value.contains(['/', '@'])
+                && !value.contains(char::is_whitespace) =>
+        {
             Some(value.to_ascii_lowercase())
         }
-        IndicatorKind::Sender if value.contains('@') && !value.contains(' ') => {
+        IndicatorKind::Sender if value.contains('@') && !value.contains(char::is_whitespace) => {
             Some(value.to_ascii_lowercase())
         }
         IndicatorKind::AttachmentHash
@@ -54,9 +59,19 @@ pub fn normalise(indicator: &Indicator) -> Result<(String, Verdict), AppError> {
 }
 
 /// Stores (or updates) an indicator; for the API and the indicators file read at start.
+/// Adding it, or changing its verdict or expiry, is audited with the whole indicator before
+/// and after; storing it again unchanged changes and records nothing.
 #[tracing::instrument(skip(db, indicator), fields(kind = %indicator.kind))]
 pub async fn store(db: &Db, indicator: &Indicator, by: &Actor) -> Result<Stored, AppError> {
     let (value, verdict) = normalise(indicator)?;
+    let mut tx = db.write().await?;
+    let before: Option<Row> = query(
+        "SELECT id, kind, value, verdict, expires_at FROM indicators WHERE kind = $1 AND value = $2",
+    )
+    .bind(indicator.kind)
+    .bind(&value)
+    .fetch_optional(&mut tx)
+    .await?;
     let changed: Option<String> = query(
         "INSERT INTO indicators (id, kind, value, verdict, expires_at, created_at, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -72,18 +87,32 @@ pub async fn store(db: &Db, indicator: &Indicator, by: &Actor) -> Result<Stored,
     .bind(indicator.expires_at)
     .bind(db::now())
     .bind(by.name())
-    .optional_scalar(db)
+    .optional_scalar(&mut tx)
     .await?;
-    let id = match &changed {
-        Some(id) => id.clone(),
-        None => {
-            query("SELECT id FROM indicators WHERE kind = $1 AND value = $2")
-                .bind(indicator.kind)
-                .bind(&value)
-                .scalar(db)
-                .await?
-        }
+    let id = match (&changed, &before) {
+        (Some(id), _) | (None, Some(Row { id, .. })) => id.clone(),
+        (None, None) => return Err(AppError::Internal),
     };
+    if changed.is_some() {
+        let after = serde_json::json!({
+            "id": id, "kind": indicator.kind, "value": value, "verdict": verdict,
+            "expires_at": indicator.expires_at,
+        });
+        let event = Event {
+            actor: by,
+            entity_kind: "indicator",
+            entity_id: &id,
+            event: if before.is_some() {
+                "indicator_changed"
+            } else {
+                "indicator_added"
+            },
+            before: before.as_ref().map(Row::describe),
+            after: Some(after),
+        };
+        audit::record(&mut tx, event);
+    }
+    tx.commit().await?;
     Ok(Stored {
         id,
         value,
@@ -99,6 +128,16 @@ struct Row {
     value: String,
     verdict: String,
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Row {
+    /// The whole indicator, as the audit trail keeps it.
+    fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id, "kind": self.kind, "value": self.value, "verdict": self.verdict,
+            "expires_at": self.expires_at,
+        })
+    }
 }
 
 /// Every indicator, newest first (at most 10,000).
@@ -131,16 +170,31 @@ pub async fn list(db: &Db) -> Result<Vec<Indicator>, AppError> {
         .collect()
 }
 
-/// Removes an indicator (investigations it started stay); NotFound if there is none.
+/// Removes an indicator (investigations it started stay); NotFound if there is none. The
+/// whole indicator, and who removed it, stay in the audit trail.
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: &Db, id: &str) -> Result<(), AppError> {
-    let gone = query("DELETE FROM indicators WHERE id = $1")
+pub async fn delete(db: &Db, id: &str, by: &Actor) -> Result<(), AppError> {
+    let mut tx = db.write().await?;
+    let row: Option<Row> =
+        query("SELECT id, kind, value, verdict, expires_at FROM indicators WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut tx)
+            .await?;
+    let row = row.ok_or_else(|| AppError::NotFound(format!("indicator {id:?}")))?;
+    query("DELETE FROM indicators WHERE id = $1")
         .bind(id)
-        .execute(db)
+        .execute(&mut tx)
         .await?;
-    if gone == 0 {
-        return Err(AppError::NotFound(format!("indicator {id:?}")));
-    }
+    let event = Event {
+        actor: by,
+        entity_kind: "indicator",
+        entity_id: id,
+        event: "indicator_deleted",
+        before: Some(row.describe()),
+        after: None,
+    };
+    audit::record(&mut tx, event);
+    tx.commit().await?;
     Ok(())
 }
 

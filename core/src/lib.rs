@@ -14,8 +14,11 @@ pub mod incidents;
 pub mod index;
 pub mod indicators;
 pub mod investigations;
+mod keyed;
+pub mod limit;
 pub mod policy;
 pub mod sessions;
+pub mod signin;
 pub mod tokens;
 pub mod users;
 
@@ -39,6 +42,16 @@ pub struct AppState {
     pub index: IndexConfig,
     /// The approval policy in force (reloaded in place).
     pub policy: std::sync::Arc<policy::PolicyHolder>,
+    /// The secret that signs the audit trail's head (`--audit-key-file`).
+    pub audit_key: Option<std::sync::Arc<Vec<u8>>>,
+    /// Sign-in attempts per client address (per instance).
+    pub signin: std::sync::Arc<signin::Throttle>,
+    /// Scans reports asked for, shared by concurrent reports.
+    pub(crate) report_scans: std::sync::Arc<index::coalesce::Gate>,
+    /// One report of a copy at a time, so concurrent reports join one investigation.
+    pub(crate) report_locks: std::sync::Arc<keyed::Keyed<tokio::sync::Mutex<()>>>,
+    /// Reports per user (per instance).
+    pub(crate) report_quota: std::sync::Arc<investigations::playbook::ReportQuota>,
     /// Decisions on their way to the writer, committed in groups.
     decisions: actions::decide::Queue,
 }
@@ -52,6 +65,11 @@ impl AppState {
             playbook: PlaybookConfig::default(),
             index: IndexConfig::default(),
             policy: Default::default(),
+            audit_key: None,
+            signin: Default::default(),
+            report_scans: Default::default(),
+            report_locks: Default::default(),
+            report_quota: Default::default(),
             decisions: actions::decide::Queue::default(),
         }
     }
@@ -59,6 +77,12 @@ impl AppState {
     /// The approval policy (without one, the built-in defaults).
     pub fn with_policy(mut self, policy: std::sync::Arc<policy::PolicyHolder>) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// The secret that signs the audit trail's head.
+    pub fn with_audit_key(mut self, key: Option<Vec<u8>>) -> Self {
+        self.audit_key = key.map(std::sync::Arc::new);
         self
     }
 

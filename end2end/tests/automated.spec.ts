@@ -26,7 +26,7 @@ test('Report phish on a message starts a user-reported investigation of it', asy
   expect(investigation.clusters.map((c: { cluster_by: string }) => c.cluster_by)).toContain('url');
 });
 
-test('an admin starts a manual investigation; others see no such form', async ({ page, browser }) => {
+test('an admin starts a manual investigation; a reader sees no such form', async ({ page, browser }) => {
   await signIn(page, 'admin');
   await page.goto('/investigations');
   await hydrated(page);
@@ -48,7 +48,7 @@ test('an admin starts a manual investigation; others see no such form', async ({
 
   const context = await browser.newContext();
   const other = await context.newPage();
-  await signIn(other, 'analyst');
+  await signIn(other, 'reader');
   await other.goto('/investigations');
   await hydrated(other);
   await expect(other.getByRole('heading', { name: 'Investigations' })).toBeVisible();

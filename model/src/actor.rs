@@ -18,6 +18,10 @@ pub enum Actor {
     IndicatorsFile,
     /// An automatic approval by a rule of the approval policy: `policy:<rule>`.
     Policy(String),
+    /// airdesk's playbook, investigating because someone or something asked:
+    /// `playbook:<who>` (a user's name, `indicators-file`). Not a person: what it proposes is
+    /// automated, and the one who asked may still approve it.
+    Playbook(String),
 }
 
 /// Which part of airdesk acted on its own.
@@ -31,6 +35,8 @@ pub enum SystemTask {
     Playbook,
     /// Loading the approval policy.
     Policy,
+    /// Sign-in, recording a failed attempt by someone not (yet) known.
+    SignIn,
 }
 
 impl Actor {
@@ -43,6 +49,7 @@ impl Actor {
             Actor::Demo => "demo",
             Actor::IndicatorsFile => "indicators-file",
             Actor::Policy(decided_by) => decided_by,
+            Actor::Playbook(started) => started,
         }
     }
 
@@ -59,6 +66,11 @@ impl Actor {
     /// The approval policy's rule `rule`, deciding on its own.
     pub fn policy(rule: &str) -> Actor {
         Actor::Policy(format!("policy:{rule}"))
+    }
+
+    /// The playbook, started by `who`.
+    pub fn playbook_for(who: &str) -> Actor {
+        Actor::Playbook(format!("playbook:{who}"))
     }
 
     /// The person behind it, if a person acted (they may not approve what they proposed).

@@ -35,6 +35,10 @@ pub enum AppError {
     /// 422: well-formed but invalid.
     #[error("{0}")]
     Invalid(String),
+    /// 429: too many of something (failed sign-ins for a name or from an address, reports by
+    /// one user); try again after `retry_after` seconds (sent as `Retry-After`).
+    #[error("{what}; try again in {retry_after} seconds")]
+    TooMany { what: String, retry_after: u64 },
     /// 503: the server could not be reached (only ever made in the browser).
     #[error("the server could not be reached")]
     Unreachable,
@@ -54,8 +58,18 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::TooLarge(_) => 413,
             AppError::Invalid(_) => 422,
+            AppError::TooMany { .. } => 429,
             AppError::Unreachable => 503,
             AppError::Internal => 500,
+        }
+    }
+
+    /// Seconds the client should wait before asking again (the `Retry-After` header), if
+    /// this error says to wait.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooMany { retry_after, .. } => Some(*retry_after),
+            _ => None,
         }
     }
 
@@ -69,6 +83,7 @@ impl AppError {
             AppError::Conflict(_) => "Conflict",
             AppError::TooLarge(_) => "Payload too large",
             AppError::Invalid(_) => "Invalid request",
+            AppError::TooMany { .. } => "Too many requests",
             AppError::Unreachable => "Service unavailable",
             AppError::Internal => "Internal server error",
         }

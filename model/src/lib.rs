@@ -41,5 +41,5 @@ pub use message_id::InternetMessageId;
 pub use page::{urlencode, Cursor, Page, PageRequest};
 pub use policy::{Defaults, GroupView, Level, PolicyView, RuleView, Then, Variable};
 pub use scope::{Scope, Scopes};
-pub use time::{display_duration, display_time, local_time, now};
+pub use time::{days_before, display_duration, display_time, local_time, now, MAX_WITHIN_DAYS};
 pub use user::{safe_next, CurrentUser, Username};

@@ -3,6 +3,20 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+/// The most days a "within the last N days" filter reaches back (a hundred years).
+pub const MAX_WITHIN_DAYS: u32 = 36_500;
+
+/// The instant `days` days before `now`, for "within the last N days"; a number of days past
+/// [`MAX_WITHIN_DAYS`] is refused (it would overflow the calendar, not just mean "all").
+pub fn days_before(now: DateTime<Utc>, days: u32) -> Result<DateTime<Utc>, crate::AppError> {
+    TimeDelta::try_days(i64::from(days))
+        .filter(|_| days <= MAX_WITHIN_DAYS)
+        .and_then(|back| now.checked_sub_signed(back))
+        .ok_or_else(|| {
+            crate::AppError::Invalid(format!("within_days must be 0 to {MAX_WITHIN_DAYS}"))
+        })
+}
+
 /// `2026-11-20 09:00 UTC`: minutes are what an analyst compares; seconds are in the API.
 pub fn display_time(at: &DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -67,6 +81,15 @@ pub fn display_duration(waited: TimeDelta) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_day_count_past_the_calendar_is_refused_not_a_panic() {
+        let now = Utc::now();
+        assert_eq!(days_before(now, 0).unwrap(), now);
+        assert_eq!(days_before(now, 7).unwrap(), now - TimeDelta::days(7));
+        assert!(days_before(now, MAX_WITHIN_DAYS + 1).is_err());
+        assert!(days_before(now, u32::MAX).is_err());
+    }
+
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {

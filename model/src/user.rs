@@ -26,6 +26,18 @@ impl CurrentUser {
         self.require(self.role.can_decide(), "Search and purge", Scope::Ingest)
     }
 
+    /// Start a hunt through every mailbox — an indicator, a manual investigation of a sender,
+    /// URL, attachment, subject or message: one rule for all of them, the Search and purge
+    /// role (searching mailboxes is what it is for) and the `ingest` scope. A report of one's
+    /// own message is not a hunt ([`CurrentUser::require_report`]).
+    pub fn require_hunt(&self) -> Result<(), AppError> {
+        self.require_ingest()
+    }
+
+    pub fn can_hunt(&self) -> bool {
+        self.require_hunt().is_ok()
+    }
+
     /// Report a message as phish: any role, with the `ingest` scope.
     pub fn require_report(&self) -> Result<(), AppError> {
         self.require(true, "", Scope::Ingest)
@@ -84,14 +96,44 @@ impl Username {
     }
 }
 
-/// Where to go after signing in: only a path on this site, since `//evil.test` or
-/// `https://…` would make the login page an open redirect.
+/// Where to go after signing in: a path on this site, or `/`. The value is read as a browser
+/// would read it — resolved as a URL against this site's own origin, after the browser's own
+/// clean-up (tabs and newlines dropped, `\` taken for `/`) — and kept only if it stays on
+/// that origin; so `//evil.test`, `/\t/evil.test`, `https://…` and `javascript:…` all end
+/// at `/`. What comes back is percent-encoded ASCII: it is always a valid header value.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_string()
+    const HOME: &str = "/";
+    let Some(next) = next.filter(|n| n.starts_with('/')) else {
+        return HOME.to_string();
+    };
+    let Ok(origin) = url::Url::parse("https://airdesk.invalid/") else {
+        return HOME.to_string();
+    };
+    let Ok(target) = origin.join(next) else {
+        return HOME.to_string();
+    };
+    if target.origin() != origin.origin() || target.username() != "" || target.password().is_some()
+    {
+        return HOME.to_string();
+    }
+    let path = target.path();
+    // A path that decodes (once, twice…) to `//…` or `/\…` could be read as another host by
+    // whatever decodes it next (a proxy, a later redirect): never offered.
+    let mut decoded = path.to_string();
+    for _ in 0..3 {
+        if decoded.starts_with("//") || decoded.starts_with("/\\") {
+            return HOME.to_string();
         }
-        _ => "/incidents".to_string(),
+        decoded = percent_encoding::percent_decode_str(&decoded)
+            .decode_utf8_lossy()
+            .into_owned();
+    }
+    if decoded.starts_with("//") || decoded.starts_with("/\\") {
+        return HOME.to_string();
+    }
+    match target.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
     }
 }
 
@@ -102,10 +144,46 @@ mod tests {
     #[test]
     fn redirects_stay_on_this_site() {
         assert_eq!(safe_next(Some("/action-center")), "/action-center");
-        assert_eq!(safe_next(Some("//evil.test/x")), "/incidents");
-        assert_eq!(safe_next(Some("https://evil.test")), "/incidents");
-        assert_eq!(safe_next(Some("/\\evil.test")), "/incidents");
-        assert_eq!(safe_next(None), "/incidents");
+        assert_eq!(
+            safe_next(Some("/incidents?sort=severity&page=2")),
+            "/incidents?sort=severity&page=2"
+        );
+        for hostile in [
+            "//evil.test/x",
+            "https://evil.test",
+            "/\\evil.test",
+            "/\t/evil.test",
+            "/\t\t//evil.test",
+            "/%2F/evil.test",
+            "/%2f%2fevil.test",
+            "/%5C/evil.test",
+            "\\/evil.test",
+            " //evil.test",
+            "javascript:alert(1)",
+            "/\n/evil.test",
+            "/\r\n/evil.test",
+            "http:/evil.test",
+            "/@evil.test",
+        ] {
+            let target = safe_next(Some(hostile));
+            assert!(
+                target.starts_with('/')
+                    && !target.starts_with("//")
+                    && !target.contains("evil.test/"),
+                "{hostile:?} -> {target:?}"
+            );
+            assert!(
+                target.bytes().all(|b| b.is_ascii_graphic()),
+                "{hostile:?} -> {target:?} is not a clean header value"
+            );
+        }
+        assert_eq!(safe_next(Some("/%2F/evil.test")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.test")), "/");
+        assert_eq!(
+            safe_next(Some("/a\r\nSet-Cookie: x=1")),
+            "/aSet-Cookie:%20x=1"
+        );
+        assert_eq!(safe_next(None), "/");
     }
 
     #[test]

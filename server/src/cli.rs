@@ -109,6 +109,10 @@ pub struct Cli {
     /// changes; without one, the built-in defaults (README: "Approval policy").
     #[arg(long, global = true, env = "AIRDESK_POLICY")]
     pub policy: Option<PathBuf>,
+    /// A file holding a secret (at least 32 bytes) that signs the audit trail's head at
+    /// `GET /api/v1/audit/head`, and checks a recorded head's signature in `audit verify`.
+    #[arg(long, global = true, env = "AIRDESK_AUDIT_KEY_FILE")]
+    pub audit_key_file: Option<PathBuf>,
     /// Log filter, e.g. `info` or `airdesk=debug,sqlx=warn`.
     #[arg(
         long,
@@ -160,7 +164,11 @@ impl Cli {
                 pending_expiry: self.pending_expiry,
             },
             body_limit: serve.map_or(1024 * 1024, |s| s.body_limit),
-            secure_cookies: serve.is_some_and(|s| s.secure_cookies),
+            secure_cookies: serve.is_some_and(|s| {
+                s.secure_cookies
+                    .unwrap_or_else(|| !s.listen.ip().is_loopback())
+            }),
+            trusted_proxies: serve.map_or_else(Vec::new, |s| s.trusted_proxies.clone()),
             mail: self.connector()?,
             folders: Folders {
                 inbox: self.folders.inbox_folder.clone(),
@@ -186,6 +194,7 @@ impl Cli {
             },
             indicators_file: self.indicators_file.clone(),
             policy: self.policy.clone(),
+            audit_key_file: self.audit_key_file.clone(),
         })
     }
 

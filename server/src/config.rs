@@ -21,8 +21,10 @@ pub struct Settings {
     pub rules: RulesConfig,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// Mark the session cookie Secure (set when served over HTTPS).
+    /// Mark the session cookie Secure and send HSTS (served over HTTPS).
     pub secure_cookies: bool,
+    /// Reverse proxies whose X-Forwarded-For names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The mail store: the Maildir tree under the mail root, or an IMAP server.
     pub mail: Connector,
     /// The folder names actions move mail between.
@@ -41,9 +43,30 @@ pub struct Settings {
     pub indicators_file: Option<PathBuf>,
     /// The approval policy file; None: the built-in defaults.
     pub policy: Option<PathBuf>,
+    /// The secret that signs the audit trail's head.
+    pub audit_key_file: Option<PathBuf>,
 }
 
 impl Settings {
+    /// The audit key, read from its file: at least 32 bytes (surrounding white space, as an
+    /// editor leaves it, is not part of it).
+    pub fn audit_key(&self) -> Result<Option<Vec<u8>>, String> {
+        let Some(file) = &self.audit_key_file else {
+            return Ok(None);
+        };
+        let bytes = std::fs::read(file)
+            .map_err(|e| format!("cannot read the audit key file {}: {e}", file.display()))?;
+        let key = bytes.trim_ascii().to_vec();
+        if key.len() < 32 {
+            return Err(format!(
+                "the audit key file {} holds {} bytes; a key needs at least 32 (e.g. `head -c 48 /dev/urandom | base64`)",
+                file.display(),
+                key.len()
+            ));
+        }
+        Ok(Some(key))
+    }
+
     /// The Maildir tree's root, when the mail store is one.
     pub fn mail_root(&self) -> Option<&std::path::Path> {
         match &self.mail {

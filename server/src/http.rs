@@ -1,6 +1,7 @@
 //! The whole HTTP application in one `Router`: portal pages and server functions, the REST
 //! API, health checks and embedded assets, behind sessions, CSRF protection and limits.
 
+mod client;
 mod login;
 
 use std::time::Duration;
@@ -58,6 +59,7 @@ impl FromRef<HttpState> for BodyLimit {
 pub struct HttpOptions {
     pub body_limit: usize,
     pub secure_cookies: bool,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Idle browser sessions end after this long.
@@ -95,6 +97,16 @@ pub async fn app(
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
     };
 
+    // Browsers that reached us over HTTPS keep to it for a year (only sent when the cookie is
+    // Secure, i.e. when airdesk is served over TLS).
+    let hsts = options.secure_cookies.then(|| {
+        SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        )
+    });
+    let trusted = client::TrustedProxies(std::sync::Arc::new(options.trusted_proxies.clone()));
+
     Ok(Router::new()
         .nest("/api/v1", rest::router())
         .route("/healthz", get(health::healthz))
@@ -119,6 +131,11 @@ pub async fn app(
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(NOTHING_CSP),
+        ))
+        .layer(tower::util::option_layer(hsts))
+        .layer(axum::middleware::from_fn_with_state(
+            trusted,
+            client::client_address,
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))

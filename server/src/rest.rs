@@ -43,6 +43,7 @@ where
         .route("/actions/{id}/reject", post(decisions::reject))
         .route("/actions/{id}/change", post(decisions::change))
         .route("/audit", get(audit::list))
+        .route("/audit/head", get(audit::head))
         .route("/incidents", get(incidents::list))
         .route("/reports", post(intel::report))
         .route(

@@ -50,9 +50,11 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
             .map_err(|e| format!("approval policy {}: {e}", file.display()))?,
         None => PolicyHolder::default(),
     };
+    let audit_key = settings.audit_key()?;
     let db = open_db(settings).await?;
     Ok(
         AppState::new(db, settings.rules.clone(), settings.backend())
+            .with_audit_key(audit_key)
             .with_playbook(settings.playbook.clone())
             .with_index(settings.index.clone())
             .with_policy(std::sync::Arc::new(policy)),
@@ -80,6 +82,7 @@ async fn load_indicators(
                 kind: indicator.kind,
                 value: stored.value,
                 verdict: stored.verdict,
+                added_by: Actor::IndicatorsFile.name().to_string(),
             });
         }
     }
@@ -113,6 +116,7 @@ impl Application {
         let options = HttpOptions {
             body_limit: settings.body_limit,
             secure_cookies: settings.secure_cookies,
+            trusted_proxies: settings.trusted_proxies.clone(),
         };
         let router = http::app(state.clone(), &options)
             .await
@@ -157,7 +161,10 @@ impl Application {
             .settings
             .index_interval
             .map(|every| AbortOnDrop(tokio::spawn(index::keep_current(state.clone(), every))));
-        axum::serve(self.listener, self.router)
+        let router = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(|e| Failure::Other(format!("server stopped: {e}")))

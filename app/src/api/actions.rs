@@ -38,7 +38,8 @@ pub async fn list_actions(query: ActionQuery) -> Result<Page<Action>, AppError> 
                 decided_by: query.decided_by.filter(|d| !d.trim().is_empty()),
                 since: query
                     .within_days
-                    .map(|days| chrono::Utc::now() - chrono::Duration::days(i64::from(days))),
+                    .map(|days| crate::model::days_before(chrono::Utc::now(), days))
+                    .transpose()?,
                 ..ActionFilter::default()
             };
             airdesk_core::actions::list(&state.db, &filter, &page).await

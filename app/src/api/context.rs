@@ -22,6 +22,17 @@ mod ssr {
             })
     }
 
+    /// The address the request came from (the HTTP layer puts it there; without it, the
+    /// unspecified address, which every such request shares).
+    pub async fn client_address() -> std::net::IpAddr {
+        leptos_axum::extract::<axum::Extension<airdesk_core::signin::ClientAddress>>()
+            .await
+            .map_or(
+                std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                |found| found.0 .0,
+            )
+    }
+
     /// Gives a failed server function the HTTP status of its error (Leptos would send 500).
     pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         if let Err(error) = &result {
@@ -29,6 +40,12 @@ mod ssr {
                 let status = axum::http::StatusCode::from_u16(error.status())
                     .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
                 response.set_status(status);
+                if let Some(seconds) = error.retry_after() {
+                    response.insert_header(
+                        axum::http::header::RETRY_AFTER,
+                        axum::http::HeaderValue::from(seconds),
+                    );
+                }
             }
         }
         result

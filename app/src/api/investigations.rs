@@ -49,8 +49,8 @@ pub async fn get_investigation(id: String) -> Result<Investigation, AppError> {
     )
 }
 
-/// A signed-in user reports a message as phish; the playbook investigates it. Answers the new
-/// investigation's id.
+/// A signed-in user reports a message as phish; the playbook investigates it. Answers the id of
+/// the investigation: a new one, or the one a report of the same copy already started.
 #[server(name = ReportMessage, prefix = "/rpc", endpoint = "report_message", input = leptos::server_fn::codec::Json)]
 pub async fn report_message(
     mailbox: String,
@@ -60,9 +60,9 @@ pub async fn report_message(
         async move {
             use airdesk_core::investigations::playbook;
             let (state, user) = super::context::user().await?;
-            let created =
+            let reported =
                 playbook::report(&state, &user, &mailbox, &internet_message_id, None).await?;
-            Ok(created.id)
+            Ok(reported.investigation_id)
         }
         .await,
     )

@@ -17,7 +17,8 @@ pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
     )
 }
 
-/// Checks the password and starts a session; then sends the browser where it was going.
+/// Checks the password (throttled per address and per name) and starts a session; then sends
+/// the browser where it was going, if that is a page of this site.
 #[server(name = Login, prefix = "/rpc", endpoint = "login")]
 pub async fn login(
     username: String,
@@ -28,8 +29,15 @@ pub async fn login(
         async move {
             use super::context;
             let state = context::state()?;
-            let user =
-                airdesk_core::users::verify_login(&state.db, username.trim(), &password).await?;
+            let address = context::client_address().await;
+            let user = airdesk_core::signin::sign_in(
+                &state.db,
+                &state.signin,
+                username.trim(),
+                &password,
+                address,
+            )
+            .await?;
             airdesk_core::sessions::sign_in(&context::session().await?, &user).await?;
             tracing::info!(user = %user.username, "signed in");
             leptos_axum::redirect(&crate::model::safe_next(next.as_deref()));

@@ -295,7 +295,8 @@ fn log_view(log: &[LogEntry]) -> impl IntoView {
 }
 
 /// "Report phish" on one message (anyone), and "Investigate" (a manual investigation, for
-/// admins: the button is there for everyone, enabled for admins, like the decision buttons).
+/// those who may hunt — Search and purge, Admin: the button is there for everyone, enabled for
+/// them, like the decision buttons).
 /// Either opens the new investigation's page.
 #[component]
 fn ReportPhish(mailbox: String, message_id: String, subject: String) -> impl IntoView {
@@ -314,7 +315,7 @@ fn ReportPhish(mailbox: String, message_id: String, subject: String) -> impl Int
             navigate(&format!("/investigations/{id}"), Default::default());
         }
     });
-    let is_admin = move || matches!(portal.user.get(), Some(Ok(Some(u))) if u.role == crate::model::Role::Admin);
+    let may_hunt = move || matches!(portal.user.get(), Some(Ok(Some(u))) if u.can_hunt());
     let busy = move || report.pending().get() || manual.pending().get();
     let (to_report, to_investigate) = (
         (mailbox.clone(), message_id.clone()),
@@ -328,8 +329,8 @@ fn ReportPhish(mailbox: String, message_id: String, subject: String) -> impl Int
                 "Report phish"
             </button>
             <button type="button" class="link-like" aria-label=format!("Investigate: {subject} in {mailbox}")
-                disabled=move || busy() || !is_admin()
-                title=move || if is_admin() { "" } else { "Needs the Admin role" }
+                disabled=move || busy() || !may_hunt()
+                title=move || if may_hunt() { "" } else { "Needs the Search and purge role" }
                 on:click=move |_| { manual.dispatch(InvestigateMessage { mailbox: to_investigate.0.clone(), internet_message_id: to_investigate.1.clone() }); }>
                 "Investigate"
             </button>

@@ -11,7 +11,7 @@ use crate::components::portal::use_portal;
 use crate::components::time::Time;
 use crate::components::{error_view::ErrorView, pager::Pager};
 use crate::model::{
-    display_duration, ClusterBy, InvestigationStatus, InvestigationSummary, InvestigationType, Role,
+    display_duration, ClusterBy, InvestigationStatus, InvestigationSummary, InvestigationType,
 };
 
 /// The filters in the URL.
@@ -164,7 +164,7 @@ fn short_id(id: &str) -> String {
     id.rsplit('-').next().unwrap_or(id).to_string()
 }
 
-/// Admins start a manual investigation of a sender, a URL, an attachment hash or a subject;
+/// People who may hunt (Search and purge, Admin) start a manual investigation of a sender, a URL, an attachment hash or a subject;
 /// the new investigation opens when it is recorded.
 #[component]
 fn ManualInvestigation() -> impl IntoView {
@@ -181,8 +181,8 @@ fn ManualInvestigation() -> impl IntoView {
     });
     // The user is a resource: read it under Suspense, so the server and the hydrating client
     // render the same thing.
-    let form = move |is_admin: bool| {
-        is_admin.then(|| view! {
+    let form = move |may_hunt: bool| {
+        may_hunt.then(|| view! {
             <form class="manual" aria-label="Start a manual investigation" on:submit=move |e| {
                 e.prevent_default();
                 start.dispatch(StartInvestigation { by: by.get_untracked(), value: value.get_untracked() });
@@ -204,8 +204,8 @@ fn ManualInvestigation() -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let is_admin = matches!(portal.user.await, Ok(Some(u)) if u.role == Role::Admin);
-                form(is_admin)
+                let may_hunt = matches!(portal.user.await, Ok(Some(u)) if u.can_hunt());
+                form(may_hunt)
             })}
         </Suspense>
     }

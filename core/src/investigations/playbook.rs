@@ -20,14 +20,11 @@ use crate::index::{self, IndexedMessage, Selection};
 use crate::{db, AppState};
 use model::{
     Actor, AppError, ClusterBy, CurrentUser, IndicatorKind, IngestAlert, InvestigationCreated,
-    InvestigationType, Severity, SystemTask, Verdict,
+    InvestigationType, Severity, Verdict,
 };
 
-pub use reports::{manual_message, report};
+pub use reports::{manual_message, report, ReportQuota, Reported};
 pub use rules::{cluster_keys, lookalike, verdict, ClusterFacts};
-
-/// The playbook acts as this in the audit trail.
-pub const ACTOR: Actor = Actor::System(SystemTask::Playbook);
 
 /// The playbook's thresholds.
 #[derive(Debug, Clone)]
@@ -68,6 +65,8 @@ pub enum Trigger {
         kind: IndicatorKind,
         value: String,
         verdict: Verdict,
+        /// Who added it: a user's name, or `indicators-file`.
+        added_by: String,
     },
     /// An admin asked about one delivered message.
     ManualMessage {
@@ -119,7 +118,10 @@ pub async fn investigate(
         clusters,
         forwarding,
     };
-    let created = ingest::record(state, &ACTOR, &body, &plan.steps).await?;
+    // Recorded as the playbook, on behalf of whoever started it: the audit trail says who
+    // asked, while the actions stay automated proposals (the one who asked may approve them).
+    let actor = Actor::playbook_for(trigger.started_by());
+    let created = ingest::record(state, &actor, &body, &plan.steps).await?;
     if let Trigger::Report {
         reported_by,
         message,
@@ -131,6 +133,17 @@ pub async fn investigate(
 }
 
 impl Trigger {
+    /// Who asked for this investigation.
+    fn started_by(&self) -> &str {
+        match self {
+            Trigger::Report { reported_by, .. } => reported_by,
+            Trigger::Indicator { added_by, .. } => added_by,
+            Trigger::ManualMessage { requested_by, .. } | Trigger::Manual { requested_by, .. } => {
+                requested_by
+            }
+        }
+    }
+
     fn describe(&self) -> &'static str {
         match self {
             Trigger::Report { .. } => "report",
@@ -156,6 +169,7 @@ async fn plan(state: &AppState, trigger: &Trigger) -> Result<Option<Plan>, AppEr
             kind,
             value,
             verdict,
+            ..
         } => {
             let keys = facts::hunt(*kind, value);
             let steps = vec![(
@@ -326,7 +340,7 @@ pub async fn manual(
     by: ClusterBy,
     value: &str,
 ) -> Result<InvestigationCreated, AppError> {
-    user.require_administer()?;
+    user.require_hunt()?;
     let value = value.trim();
     let domain = |v: &str| v.contains('.') && !v.contains(['/', '@', ' ', ':']);
     let value = match by {

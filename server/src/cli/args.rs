@@ -203,9 +203,22 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "AIRDESK_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
-    /// Mark the session cookie Secure (set this when serving over HTTPS).
-    #[arg(long, env = "AIRDESK_SECURE_COOKIES")]
-    pub secure_cookies: bool,
+    /// Mark the session cookie Secure and send HSTS: browsers then send the cookie over HTTPS
+    /// only. On by default unless --listen is a loopback address (where a TLS proxy in front,
+    /// or a browser on the same machine, talks plain HTTP); `--secure-cookies false` turns it
+    /// off elsewhere, for a proxy that forwards plain HTTP over a private network.
+    #[arg(long, env = "AIRDESK_SECURE_COOKIES", num_args = 0..=1, default_missing_value = "true")]
+    pub secure_cookies: Option<bool>,
+    /// A reverse proxy in front (repeatable, or comma-separated in the environment): for
+    /// requests from it, the client address that sign-in throttling counts is the last one in
+    /// X-Forwarded-For that is not itself a trusted proxy. Requests from anywhere else are
+    /// counted by their own address, whatever they claim.
+    #[arg(
+        long = "trusted-proxy",
+        env = "AIRDESK_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     #[command(flatten)]
     pub execution: ExecutionArgs,
 }
@@ -228,6 +241,8 @@ pub enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Lift the sign-in backoff on NAME (from every address) and forget its failed sign-ins.
+    Unlock { name: String },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -298,6 +313,19 @@ pub enum DemoCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the audit trail's hash chain; name the first broken event.
-    Verify,
+    /// Check the audit trail's hash chain; name the first broken event. With --head, also
+    /// that the event of a head recorded earlier (GET /api/v1/audit/head) is still in it — a
+    /// trail cut off after that head fails — and, with --signature and --audit-key-file, that
+    /// this server signed that head.
+    Verify {
+        /// The hash of a recorded head.
+        #[arg(long)]
+        head: Option<String>,
+        /// The recorded head's seq (needed to check its signature).
+        #[arg(long, requires = "head")]
+        seq: Option<i64>,
+        /// The recorded head's signature.
+        #[arg(long, requires_all = ["head", "seq"])]
+        signature: Option<String>,
+    },
 }

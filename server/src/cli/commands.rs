@@ -37,6 +37,15 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
+        Command::User(UserCommand::Unlock { name }) => {
+            let db = open_db(&defaults).await?;
+            if airdesk_core::signin::unlock(&db, &Actor::CommandLine, name).await? {
+                println!("sign-in backoff on {} lifted", name.trim());
+            } else {
+                println!("{} had no failed sign-ins to forget", name.trim());
+            }
+            Ok(())
+        }
         Command::Token(command) => token::run(&open_db(&defaults).await?, command).await,
         Command::Demo(DemoCommand::Seed(options)) => {
             let root = demo_root(&defaults)?;
@@ -52,7 +61,18 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 )),
             }
         }
-        Command::Audit(AuditCommand::Verify) => verify(&defaults).await,
+        Command::Audit(AuditCommand::Verify {
+            head,
+            seq,
+            signature,
+        }) => {
+            let recorded = head.as_deref().map(|hash| RecordedHead {
+                hash,
+                seq: *seq,
+                signature: signature.as_deref(),
+            });
+            verify(&defaults, recorded).await
+        }
         Command::Policy(PolicyCommand::Test { file, since }) => {
             let holder = PolicyHolder::from_file(file)
                 .map_err(|e| Failure::Other(format!("approval policy {}: {e}", file.display())))?;
@@ -118,18 +138,52 @@ async fn scan(settings: &Settings) -> Result<(), Failure> {
 }
 
 /// `audit verify`: walks the chain; a broken one is a failure naming the first bad event.
-async fn verify(settings: &Settings) -> Result<(), Failure> {
-    let db = open_db(settings).await?;
-    match audit::verify(&db).await? {
-        None => {
-            println!("audit chain intact");
-            Ok(())
+/// A head someone recorded from `GET /api/v1/audit/head`.
+struct RecordedHead<'a> {
+    hash: &'a str,
+    seq: Option<i64>,
+    signature: Option<&'a str>,
+}
+
+async fn verify(settings: &Settings, recorded: Option<RecordedHead<'_>>) -> Result<(), Failure> {
+    if let Some(RecordedHead {
+        hash,
+        seq: Some(seq),
+        signature: Some(signature),
+    }) = &recorded
+    {
+        let key = settings.audit_key()?.ok_or_else(|| {
+            Failure::Other("checking a head's signature needs --audit-key-file".into())
+        })?;
+        if !audit::head_signed(&key, *seq, hash, signature) {
+            return Err(Failure::Other(format!(
+                "the signature of head {seq} {hash} is not this key's: the head was not recorded from this server"
+            )));
         }
-        Some(event) => Err(Failure::Other(format!(
+    }
+    let db = open_db(settings).await?;
+    let walked = audit::walk(&db, recorded.as_ref().map(|r| r.hash)).await?;
+    if let Some(event) = walked.broken {
+        return Err(Failure::Other(format!(
             "audit chain broken at event {} (id {}, {} {} at {})",
             event.seq, event.id, event.event, event.entity_id, event.at
-        ))),
+        )));
     }
+    if !walked.head_found {
+        let hash = recorded.as_ref().map_or("", |r| r.hash);
+        return Err(Failure::Other(format!(
+            "audit chain cut short: the recorded head {hash} is not in it (it holds {} events)",
+            walked.events
+        )));
+    }
+    match recorded {
+        Some(head) => println!(
+            "audit chain intact: {} events, the recorded head {} among them",
+            walked.events, head.hash
+        ),
+        None => println!("audit chain intact: {} events", walked.events),
+    }
+    Ok(())
 }
 
 /// The first line of standard input, without its line ending.

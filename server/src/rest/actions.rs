@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 
-use airdesk_core::actions::{self, ActionFilter};
+use airdesk_core::actions::{self, ActionFilter, ResultCounts};
 use airdesk_core::AppState;
 use model::{Action, ActionStatus, ActionType, AppError, Page, PageRequest};
 
@@ -13,6 +13,7 @@ use super::json::{query_word, ApiQuery};
 use super::problem::{ApiError, Problem};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// `pending`, `approved`, … (Pending is served oldest first, everything else newest first).
     pub status: Option<String>,
@@ -23,6 +24,7 @@ pub struct ListParams {
     pub investigation_id: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -46,7 +48,7 @@ pub async fn list(
     let filter = ActionFilter {
         status: query_word(params.status.as_deref(), "status", ActionStatus::parse)?,
         action_type: query_word(params.action_type.as_deref(), "type", ActionType::parse)?,
-        investigation_id: params.investigation_id,
+        investigation_id: params.investigation_id.filter(|id| !id.is_empty()),
         ..ActionFilter::default()
     };
     let page = PageRequest::parse(params.limit, params.cursor.as_deref())?;
@@ -70,6 +72,7 @@ pub async fn get(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// Only this status; without it, every decided action (History).
     pub status: Option<String>,
@@ -78,6 +81,7 @@ pub struct ExportParams {
     pub action_type: Option<String>,
     pub decided_by: Option<String>,
     /// Only actions created within this many days.
+    #[param(minimum = 0, maximum = 36500)]
     pub within_days: Option<u32>,
 }
 
@@ -107,28 +111,31 @@ pub async fn export(
         decided_by: params.decided_by.filter(|d| !d.trim().is_empty()),
         since: params
             .within_days
-            .map(|days| chrono::Utc::now() - chrono::Duration::days(i64::from(days))),
+            .map(|days| model::days_before(chrono::Utc::now(), days))
+            .transpose()?,
         ..ActionFilter::default()
     };
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(EXPORT_COLUMNS).map_err(csv_error)?;
-    let mut cursor: Option<String> = None;
-    let mut written = 0;
-    loop {
-        let page = PageRequest::parse(Some(PageRequest::MAX_LIMIT), cursor.as_deref())?;
-        let Page { items, next } = actions::list(&state.db, &filter, &page).await?;
-        for action in items {
-            out.write_record(export_row(&action)).map_err(csv_error)?;
-            written += 1;
-        }
-        match next {
-            Some(next) if written < EXPORT_LIMIT => cursor = Some(next),
-            _ => break,
-        }
-    }
-    let body = out
-        .into_inner()
-        .map_err(|e| csv_error(e.into_error().into()))?;
+    // The first page is read before answering, so a database that cannot be read is a
+    // problem response, not a 200 cut short; the rest is streamed a page at a time, and
+    // memory stays that of one page however long the history.
+    let first = export_page(&state, &filter, None, 0).await?;
+    let rest = futures_util::stream::try_unfold(
+        (state, filter, first.next, first.written),
+        |(state, filter, cursor, written)| async move {
+            let Some(cursor) = cursor else {
+                return Ok(None);
+            };
+            let page = export_page(&state, &filter, Some(cursor), written).await?;
+            Ok::<_, ApiError>(Some((page.csv, (state, filter, page.next, page.written))))
+        },
+    );
+    let header_and_first = futures_util::stream::once(async move { Ok(first.csv) });
+    let body = futures_util::StreamExt::map(
+        futures_util::StreamExt::chain(header_and_first, rest),
+        |chunk: Result<Vec<u8>, ApiError>| {
+            chunk.map_err(|error| std::io::Error::other(error.0.to_string()))
+        },
+    );
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -137,9 +144,44 @@ pub async fn export(
                 "attachment; filename=\"airdesk-history.csv\"",
             ),
         ],
-        body,
+        axum::body::Body::from_stream(body),
     )
         .into_response())
+}
+
+/// One page of the export as CSV text (with the header row first), and where the next
+/// starts; `None` once [`EXPORT_LIMIT`] rows are written or the history ends.
+struct ExportPage {
+    csv: Vec<u8>,
+    next: Option<String>,
+    written: usize,
+}
+
+async fn export_page(
+    state: &AppState,
+    filter: &ActionFilter,
+    cursor: Option<String>,
+    mut written: usize,
+) -> Result<ExportPage, ApiError> {
+    let page = PageRequest::parse(Some(PageRequest::MAX_LIMIT), cursor.as_deref())?;
+    let Page { items, next } = actions::list_counted(&state.db, filter, &page).await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    if cursor.is_none() {
+        out.write_record(EXPORT_COLUMNS).map_err(csv_error)?;
+    }
+    for (action, counts) in items.iter().take(EXPORT_LIMIT - written) {
+        out.write_record(export_row(action, counts))
+            .map_err(csv_error)?;
+        written += 1;
+    }
+    let csv = out
+        .into_inner()
+        .map_err(|e| csv_error(e.into_error().into()))?;
+    Ok(ExportPage {
+        csv,
+        next: next.filter(|_| written < EXPORT_LIMIT),
+        written,
+    })
 }
 
 const EXPORT_COLUMNS: [&str; 13] = [
@@ -159,14 +201,7 @@ const EXPORT_COLUMNS: [&str; 13] = [
 ];
 
 /// One action as a CSV row, in [`EXPORT_COLUMNS`] order.
-fn export_row(a: &Action) -> [String; 13] {
-    let count = |r: model::MessageResult| {
-        a.results
-            .iter()
-            .filter(|x| x.result == r)
-            .count()
-            .to_string()
-    };
+fn export_row(a: &Action, counts: &ResultCounts) -> [String; 13] {
     [
         a.id.clone(),
         a.action_type.as_str().to_string(),
@@ -178,9 +213,9 @@ fn export_row(a: &Action) -> [String; 13] {
         a.decided_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
         spreadsheet_safe(a.comment.as_deref().unwrap_or_default()),
         spreadsheet_safe(a.details.as_deref().unwrap_or_default()),
-        a.results.len().to_string(),
-        count(model::MessageResult::Success),
-        count(model::MessageResult::Failed),
+        counts.messages.to_string(),
+        counts.succeeded.to_string(),
+        counts.failed.to_string(),
     ]
 }
 

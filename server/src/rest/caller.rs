@@ -51,8 +51,11 @@ where
 pub enum Need {
     /// Approve, reject, change: Search and purge, `decide` scope.
     Decide,
-    /// Submit investigations and indicators: Search and purge, `ingest` scope.
+    /// Submit investigations: Search and purge, `ingest` scope.
     Ingest,
+    /// Start a hunt through every mailbox (indicators): Search and purge, `ingest` scope —
+    /// the rule manual investigations follow too.
+    Hunt,
 }
 
 impl Caller {
@@ -61,6 +64,7 @@ impl Caller {
         match need {
             Need::Decide => self.0.require_decide()?,
             Need::Ingest => self.0.require_ingest()?,
+            Need::Hunt => self.0.require_hunt()?,
         }
         Ok(&self.0)
     }

@@ -22,15 +22,42 @@ pub const MAX_BULK: usize = 500;
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
+}
+
+/// The words a decision is made of, for the document.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum DecisionWord {
+    Approve,
+    Reject,
+}
+
+/// What a completed action can be changed to, for the document (`restore_forwarding` undoes
+/// Turn off external mail forwarding and nothing else).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ChangeTarget {
+    MoveToInbox,
+    MoveToJunk,
+    MoveToDeletedItems,
+    SoftDelete,
+    HardDelete,
+    RestoreForwarding,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkBody {
-    #[schema(value_type = String, example = "approve")]
+    #[schema(value_type = DecisionWord, example = "approve")]
     pub decision: Decision,
+    /// Each action is decided on its own; the same id twice is decided once.
+    #[schema(min_items = 1, max_items = 500)]
     pub ids: Vec<String>,
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
 
@@ -109,11 +136,13 @@ async fn one(
         &route,
         &body.bytes,
         |user| async move {
-            let request: DecisionBody = if body.bytes.iter().all(u8::is_ascii_whitespace) {
-                DecisionBody::default()
+            // No body, or JSON null, is no comment.
+            let request: Option<DecisionBody> = if body.bytes.iter().all(u8::is_ascii_whitespace) {
+                None
             } else {
                 body.parse()?
             };
+            let request = request.unwrap_or_default();
             let action =
                 actions::decide(state, &user, &id, decision, request.comment.as_deref()).await?;
             Ok((
@@ -194,7 +223,9 @@ pub async fn bulk(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeBody {
-    /// `move_to_inbox`, `move_to_junk`, `move_to_deleted_items`, `soft_delete` or `hard_delete`.
+    /// `move_to_inbox`, `move_to_junk`, `move_to_deleted_items`, `soft_delete` or
+    /// `hard_delete`; `restore_forwarding` for Turn off external mail forwarding.
+    #[schema(value_type = ChangeTarget)]
     pub to: ActionType,
 }
 

@@ -70,6 +70,13 @@ where
         Ok(Claim::Replay(status, body)) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let mut response = (status, Json(body)).into_response();
+            if status.is_client_error() {
+                // A replayed refusal is the same problem document as the first answer.
+                response.headers_mut().insert(
+                    axum::http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/problem+json"),
+                );
+            }
             response
                 .headers_mut()
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));

@@ -14,6 +14,7 @@ use super::json::{query_word, ApiQuery};
 use super::problem::{ApiError, Problem};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only incidents in this Automated investigation state (`pending_action`, …).
     pub state: Option<String>,
@@ -23,6 +24,7 @@ pub struct ListParams {
     pub order: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 

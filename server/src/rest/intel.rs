@@ -31,6 +31,9 @@ pub struct ReportRequest {
 pub struct ReportAccepted {
     pub alert_id: String,
     pub investigation_id: String,
+    /// True when a report of the same copy had already started this investigation: the
+    /// report was added to it (and counts towards the cluster's reporters) instead.
+    pub joined: bool,
 }
 
 /// Report a message as phish: the playbook investigates it (clusters across every mailbox,
@@ -43,6 +46,7 @@ pub struct ReportAccepted {
         (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 404, description = "No such message in the mailbox's index", body = Problem),
         (status = 422, body = Problem),
+        (status = 429, description = "The user's report quota is used up; see Retry-After", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -60,7 +64,7 @@ pub async fn report(
         ),
         _ => return Err(AppError::Invalid("give either internet_message_id or raw".into()).into()),
     };
-    let created = playbook::report(
+    let reported = playbook::report(
         &state,
         &caller.0,
         &request.mailbox,
@@ -68,12 +72,13 @@ pub async fn report(
         content.as_deref(),
     )
     .await?;
-    let alert_id = reports::alert_of(&state.db, &created.id).await?;
+    let alert_id = reports::alert_of(&state.db, &reported.investigation_id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(ReportAccepted {
             alert_id,
-            investigation_id: created.id,
+            investigation_id: reported.investigation_id,
+            joined: reported.joined,
         }),
     ))
 }
@@ -102,7 +107,7 @@ pub async fn add_indicator(
     caller: Caller,
     body: JsonBytes,
 ) -> Result<(StatusCode, Json<IndicatorAdded>), ApiError> {
-    let user = caller.require(Need::Ingest)?;
+    let user = caller.require(Need::Hunt)?;
     let indicator: Indicator = body.parse()?;
     // Added over the API, it always hunts (mail may have arrived since it was last added).
     let stored = indicators::store(&state.db, &indicator, &Actor::from(user)).await?;
@@ -110,6 +115,7 @@ pub async fn add_indicator(
         kind: indicator.kind,
         value: stored.value,
         verdict: stored.verdict,
+        added_by: user.username.clone(),
     };
     let created = playbook::investigate(&state, trigger).await?;
     Ok((
@@ -146,12 +152,13 @@ pub async fn delete_indicator(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Need::Ingest)?;
-    indicators::delete(&state.db, &id).await?;
+    let user = caller.require(Need::Hunt)?;
+    indicators::delete(&state.db, &id, &Actor::from(user)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MessageParams {
     pub mailbox: Option<String>,
     pub internet_message_id: Option<String>,
@@ -159,6 +166,7 @@ pub struct MessageParams {
     pub url: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -181,17 +189,18 @@ pub async fn messages(
             .map_err(|_| AppError::Invalid("cursor is not one this server gave".into()))?,
         None => 0,
     };
-    let url = params
-        .url
+    // An empty value is no filter, as everywhere in the API.
+    let given = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+    let url = given(params.url)
         .as_deref()
         .map(|url| {
             normalise_url(url).ok_or_else(|| AppError::Invalid("url is not an http(s) URL".into()))
         })
         .transpose()?;
     let filter = MessageFilter {
-        mailbox: params.mailbox.map(|m| m.trim().to_ascii_lowercase()),
-        internet_message_id: params.internet_message_id.map(|id| id.trim().to_string()),
-        sender: params.sender.map(|s| s.trim().to_ascii_lowercase()),
+        mailbox: given(params.mailbox).map(|m| m.trim().to_ascii_lowercase()),
+        internet_message_id: given(params.internet_message_id).map(|id| id.trim().to_string()),
+        sender: given(params.sender).map(|s| s.trim().to_ascii_lowercase()),
         url,
     };
     Ok(Json(index::list(&state.db, &filter, after, &page).await?))

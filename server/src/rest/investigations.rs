@@ -76,6 +76,7 @@ pub async fn get(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only investigations with this status.
     pub status: Option<String>,
@@ -83,6 +84,7 @@ pub struct ListParams {
     pub investigation_type: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 

@@ -103,6 +103,8 @@ pub fn query_word<T>(
     name: &str,
     parse: impl Fn(&str) -> Option<T>,
 ) -> Result<Option<T>, AppError> {
-    word.map(|w| parse(w).ok_or_else(|| AppError::Invalid(format!("unknown {name} {w:?}"))))
+    // An empty value (`?status=`) is no filter, as a form submitted with the field blank means.
+    word.filter(|w| !w.is_empty())
+        .map(|w| parse(w).ok_or_else(|| AppError::Invalid(format!("unknown {name} {w:?}"))))
         .transpose()
 }

@@ -70,6 +70,7 @@ pub fn settings_in(dir: &TempDir) -> Settings {
         },
         body_limit: 1024 * 1024,
         secure_cookies: false,
+        trusted_proxies: Vec::new(),
         mail: Connector::Maildir {
             root: dir.path().join("mail"),
             sieve_global: None,
@@ -87,6 +88,7 @@ pub fn settings_in(dir: &TempDir) -> Settings {
         playbook: Default::default(),
         indicators_file: None,
         policy: Some(lenient_policy(dir.path())),
+        audit_key_file: None,
     }
 }
 

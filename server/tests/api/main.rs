@@ -11,6 +11,7 @@ mod decisions;
 mod dovecot;
 mod execution;
 mod execution_imap;
+mod hardening;
 mod helpers;
 mod index_imap;
 mod instances;

@@ -206,25 +206,26 @@ async fn every_endpoint_and_server_function_answers_each_role_as_designed() {
                 write(200),
             ),
         ];
-        let admin_only = match who {
+        // A mailbox-wide hunt: Search and purge and Admin, as indicators.
+        let hunters = match who {
             Who::Anonymous => 401,
-            Who::Admin => 200,
-            _ => 403,
+            Who::Reader => 403,
+            Who::Analyst | Who::Admin => 200,
         };
         let mut rpc = rpc;
         rpc.push((
             "start_investigation",
             json!({"by": "sender", "value": "nobody@nowhere.test"}),
-            admin_only,
+            hunters,
         ));
-        // Admin passes the role check and meets the unknown message.
+        // Hunters pass the role check and meet the unknown message.
         rpc.push((
             "investigate_message",
             json!({"mailbox": "alice@example.test", "internet_message_id": "<none@x.test>"}),
             match who {
                 Who::Anonymous => 401,
-                Who::Admin => 404,
-                _ => 403,
+                Who::Reader => 403,
+                Who::Analyst | Who::Admin => 404,
             },
         ));
         rpc.push((

@@ -1,12 +1,53 @@
 //! A user reports a delivered message as phish, or an admin asks about one: find the copy in
-//! the index (bringing the index up to date once if it lacks it), record the report so that it
-//! counts towards its cluster's reporters, then investigate.
+//! the index (bringing the index up to date once if it lacks it, in a scan shared with every
+//! concurrent report), record the report so that it counts towards its cluster's
+//! reporters, then investigate — or join the investigation a report of the same copy already
+//! started, so a flood of reports of one message makes one investigation, not one each.
+
+use std::time::Duration;
 
 use super::{started, Trigger};
+use crate::audit::{self, Event};
 use crate::db::{self, query, Db};
 use crate::index::{self, IndexedMessage, Selection};
+use crate::limit::Limiter;
 use crate::{new_id, AppState};
-use model::{message_id, AppError, CurrentUser, InvestigationCreated};
+use model::{message_id, Actor, AppError, CurrentUser, InvestigationCreated};
+
+/// Reports one user may make: a burst, then one every ten seconds.
+const REPORT_BURST: u32 = 30;
+const REPORT_PERIOD: Duration = Duration::from_secs(10);
+
+/// How many reports each user may make (per instance): reporting is open to every role, and
+/// each report may scan the index and run the playbook.
+#[derive(Debug)]
+pub struct ReportQuota {
+    users: Limiter<String>,
+}
+
+impl Default for ReportQuota {
+    fn default() -> Self {
+        ReportQuota {
+            users: Limiter::new(REPORT_BURST, REPORT_PERIOD),
+        }
+    }
+}
+
+impl ReportQuota {
+    fn admit(&self, username: &str) -> Result<(), AppError> {
+        self.users.admit(&username.to_string(), || {
+            format!("{REPORT_BURST} reports in a row is the most one user may make")
+        })
+    }
+}
+
+/// What became of a report: the investigation it started, or the one it joined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reported {
+    pub investigation_id: String,
+    /// True when a report of the same copy had already started it.
+    pub joined: bool,
+}
 
 /// A signed-in user reports a message in `mailbox` as phish. `content` is the
 /// [`mail::parse::content_hash`] of the message as reported, when the report carries it: it
@@ -18,18 +59,32 @@ pub async fn report(
     mailbox: &str,
     internet_message_id: &str,
     content: Option<&str>,
-) -> Result<InvestigationCreated, AppError> {
+) -> Result<Reported, AppError> {
     user.require_report()?;
+    state.report_quota.admit(&user.username)?;
     let message = reported_message(state, mailbox, internet_message_id, content).await?;
-    record(&state.db, &user.username, &message).await?;
+    // Reports of one copy, one at a time: the second finds what the first started.
+    let copy = format!("{}\n{}", message.mailbox, message.internet_message_id);
+    let lock = state.report_locks.get(&copy);
+    let _turn = lock.lock().await;
+    if let Some(investigation_id) = record(state, user, &message).await? {
+        return Ok(Reported {
+            investigation_id,
+            joined: true,
+        });
+    }
     let trigger = Trigger::Report {
         reported_by: user.username.clone(),
         message: Box::new(message),
     };
-    started(state, trigger).await
+    let created = started(state, trigger).await?;
+    Ok(Reported {
+        investigation_id: created.id,
+        joined: false,
+    })
 }
 
-/// An admin asks about one delivered message.
+/// Someone who may hunt (Search and purge) asks about one delivered message.
 #[tracing::instrument(skip(state, user), fields(user = %user.username))]
 pub async fn manual_message(
     state: &AppState,
@@ -37,7 +92,7 @@ pub async fn manual_message(
     mailbox: &str,
     internet_message_id: &str,
 ) -> Result<InvestigationCreated, AppError> {
-    user.require_administer()?;
+    user.require_hunt()?;
     let message = reported_message(state, mailbox, internet_message_id, None).await?;
     let trigger = Trigger::ManualMessage {
         requested_by: user.username.clone(),
@@ -67,7 +122,7 @@ pub async fn reported_message(
     let id = &message_id::bracketed(bare);
     let mut found = index::find(&state.db, Some(&mailbox), id).await?;
     if found.is_empty() {
-        index::scan(state).await?;
+        index::coalesce::scan(state).await?;
         found = index::find(&state.db, Some(&mailbox), id).await?;
     }
     if found.len() > 1 {
@@ -95,20 +150,86 @@ pub async fn reported_message(
     }
 }
 
-/// Records a user's report before investigating, so it counts towards its own cluster.
-async fn record(db: &Db, reported_by: &str, message: &IndexedMessage) -> Result<(), AppError> {
-    query(
+/// Records a user's report before investigating, so it counts towards its own cluster, and
+/// audits it. Returns the investigation this report joins instead of starting one: the latest
+/// one a report of the same copy started within the look-back — unless this reporter is the
+/// one whose report makes the copy's reporters reach `--reports-for-suspicious`, which must
+/// be investigated again to count.
+async fn record(
+    state: &AppState,
+    user: &CurrentUser,
+    message: &IndexedMessage,
+) -> Result<Option<String>, AppError> {
+    let db = &state.db;
+    let id = new_id();
+    let mut tx = db.write().await?;
+    let new_reporter = query(
         "INSERT INTO reports (id, mailbox, internet_message_id, reported_by, reported_at)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (mailbox, internet_message_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (mailbox, internet_message_id, reported_by) DO NOTHING",
     )
-    .bind(new_id())
+    .bind(&id)
     .bind(&message.mailbox)
     .bind(&message.internet_message_id)
-    .bind(reported_by)
+    .bind(&user.username)
     .bind(db::now())
-    .execute(db)
+    .execute(&mut tx)
+    .await?
+        > 0;
+    let reporters: i64 = query(
+        "SELECT COUNT(DISTINCT reported_by) FROM reports WHERE mailbox = $1 AND internet_message_id = $2",
+    )
+    .bind(&message.mailbox)
+    .bind(&message.internet_message_id)
+    .scalar(&mut tx)
     .await?;
-    Ok(())
+    let since = chrono::Duration::from_std(state.playbook.lookback)
+        .ok()
+        .and_then(|lookback| db::now().checked_sub_signed(lookback))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    let open: Option<String> = query(
+        "SELECT r.investigation_id FROM reports r JOIN investigations i ON i.id = r.investigation_id
+         WHERE r.mailbox = $1 AND r.internet_message_id = $2 AND i.created_at >= $3
+         ORDER BY i.created_at DESC, i.id DESC LIMIT 1",
+    )
+    .bind(&message.mailbox)
+    .bind(&message.internet_message_id)
+    .bind(since)
+    .optional_scalar(&mut tx)
+    .await?;
+    let threshold = i64::try_from(state.playbook.reports_for_suspicious).unwrap_or(i64::MAX);
+    let crosses = new_reporter && reporters == threshold;
+    let joins = open.filter(|_| !crosses);
+    if let Some(investigation_id) = &joins {
+        query(
+            "UPDATE reports SET investigation_id = $1
+             WHERE mailbox = $2 AND internet_message_id = $3 AND reported_by = $4",
+        )
+        .bind(investigation_id)
+        .bind(&message.mailbox)
+        .bind(&message.internet_message_id)
+        .bind(&user.username)
+        .execute(&mut tx)
+        .await?;
+    }
+    let after = serde_json::json!({
+        "mailbox": message.mailbox,
+        "internet_message_id": message.internet_message_id,
+        "content_sha256": message.content_sha256,
+        "reporters": reporters,
+        "joined_investigation": joins,
+    });
+    let event = Event {
+        actor: &Actor::from(user),
+        entity_kind: "report",
+        entity_id: &id,
+        event: "message_reported",
+        before: None,
+        after: Some(after),
+    };
+    audit::record(&mut tx, event);
+    tx.commit().await?;
+    Ok(joins)
 }
 
 /// Links a report to the investigation it started.
@@ -121,7 +242,8 @@ pub(super) async fn link(
     query(
         "INSERT INTO reports (id, mailbox, internet_message_id, reported_by, reported_at, investigation_id)
          VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (mailbox, internet_message_id) DO UPDATE SET investigation_id = excluded.investigation_id",
+         ON CONFLICT (mailbox, internet_message_id, reported_by)
+         DO UPDATE SET investigation_id = excluded.investigation_id",
     )
     .bind(new_id())
     .bind(&message.mailbox)
