@@ -5,7 +5,7 @@
 CREATE TABLE signin_failures (
     subject        text NOT NULL,
     address        text NOT NULL,
-    failures       integer NOT NULL,
+    failures       bigint NOT NULL,
     last_failed_at timestamptz NOT NULL,
     -- While this is in the future every sign-in of the name (from this address, or from
     -- any for address '') is refused with 429 without looking at the password.
