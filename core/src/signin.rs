@@ -261,12 +261,12 @@ async fn record_failure(
 /// Returns whether there was anything to lift.
 pub async fn unlock(db: &Db, actor: &Actor, username: &str) -> Result<bool, AppError> {
     let subject = subject(username);
+    let account = users::find_by_name(db, username.trim()).await?;
     let mut tx = db.write().await?;
     let cleared = query("DELETE FROM signin_failures WHERE subject = $1")
         .bind(&subject)
         .execute(&mut tx)
         .await?;
-    let account = users::find_by_name(db, username.trim()).await?;
     let entity_id = account
         .as_ref()
         .map_or_else(|| format!("unknown:{}", &subject[..16]), |u| u.id.clone());
