@@ -34,8 +34,11 @@ pub struct Backend {
     pub messages: Arc<dyn Messages>,
     /// What the message index reads.
     pub source: Arc<dyn MessageSource>,
-    /// Reading and turning off forwarding.
+    /// Reading and turning off forwarding (execution).
     pub forwarding: Arc<dyn Forwarding>,
+    /// Reading forwarding for investigations: the same rules through connections of its own,
+    /// so a flood of reports cannot take the sessions approved actions need.
+    pub forwarding_checks: Arc<dyn Forwarding>,
 }
 
 impl Backend {
@@ -47,8 +50,10 @@ impl Backend {
                 let maildir = Maildir::new(root, folders)
                     .with_limits(limits)
                     .with_sieve_global(sieve_global.clone());
+                let forwarding = Arc::new(SieveForwarding(maildir.sieve()));
                 Backend {
-                    forwarding: Arc::new(SieveForwarding(maildir.sieve())),
+                    forwarding: forwarding.clone(),
+                    forwarding_checks: forwarding,
                     messages: Arc::new(maildir.clone()),
                     source: Arc::new(maildir),
                 }
@@ -61,8 +66,9 @@ impl Backend {
                     .with_index(index_mailboxes.clone(), limits);
                 Backend {
                     forwarding: Arc::new(SieveForwarding(imap.sieve())),
+                    forwarding_checks: Arc::new(SieveForwarding(imap.sieve())),
                     messages: Arc::new(imap.clone()),
-                    source: Arc::new(imap),
+                    source: Arc::new(imap.with_own_pool(settings.index_connections)),
                 }
             }
         }

@@ -1,38 +1,33 @@
 //! The imap backend: any IMAP server, through one service account that may open every mailbox
-//! (with Dovecot, a master user: `alice@example.test*admin`). Connections come from a bounded
-//! [`pool`] per server; execution's finding and moving is in [`messages`], the index's reading
-//! in [`source`]; forwarding rules go through ManageSieve ([`managesieve`] speaks the
-//! protocol, `sieve` keeps the scripts).
+//! (with Dovecot, a master user: `alice@example.test*admin`). Connections ([`conn`]) come from
+//! bounded pools, one for execution and one for the index; execution's finding and moving is
+//! in [`messages`], the index's reading in [`source`]; forwarding rules go through ManageSieve
+//! ([`managesieve`] speaks the protocol, `sieve` keeps the scripts, pooled the same way).
 
+mod conn;
 mod find;
 pub mod managesieve;
 mod messages;
-mod pool;
 mod settings;
 mod sieve;
 mod source;
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-
+use crate::pool::Pool;
 use crate::source::ReadLimits;
 use crate::{Folders, StoreError};
 
 pub use settings::ImapSettings;
 pub use sieve::ManageSieve;
 
-/// An idle pooled connection older than this is closed rather than reused.
-const MAX_IDLE: Duration = Duration::from_secs(60);
-
 /// One IMAP server.
 #[derive(Clone)]
 pub struct Imap {
     settings: Arc<ImapSettings>,
     folders: Folders,
-    permits: Arc<Semaphore>,
-    idle: Arc<Mutex<Vec<pool::Pooled>>>,
+    /// This connector's connections; the index reads through a clone with a pool of its own.
+    pool: Pool<conn::Conn>,
     /// IMAP cannot list a server's mailboxes: the index reads these.
     index_mailboxes: Arc<Vec<String>>,
     limits: ReadLimits,
@@ -50,12 +45,11 @@ impl std::fmt::Debug for Imap {
 
 impl Imap {
     pub fn new(settings: ImapSettings, folders: Folders) -> Self {
-        let permits = Arc::new(Semaphore::new(settings.max_connections.max(1)));
+        let pool = Pool::new("IMAP", settings.max_connections, settings.timeout);
         Imap {
             settings: Arc::new(settings),
             folders,
-            permits,
-            idle: Arc::new(Mutex::new(Vec::new())),
+            pool,
             index_mailboxes: Arc::new(Vec::new()),
             limits: ReadLimits::default(),
         }
@@ -68,7 +62,15 @@ impl Imap {
         self
     }
 
-    /// The mailboxes' Sieve scripts over ManageSieve, with the same service account.
+    /// The same server through a pool of its own of `size` connections: what the index reads
+    /// with, so a long scan never holds the connections execution needs.
+    pub fn with_own_pool(mut self, size: usize) -> Self {
+        self.pool = Pool::new("IMAP", size, self.settings.timeout);
+        self
+    }
+
+    /// The mailboxes' Sieve scripts over ManageSieve, with the same service account, through a
+    /// pool of its own (each call makes a new one: execution and investigations each take one).
     pub fn sieve(&self) -> ManageSieve {
         ManageSieve::new(self.settings.clone())
     }

@@ -11,6 +11,7 @@ pub mod imap;
 pub mod maildir;
 pub mod messages;
 pub mod parse;
+mod pool;
 pub mod sieve;
 pub mod source;
 

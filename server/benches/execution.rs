@@ -108,6 +108,8 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
             master_separator: "*".into(),
             managesieve: Some(format!("127.0.0.1:{}", dovecot.sieve_port)),
             max_connections: 8,
+            index_connections: 2,
+            sieve_connections: 4,
             timeout: Duration::from_secs(30),
         },
         index_mailboxes: names.clone(),

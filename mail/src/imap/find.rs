@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
 
+use super::conn::Conn;
 use super::messages::{handle, parse_handle, uid_set};
-use super::pool::Conn;
 use super::{imap_error, Imap};
 use crate::parse::{content_hash, FINGERPRINT_BYTES};
 use crate::{Copy, Found, StoreError, Whereabouts};

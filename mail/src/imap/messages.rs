@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
 
-use super::pool::Conn;
+use super::conn::Conn;
 use super::{imap_error, Imap};
 use crate::{Copy, Destination, Folders, Found, ItemOutcome, Messages, StoreError, Whereabouts};
 

@@ -14,8 +14,12 @@ pub struct ImapSettings {
     pub master_separator: String,
     /// `host:port` of the ManageSieve server, for forwarding.
     pub managesieve: Option<String>,
-    /// Most connections open to the server at once.
+    /// Most connections execution opens to the server at once.
     pub max_connections: usize,
+    /// Most connections the index opens at once, a pool of its own beside execution's.
+    pub index_connections: usize,
+    /// Most ManageSieve sessions of each pool (execution's, investigations').
+    pub sieve_connections: usize,
     /// Longest wait for connecting or for one command.
     pub timeout: Duration,
 }

@@ -1,5 +1,7 @@
 //! A mailbox's Sieve scripts over ManageSieve, opened as the mailbox through the IMAP
-//! service account (a master-user login), one short session per operation.
+//! service account (a master-user login). Sessions are pooled per mailbox: reading a script
+//! and everything it includes, or storing the disabled copies and activating them, is one
+//! login, not one per script.
 
 use std::sync::Arc;
 
@@ -7,6 +9,7 @@ use tokio::net::TcpStream;
 
 use super::managesieve::{Client, ManageSieveError};
 use super::ImapSettings;
+use crate::pool::Pool;
 use crate::sieve::{SieveScript, SieveScripts};
 use crate::StoreError;
 
@@ -14,6 +17,7 @@ use crate::StoreError;
 #[derive(Clone)]
 pub struct ManageSieve {
     settings: Arc<ImapSettings>,
+    pool: Pool<Client<TcpStream>>,
 }
 
 impl std::fmt::Debug for ManageSieve {
@@ -25,8 +29,10 @@ impl std::fmt::Debug for ManageSieve {
 }
 
 impl ManageSieve {
+    /// A pool of its own of `settings.sieve_connections` sessions.
     pub fn new(settings: Arc<ImapSettings>) -> Self {
-        ManageSieve { settings }
+        let pool = Pool::new("ManageSieve", settings.sieve_connections, settings.timeout);
+        ManageSieve { settings, pool }
     }
 
     #[tracing::instrument(level = "debug", skip(self))]
@@ -52,6 +58,47 @@ impl ManageSieve {
             })?;
         Ok(client)
     }
+
+    /// Runs `work` in a session of `mailbox`: an idle one of the pool (so the several reads of
+    /// one check or turn-off share one login), or a new one. A session the server refused a
+    /// command on is still good and goes back; one that broke is closed. A reused session the
+    /// server has closed meanwhile is retried once on a new one, so a stale connection never
+    /// passes for an unreachable mailbox.
+    async fn with_session<T>(
+        &self,
+        mailbox: &str,
+        work: impl AsyncFn(&mut Client<TcpStream>) -> Result<T, ManageSieveError>,
+    ) -> Result<T, StoreError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut lease = self
+                .pool
+                .checkout(mailbox, async || self.connect(mailbox).await)
+                .await?;
+            let outcome = tokio::time::timeout(self.settings.timeout, work(&mut lease.conn))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ManageSieveError::Io(
+                        "the ManageSieve server did not answer in time".into(),
+                    ))
+                });
+            match outcome {
+                Ok(value) => {
+                    self.pool.checkin(lease);
+                    return Ok(value);
+                }
+                Err(refused @ ManageSieveError::No { .. }) => {
+                    self.pool.checkin(lease);
+                    return Err(sieve_error(refused));
+                }
+                Err(broken) if !lease.reused() || tries > 1 => return Err(sieve_error(broken)),
+                Err(broken) => {
+                    tracing::debug!(mailbox, %broken, "a pooled ManageSieve session broke; once more on a new one");
+                }
+            }
+        }
+    }
 }
 
 fn sieve_error(error: ManageSieveError) -> StoreError {
@@ -64,38 +111,34 @@ fn sieve_error(error: ManageSieveError) -> StoreError {
 #[async_trait::async_trait]
 impl SieveScripts for ManageSieve {
     async fn active_script(&self, mailbox: &str) -> Result<Option<SieveScript>, StoreError> {
-        let mut client = self.connect(mailbox).await?;
-        let scripts = client.list_scripts().await.map_err(sieve_error)?;
-        let Some((name, _)) = scripts.into_iter().find(|(_, active)| *active) else {
-            client.logout().await;
-            return Ok(None);
-        };
-        let text = client.get_script(&name).await.map_err(sieve_error)?;
-        client.logout().await;
-        Ok(text.map(|text| SieveScript { name, text }))
+        self.with_session(mailbox, async |client| {
+            let scripts = client.list_scripts().await?;
+            let Some((name, _)) = scripts.into_iter().find(|(_, active)| *active) else {
+                return Ok(None);
+            };
+            let text = client.get_script(&name).await?;
+            Ok(text.map(|text| SieveScript { name, text }))
+        })
+        .await
     }
 
     async fn read_script(&self, mailbox: &str, name: &str) -> Result<Option<String>, StoreError> {
-        let mut client = self.connect(mailbox).await?;
-        let text = client.get_script(name).await.map_err(sieve_error)?;
-        client.logout().await;
-        Ok(text)
+        let name = name.to_string();
+        self.with_session(mailbox, async move |client| client.get_script(&name).await)
+            .await
     }
 
     async fn put_script(&self, mailbox: &str, script: &SieveScript) -> Result<(), StoreError> {
-        let mut client = self.connect(mailbox).await?;
-        client
-            .put_script(&script.name, &script.text)
-            .await
-            .map_err(sieve_error)?;
-        client.logout().await;
-        Ok(())
+        let script = script.clone();
+        self.with_session(mailbox, async move |client| {
+            client.put_script(&script.name, &script.text).await
+        })
+        .await
     }
 
     async fn activate_script(&self, mailbox: &str, name: &str) -> Result<(), StoreError> {
-        let mut client = self.connect(mailbox).await?;
-        client.set_active(name).await.map_err(sieve_error)?;
-        client.logout().await;
-        Ok(())
+        let name = name.to_string();
+        self.with_session(mailbox, async move |client| client.set_active(&name).await)
+            .await
     }
 }

@@ -63,7 +63,7 @@ pub struct ImapArgs {
         default_value = "*"
     )]
     pub imap_master_separator: String,
-    /// Most connections open to the IMAP server at once.
+    /// Most connections execution opens to the IMAP server at once.
     #[arg(
         long,
         global = true,
@@ -71,9 +71,27 @@ pub struct ImapArgs {
         default_value_t = 8
     )]
     pub imap_connections: usize,
+    /// Most connections the message index opens at once: a pool of its own, so scans never
+    /// hold the connections execution needs.
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_IMAP_INDEX_CONNECTIONS",
+        default_value_t = 2
+    )]
+    pub imap_index_connections: usize,
     /// ManageSieve server for forwarding rules, e.g. sieve://127.0.0.1:4190.
     #[arg(long, global = true, env = "AIRDESK_MANAGESIEVE_URL")]
     pub managesieve_url: Option<String>,
+    /// Most ManageSieve sessions open at once for execution, and as many again for the
+    /// forwarding checks of investigations (two pools: checks never take execution's).
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_MANAGESIEVE_CONNECTIONS",
+        default_value_t = 4
+    )]
+    pub managesieve_connections: usize,
 }
 
 impl ImapArgs {
@@ -109,6 +127,8 @@ impl ImapArgs {
             master_separator: self.imap_master_separator.clone(),
             managesieve,
             max_connections: self.imap_connections.max(1),
+            index_connections: self.imap_index_connections.max(1),
+            sieve_connections: self.managesieve_connections.max(1),
             timeout: std::time::Duration::from_secs(30),
         }))
     }

@@ -224,6 +224,8 @@ pub fn imap_settings(dovecot: &Dovecot) -> ImapSettings {
         master_separator: "*".into(),
         managesieve: Some(format!("127.0.0.1:{}", dovecot.sieve_port)),
         max_connections: 4,
+        index_connections: 2,
+        sieve_connections: 2,
         // Short, so a connection to a server going down fails fast.
         timeout: std::time::Duration::from_secs(3),
     }
@@ -496,6 +498,56 @@ async fn imap_a_large_folder_with_non_ascii_ids_is_found_by_handle_and_moved_cop
         2_700,
         "every other message stays"
     );
+}
+
+/// A check reads the active script and every script it includes in one ManageSieve session,
+/// and the turn-off right after reuses it: one login for both, where a session per script read
+/// or written took eight (and with them the connections execution needs).
+#[tokio::test]
+async fn imap_one_managesieve_session_serves_a_whole_check_and_turn_off() {
+    let dovecot = Dovecot::start(&[ALICE, BOB]);
+    let home = dovecot.mail_root().join(BOB);
+    std::fs::create_dir_all(home.join("sieve")).unwrap();
+    std::fs::write(
+        home.join("sieve/main.sieve"),
+        "require \"include\";\ninclude :personal \"a\";\ninclude :personal \"b\";\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.join("sieve/a.sieve"),
+        "redirect \"a@elsewhere.test\";\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.join("sieve/b.sieve"),
+        "redirect \"b@elsewhere.test\";\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("sieve/main.sieve", home.join(".dovecot.sieve")).unwrap();
+    chown_tree(&home);
+    let logins = || {
+        dovecot
+            .log()
+            .matches("managesieve-login: Info: Login:")
+            .count()
+    };
+    let before = logins();
+    let imap = Imap::new(imap_settings(&dovecot), Folders::default());
+    let forwarding = SieveForwarding(imap.sieve());
+    let internal = InternalDomains::new(["example.test"]);
+
+    let findings = forwarding.external_forwards(BOB, &internal).await.unwrap();
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    let done = forwarding.turn_off(BOB, &internal).await.unwrap();
+    assert!(matches!(done, TurnOff::Done { .. }), "{done:?}");
+    assert!(forwarding
+        .external_forwards(BOB, &internal)
+        .await
+        .unwrap()
+        .is_empty());
+    // Dovecot writes its log as it goes; give it a moment to catch up.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(logins() - before, 1, "{}", dovecot.log());
 }
 
 #[tokio::test]

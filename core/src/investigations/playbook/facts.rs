@@ -49,7 +49,7 @@ pub async fn check_forwarding(
     for mailbox in mailboxes {
         let findings = match state
             .mail
-            .forwarding
+            .forwarding_checks
             .external_forwards(mailbox, internal)
             .await
         {

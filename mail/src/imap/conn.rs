@@ -1,26 +1,16 @@
-//! A bounded pool of IMAP connections per server, each logged in as one mailbox through the
-//! service account, remembering its folder list and selected folder so repeated work skips
-//! round trips.
-
-use std::time::Instant;
+//! IMAP connections from a bounded [`Pool`](crate::pool::Pool), each logged in as one mailbox
+//! through the service account, remembering its folder list and selected folder so repeated
+//! work skips round trips.
 
 use async_imap::types::NameAttribute;
 use futures_util::TryStreamExt;
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
 
-use super::{imap_error, Imap, MAX_IDLE};
+use super::{imap_error, Imap};
+use crate::pool::Lease;
 use crate::StoreError;
 
 pub(super) type Session = async_imap::Session<TcpStream>;
-
-/// A connection logged in as one mailbox, holding its place in the pool.
-pub(super) struct Pooled {
-    mailbox: String,
-    conn: Conn,
-    since: Instant,
-    _permit: OwnedSemaphorePermit,
-}
 
 /// A session and what it knows, so repeated work skips round trips: the folder list, and which
 /// folder is selected (a move right after locating its messages needs no second SELECT).
@@ -92,42 +82,17 @@ impl Conn {
 }
 
 impl Imap {
-    /// A connection logged in as `mailbox`: an idle one from the pool, or a new one when the
-    /// pool has room (closing an idle connection of another mailbox to make room if need be).
-    async fn checkout(&self, mailbox: &str) -> Result<Pooled, StoreError> {
-        let reusable = {
-            let mut idle = self.idle.lock().expect("pool lock");
-            idle.retain(|p| p.since.elapsed() < MAX_IDLE);
-            idle.iter()
-                .position(|p| p.mailbox == mailbox)
-                .map(|i| idle.swap_remove(i))
-        };
-        if let Some(pooled) = reusable {
-            return Ok(pooled);
-        }
-        let permit = match self.permits.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                // Full: close an idle connection (of another mailbox) to make room, else wait.
-                let evicted = self.idle.lock().expect("pool lock").pop();
-                drop(evicted);
-                tokio::time::timeout(self.settings.timeout, self.permits.clone().acquire_owned())
-                    .await
-                    .map_err(|_| StoreError::Unavailable("every IMAP connection is busy".into()))?
-                    .map_err(|_| StoreError::Unavailable("the IMAP pool is closed".into()))?
-            }
-        };
-        let session = self.within(self.connect(mailbox)).await?;
-        Ok(Pooled {
-            mailbox: mailbox.to_string(),
-            conn: Conn {
-                session,
-                folders: None,
-                selected: None,
-            },
-            since: Instant::now(),
-            _permit: permit,
-        })
+    /// A connection logged in as `mailbox`, from this connector's pool.
+    async fn checkout(&self, mailbox: &str) -> Result<Lease<Conn>, StoreError> {
+        self.pool
+            .checkout(mailbox, async || {
+                Ok(Conn {
+                    session: self.within(self.connect(mailbox)).await?,
+                    folders: None,
+                    selected: None,
+                })
+            })
+            .await
     }
 
     #[tracing::instrument(level = "debug", skip(self))]
@@ -154,11 +119,6 @@ impl Imap {
             })
     }
 
-    fn checkin(&self, mut pooled: Pooled) {
-        pooled.since = Instant::now();
-        self.idle.lock().expect("pool lock").push(pooled);
-    }
-
     /// Runs `work` on a pooled connection; the connection goes back to the pool only if the
     /// work did not break it.
     pub(super) async fn with_session<T>(
@@ -166,11 +126,11 @@ impl Imap {
         mailbox: &str,
         work: impl AsyncFnOnce(&mut Conn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut pooled = self.checkout(mailbox).await?;
-        let outcome = self.within(work(&mut pooled.conn)).await;
+        let mut lease = self.checkout(mailbox).await?;
+        let outcome = self.within(work(&mut lease.conn)).await;
         match &outcome {
             Err(StoreError::Unavailable(_)) => {} // dropped: closes the connection
-            _ => self.checkin(pooled),
+            _ => self.pool.checkin(lease),
         }
         outcome
     }
