@@ -16,7 +16,7 @@ pub(crate) mod state;
 mod properties;
 
 pub use change::{change, CHANGE_TARGETS};
-pub use decide::{decide, decide_many, Decision, MAX_COMMENT};
+pub use decide::{check_comment, decide, decide_many, Decision, MAX_COMMENT};
 pub use execute::{ExecutionConfig, Executor};
 pub use expire::expire_due;
 pub use facts::get_with_impact;

@@ -36,12 +36,18 @@ const MAX_TEXT: usize = 998;
     "forwarding": [{"mailbox": "bob@example.test", "forward_to": "bob@elsewhere.test", "verdict": "suspicious"}]
 })))]
 pub struct IngestInvestigation {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 512, pattern = "\\S")
+    )]
     pub title: String,
     pub investigation_type: InvestigationType,
     pub alert: IngestAlert,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub clusters: Vec<IngestCluster>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub forwarding: Vec<IngestForwarding>,
 }
 
@@ -49,6 +55,10 @@ pub struct IngestInvestigation {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IngestAlert {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 512, pattern = "\\S")
+    )]
     pub title: String,
     pub severity: Severity,
 }
@@ -58,9 +68,14 @@ pub struct IngestAlert {
 #[serde(deny_unknown_fields)]
 pub struct IngestCluster {
     pub cluster_by: ClusterBy,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 2048, pattern = "\\S")
+    )]
     pub cluster_value: String,
     pub verdict: Verdict,
-    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
+    /// At most 20,000 messages in all the clusters of one investigation.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 20000))]
     pub messages: Vec<IngestMessage>,
 }
 
@@ -68,11 +83,11 @@ pub struct IngestCluster {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IngestMessage {
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub mailbox: EmailAddress,
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub internet_message_id: InternetMessageId,
+    #[cfg_attr(feature = "openapi", schema(max_length = 998))]
     pub sender: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 998))]
     pub subject: String,
     pub received_at: DateTime<Utc>,
     /// Where the message is now, if the investigation knows; Inbox otherwise.
@@ -84,15 +99,15 @@ pub struct IngestMessage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IngestForwarding {
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub mailbox: EmailAddress,
     /// An address, or the rule's text when it hides one (a variable, say): outside unless it
     /// is plainly an address on an internal domain.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 998, pattern = "\\S"))]
     pub forward_to: ForwardTarget,
     pub verdict: Verdict,
-    /// How it was found, when that matters (at most 998 characters).
+    /// How it was found, when that matters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 998))]
     pub detail: Option<String>,
 }
 

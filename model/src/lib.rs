@@ -13,6 +13,8 @@ mod indicator;
 mod ingest;
 mod investigation;
 pub mod message_id;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod page;
 mod policy;
 mod scope;
@@ -21,7 +23,7 @@ mod user;
 
 pub use action::{Action, ActionResult, ActionTarget, Approval, Impact};
 pub use actor::{Actor, SystemTask};
-pub use address::{EmailAddress, ForwardTarget, InternalDomains};
+pub use address::{EmailAddress, ForwardTarget, InternalDomains, EMAIL_PATTERN, WHITE_SPACE};
 pub use enums::{
     ActionSource, ActionStatus, ActionType, ClusterBy, IncidentSort, IncidentStatus,
     InvestigationStatus, InvestigationType, MessageLocation, MessageResult, Role, Severity,

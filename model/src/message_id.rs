@@ -4,8 +4,22 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::address::white_space;
+
 /// Longest Message-ID kept (RFC 5322's line limit).
 pub const MAX_LEN: usize = 998;
+
+/// What [`InternetMessageId::parse`] takes, as a JSON Schema (ECMA-262) pattern: angle brackets
+/// around characters that are not space, control or angle brackets; space around it allowed.
+pub const PATTERN: &str = concat!(
+    "^[",
+    white_space!(),
+    "]*<[^",
+    white_space!(),
+    r"\x00-\x1f\x7f-\x9f<>]+>[",
+    white_space!(),
+    "]*$"
+);
 
 /// An Internet Message-ID: `<left@right>`, no spaces, at most 998 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -21,7 +35,7 @@ impl InternetMessageId {
             .and_then(|t| t.strip_suffix('>'))
             .ok_or_else(|| format!("{text:?} is not a Message-ID in angle brackets"))?;
         if inner.is_empty()
-            || text.len() > MAX_LEN
+            || text.chars().count() > MAX_LEN
             || inner
                 .chars()
                 .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
@@ -40,6 +54,20 @@ impl InternetMessageId {
         &self.0
     }
 }
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for InternetMessageId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::string_schema(
+            "An Internet Message-ID in angle brackets, `<left@right>`.",
+            PATTERN,
+            MAX_LEN,
+        )
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for InternetMessageId {}
 
 impl TryFrom<String> for InternetMessageId {
     type Error = String;
@@ -103,5 +131,38 @@ mod tests {
         assert!(same("<a@b.test>", "a@b.test"));
         assert!(same(" <a@b.test> ", "<a@b.test>"));
         assert!(!same("<a@b.test>", "<a@c.test>"));
+    }
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_pattern_is_what_parse_takes() {
+        let pattern = regex::Regex::new(PATTERN).unwrap();
+        for text in [
+            "<a@b>",
+            " <a@b> ",
+            "<x>",
+            "<>",
+            "a@b",
+            "<a b@c>",
+            "<a<b@c>",
+            "<a\u{0}b>",
+            "<a\u{9f}b>",
+            "<ä@ö>",
+            "<a@b>>",
+            "\u{3000}<a@b>",
+            "\u{85}<a@b>",
+            "<a@b>\u{feff}",
+            "<a\u{2028}b>",
+        ] {
+            assert_eq!(
+                pattern.is_match(text),
+                InternetMessageId::parse(text).is_ok(),
+                "{text:?}"
+            );
+        }
     }
 }

@@ -36,6 +36,17 @@ pub enum Decision {
 /// Longest comment kept with a decision.
 pub const MAX_COMMENT: usize = 2_000;
 
+/// A comment is at most [`MAX_COMMENT`] characters as sent (the API's document says so of
+/// the text as sent, so space around it counts too).
+pub fn check_comment(comment: Option<&str>) -> Result<(), AppError> {
+    if comment.is_some_and(|c| c.chars().count() > MAX_COMMENT) {
+        return Err(AppError::Invalid(format!(
+            "a comment is at most {MAX_COMMENT} characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Approves or rejects one pending action. A decision on anything but Pending is a conflict
 /// that names who decided it and when.
 #[tracing::instrument(skip(state, user, comment), fields(user = %user.username))]
@@ -66,12 +77,10 @@ pub async fn decide_many(
     if let Err(error) = user.require_decide() {
         return every(error);
     }
-    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
-    if comment.is_some_and(|c| c.chars().count() > MAX_COMMENT) {
-        return every(AppError::Invalid(format!(
-            "a comment is at most {MAX_COMMENT} characters"
-        )));
+    if let Err(error) = check_comment(comment) {
+        return every(error);
     }
+    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
     let mut replies = Vec::with_capacity(action_ids.len());
     for action_id in action_ids {
         let (reply, answer) = oneshot::channel();

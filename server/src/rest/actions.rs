@@ -16,10 +16,11 @@ use super::problem::{ApiError, Problem};
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// `pending`, `approved`, … (Pending is served oldest first, everything else newest first).
+    #[param(value_type = Option<ActionStatus>)]
     pub status: Option<String>,
     /// `soft_delete_cluster`, `turn_off_forwarding`, …
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<ActionType>)]
     pub action_type: Option<String>,
     pub investigation_id: Option<String>,
     pub cursor: Option<String>,
@@ -75,9 +76,10 @@ pub async fn get(
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// Only this status; without it, every decided action (History).
+    #[param(value_type = Option<ActionStatus>)]
     pub status: Option<String>,
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<ActionType>)]
     pub action_type: Option<String>,
     pub decided_by: Option<String>,
     /// Only actions created within this many days.
@@ -88,9 +90,11 @@ pub struct ExportParams {
 /// Rows one export holds at most.
 const EXPORT_LIMIT: usize = 100_000;
 
-/// History as CSV (newest first), with the same filters as the portal's History tab. Text that
-/// came from outside (comments, subjects in details) is neutralised for spreadsheets: a cell
-/// starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'`.
+/// History as CSV (newest first), with the same filters as the portal's History tab, streamed
+/// a page at a time; at most 100,000 actions, and when more match, a last row whose `id` is
+/// `TRUNCATED` says so. Text that came from outside (comments, subjects in details) is
+/// neutralised for spreadsheets: a cell starting with `=`, `+`, `-`, `@`, tab or CR gets a
+/// leading `'`.
 #[utoipa::path(
     get, path = "/api/v1/actions/export.csv", tag = "actions",
     params(ExportParams),
@@ -169,17 +173,23 @@ async fn export_page(
     if cursor.is_none() {
         out.write_record(EXPORT_COLUMNS).map_err(csv_error)?;
     }
-    for (action, counts) in items.iter().take(EXPORT_LIMIT - written) {
+    let room = EXPORT_LIMIT - written;
+    for (action, counts) in items.iter().take(room) {
         out.write_record(export_row(action, counts))
             .map_err(csv_error)?;
         written += 1;
+    }
+    // A limit never cuts a history short silently: the last row says more actions match.
+    let more = items.len() > room || (written == EXPORT_LIMIT && next.is_some());
+    if more {
+        out.write_record(truncated_row()).map_err(csv_error)?;
     }
     let csv = out
         .into_inner()
         .map_err(|e| csv_error(e.into_error().into()))?;
     Ok(ExportPage {
         csv,
-        next: next.filter(|_| written < EXPORT_LIMIT),
+        next: next.filter(|_| !more && written < EXPORT_LIMIT),
         written,
     })
 }
@@ -217,6 +227,16 @@ fn export_row(a: &Action, counts: &ResultCounts) -> [String; 13] {
         counts.succeeded.to_string(),
         counts.failed.to_string(),
     ]
+}
+
+/// The row after the last of an export cut at [`EXPORT_LIMIT`].
+fn truncated_row() -> [String; 13] {
+    let mut row: [String; 13] = Default::default();
+    row[0] = "TRUNCATED".into();
+    row[8] = format!(
+        "More actions match: an export holds at most {EXPORT_LIMIT}. Narrow it (within_days, status, type, decided_by) to export the rest."
+    );
+    row
 }
 
 fn csv_error(e: csv::Error) -> AppError {

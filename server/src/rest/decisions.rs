@@ -186,6 +186,8 @@ pub async fn bulk(
                     "ids must hold 1 to {MAX_BULK} action ids"
                 ))));
             }
+            // What is wrong with the request as a whole is refused as a whole.
+            actions::check_comment(request.comment.as_deref())?;
             let outcomes = actions::decide_many(
                 state,
                 &user,

@@ -111,6 +111,13 @@ fn read_key(value: &HeaderValue) -> Result<String, ApiError> {
     let key = value
         .to_str()
         .map_err(|_| AppError::Malformed("Idempotency-Key must be visible ASCII".into()))?;
+    // HTTP has already dropped the blanks around a header's value; any left inside count.
+    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::Malformed(
+            "Idempotency-Key must be visible ASCII, without spaces".into(),
+        )
+        .into());
+    }
     if key.is_empty() || key.len() > 255 {
         return Err(
             AppError::Malformed("Idempotency-Key must be 1 to 255 characters".into()).into(),

@@ -17,10 +17,13 @@ use super::problem::{ApiError, Problem};
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only incidents in this Automated investigation state (`pending_action`, …).
+    #[param(value_type = Option<InvestigationStatus>)]
     pub state: Option<String>,
     /// `last_activity` (default), `first_activity`, `severity` or `pending_actions`.
+    #[param(value_type = Option<IncidentSort>)]
     pub sort: Option<String>,
     /// `desc` (default: latest, most severe, most pending first) or `asc`.
+    #[param(pattern = "^(asc|desc)?$")]
     pub order: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 500, default 50.
@@ -49,7 +52,7 @@ pub async fn list(
         query_word(params.state.as_deref(), "state", InvestigationStatus::parse)?;
     let sort = query_word(params.sort.as_deref(), "sort", IncidentSort::parse)?.unwrap_or_default();
     let ascending = match params.order.as_deref() {
-        None | Some("desc") => false,
+        None | Some("" | "desc") => false,
         Some("asc") => true,
         Some(other) => {
             return Err(AppError::Invalid(format!("order {other:?} is not asc or desc")).into())

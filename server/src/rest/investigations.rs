@@ -79,8 +79,10 @@ pub async fn get(
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only investigations with this status.
+    #[param(value_type = Option<InvestigationStatus>)]
     pub status: Option<String>,
     /// Only investigations of this type (`user_reported`, `manual`, `url_verdict_change`, …).
+    #[param(value_type = Option<InvestigationType>)]
     pub investigation_type: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 500, default 50.

@@ -6,6 +6,7 @@ mod auth;
 mod changes;
 mod cli;
 mod connectors;
+mod contract;
 mod corpus;
 mod decisions;
 mod dovecot;
