@@ -68,6 +68,11 @@ impl From<StorageError> for AppError {
     fn from(error: StorageError) -> Self {
         match error.0 {
             sqlx::Error::RowNotFound => AppError::NotFound("record".into()),
+            // PostgreSQL text cannot hold NUL (SQLSTATE 22021): what a client sent, not a
+            // fault of ours. Inputs are checked before they get here; this is the backstop.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
+                AppError::Invalid("text must not contain NUL characters".into())
+            }
             other => {
                 tracing::error!(error = ?other, "database error");
                 AppError::Internal

@@ -6,7 +6,6 @@
 //! transaction per batch. The playbook and `GET /messages` read it ([`queries`]).
 
 pub(crate) mod coalesce;
-mod leases;
 mod members;
 mod queries;
 mod selection;
@@ -18,6 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::db::query;
+use crate::leases::{self, Leases};
 use crate::AppState;
 use mail::{ReadRequest, StoreError};
 use model::{AppError, MessageLocation};
@@ -87,6 +87,12 @@ pub async fn scan(state: &AppState) -> Result<ScanReport, AppError> {
     scan_these(state, mailboxes, Need::Eventually).await
 }
 
+/// Whether the store has this mailbox and the index reads it.
+pub async fn is_indexed(state: &AppState, mailbox: &str) -> Result<bool, AppError> {
+    let mailboxes = state.mail.source.mailboxes().await.map_err(store_failed)?;
+    Ok(mailboxes.iter().any(|m| m == mailbox))
+}
+
 /// Brings the index of these mailboxes up to date (execution, before it matches copies named
 /// from outside).
 #[tracing::instrument(skip_all, fields(mailboxes = mailboxes.len()))]
@@ -114,7 +120,9 @@ async fn scan_these(
         mailboxes: Vec::new(),
     };
     let scanned = scan_leased(state, mailboxes, need, &mut held).await;
-    if let Err(error) = leases::release(&state.db, &held.holder, &held.mailboxes).await {
+    if let Err(error) =
+        leases::release(&state.db, Leases::Mailboxes, &held.holder, &held.mailboxes).await
+    {
         tracing::warn!(%error, "could not give back the index leases; they run out by themselves");
     }
     scanned
@@ -204,8 +212,20 @@ async fn lease(
 ) -> Result<bool, AppError> {
     let lease = state.index.lease;
     let taken = match need {
-        Need::Eventually => leases::take(&state.db, holder, mailbox, lease).await?,
-        Need::Now => leases::wait_for(&state.db, holder, mailbox, lease, LEASE_PATIENCE).await?,
+        Need::Eventually => {
+            leases::take(&state.db, Leases::Mailboxes, holder, mailbox, lease).await?
+        }
+        Need::Now => {
+            leases::wait_for(
+                &state.db,
+                Leases::Mailboxes,
+                holder,
+                mailbox,
+                lease,
+                LEASE_PATIENCE,
+            )
+            .await?
+        }
     };
     match (taken, need) {
         (true, _) => {}

@@ -15,6 +15,7 @@ pub mod index;
 pub mod indicators;
 pub mod investigations;
 mod keyed;
+mod leases;
 pub mod limit;
 pub mod policy;
 pub mod sessions;

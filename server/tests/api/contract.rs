@@ -251,3 +251,22 @@ async fn an_idempotency_key_is_visible_ascii_without_spaces() {
     let long = "k".repeat(256);
     assert!(!key_pattern.is_match(&long));
 }
+
+/// PostgreSQL text cannot hold NUL: a filter or id carrying one is answered (found nothing, or
+/// 422), never a server error, on either engine.
+#[tokio::test]
+async fn a_nul_in_a_filter_or_an_id_is_answered_not_a_server_error() {
+    let app = spawn_app().await;
+    let reader = app.token("reader", Role::Reader).await;
+    for path in [
+        "/api/v1/messages?sender=a%00b",
+        "/api/v1/messages?mailbox=a%00b&internet_message_id=%3Ca%00b%3E",
+        "/api/v1/actions?investigation_id=a%00b",
+        "/api/v1/actions/export.csv?decided_by=a%00b",
+        "/api/v1/actions/a%00b",
+        "/api/v1/investigations/a%00b",
+    ] {
+        let status = app.get(path, &reader).await.status().as_u16();
+        assert!([200, 404, 422].contains(&status), "{path}: {status}");
+    }
+}

@@ -581,3 +581,48 @@ async fn a_new_indicator_hunts_once_whichever_instances_load_it() {
     );
     drop(instances);
 }
+
+/// Reports of one message sent to three instances at once make one investigation between
+/// them: the copy's lease lets one instance start it, and the reports on the others join it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_of_one_message_on_three_instances_make_one_investigation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, token) = prepared_database(dir.path()).await;
+    let copies = campaign(dir.path(), 1, 1);
+    let (mailbox, id) = &copies[0];
+    let instances = three(
+        dir.path(),
+        &["--index-interval", "0", "--lookback", "3650d"],
+    );
+    let client = Client::new();
+    let body = json!({"mailbox": mailbox, "internet_message_id": id});
+    let reports = (0..24).map(|n| {
+        let url = format!("{}/api/v1/reports", instances[n % 3].base);
+        client.post(url).bearer_auth(&token).json(&body).send()
+    });
+    let mut started = Vec::new();
+    let mut investigations = std::collections::BTreeSet::new();
+    for response in futures_util::future::join_all(reports).await {
+        let response = response.unwrap();
+        assert_eq!(response.status(), 202);
+        let reported: Value = response.json().await.unwrap();
+        investigations.insert(reported["investigation_id"].as_str().unwrap().to_string());
+        if reported["joined"] == json!(false) {
+            started.push(reported);
+        }
+    }
+    assert_eq!(started.len(), 1, "one report started it: {started:?}");
+    assert_eq!(investigations.len(), 1, "{investigations:?}");
+    let stored: i64 = query("SELECT COUNT(*) FROM investigations")
+        .scalar(&db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+    let leases: i64 = query("SELECT COUNT(*) FROM report_leases")
+        .scalar(&db)
+        .await
+        .unwrap();
+    assert_eq!(leases, 0, "every lease was given back");
+    drop(instances);
+    assert_audit_verifies(dir.path());
+}

@@ -263,6 +263,20 @@ async fn a_report_builds_exact_clusters_and_two_reporters_make_them_suspicious()
     )
     .await;
     assert_eq!(missing.status(), 404);
+    for (mailbox, status) in [
+        ("nobody@example.test", 404),
+        ("../alice@example.test", 404),
+        ("a\u{0}b@example.test", 422),
+    ] {
+        let unknown = post(
+            &app,
+            "/api/v1/reports",
+            &reader,
+            json!({"mailbox": mailbox, "internet_message_id": "<nope@x.test>"}),
+        )
+        .await;
+        assert_eq!(unknown.status(), status, "{mailbox:?}");
+    }
     let both = post(
         &app,
         "/api/v1/reports",

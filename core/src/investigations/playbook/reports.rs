@@ -2,7 +2,8 @@
 //! the index (bringing the index up to date once if it lacks it, in a scan shared with every
 //! concurrent report), record the report so that it counts towards its cluster's
 //! reporters, then investigate — or join the investigation a report of the same copy already
-//! started, so a flood of reports of one message makes one investigation, not one each.
+//! started, so a flood of reports of one message makes one investigation, not one each (on
+//! one instance or several: the copy's lease in the database lets one start it at a time).
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use super::{started, Trigger};
 use crate::audit::{self, Event};
 use crate::db::{self, query, Db};
 use crate::index::{self, IndexedMessage, Selection};
+use crate::leases::{self, Leases};
 use crate::limit::Limiter;
 use crate::{new_id, AppState};
 use model::{message_id, Actor, AppError, CurrentUser, InvestigationCreated};
@@ -63,10 +65,47 @@ pub async fn report(
     user.require_report()?;
     state.report_quota.admit(&user.username)?;
     let message = reported_message(state, mailbox, internet_message_id, content).await?;
-    // Reports of one copy, one at a time: the second finds what the first started.
+    // Reports of one copy, one at a time: the second finds what the first started. In this
+    // instance a lock; across instances the copy's lease in the database.
     let copy = format!("{}\n{}", message.mailbox, message.internet_message_id);
     let lock = state.report_locks.get(&copy);
     let _turn = lock.lock().await;
+    let holder = leases::holder();
+    let leased = leases::wait_for(
+        &state.db,
+        Leases::ReportedCopies,
+        &holder,
+        &copy,
+        REPORT_LEASE,
+        REPORT_LEASE,
+    )
+    .await?;
+    if !leased {
+        tracing::warn!(
+            mailbox = message.mailbox,
+            "another instance has been starting this copy's investigation for over two minutes; going on without"
+        );
+    }
+    let reported = investigate_report(state, user, message).await;
+    if leased {
+        let released = leases::release(&state.db, Leases::ReportedCopies, &holder, &[copy]).await;
+        if let Err(error) = released {
+            tracing::warn!(%error, "cannot give back a report lease; it runs out by itself");
+        }
+    }
+    reported
+}
+
+/// How long one instance may take to start a reported copy's investigation before another
+/// may (the lease), and how long a report of the same copy elsewhere waits for it.
+const REPORT_LEASE: Duration = Duration::from_secs(120);
+
+/// Records the report, and joins the investigation of the copy or starts one.
+async fn investigate_report(
+    state: &AppState,
+    user: &CurrentUser,
+    message: IndexedMessage,
+) -> Result<Reported, AppError> {
     if let Some(investigation_id) = record(state, user, &message).await? {
         return Ok(Reported {
             investigation_id,
@@ -112,6 +151,11 @@ pub async fn reported_message(
     content: Option<&str>,
 ) -> Result<IndexedMessage, AppError> {
     let mailbox = mailbox.trim().to_ascii_lowercase();
+    if mailbox.chars().any(char::is_control) || message_id.chars().any(char::is_control) {
+        return Err(AppError::Invalid(
+            "mailbox and internet_message_id must not contain control characters".into(),
+        ));
+    }
     // Lenient on purpose: the index keeps whatever the header said, spaces and all.
     let bare = message_id::bare(message_id);
     if bare.is_empty() || bare.len() + 2 > message_id::MAX_LEN {
@@ -123,6 +167,13 @@ pub async fn reported_message(
     let mut found = index::find(&state.db, Some(&mailbox), id).await?;
     if found.is_empty() {
         index::coalesce::scan(state).await?;
+        found = index::find(&state.db, Some(&mailbox), id).await?;
+    }
+    if found.is_empty() && index::is_indexed(state, &mailbox).await? {
+        // The shared scan leaves a mailbox another instance is scanning to it: wait for that
+        // scan (the mailbox's lease), then look at the mailbox once more, before saying the
+        // message is not there.
+        index::scan_mailboxes(state, std::slice::from_ref(&mailbox)).await?;
         found = index::find(&state.db, Some(&mailbox), id).await?;
     }
     if found.len() > 1 {
