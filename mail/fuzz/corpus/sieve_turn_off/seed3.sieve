@@ -1,0 +1,2 @@
+require "variables"; set "to" "evil.test"; redirect "x@${to}";
+include :personal "main";
