@@ -149,8 +149,9 @@ pub fn parse(raw: &[u8], full: bool) -> Parsed {
     Parsed {
         internet_message_id: message
             .message_id()
-            .filter(|id| !id.trim().is_empty() && id.len() <= MAX_TEXT)
+            .filter(|id| id.len() <= MAX_TEXT)
             .map(message_id::bracketed)
+            .filter(|id| id.len() > 2)
             .unwrap_or_else(|| synthetic_id(raw)),
         sender_domain,
         sender,

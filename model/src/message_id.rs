@@ -91,8 +91,14 @@ pub fn bare(id: &str) -> &str {
 }
 
 /// `<id>`: the form airdesk keeps, whatever form it was read in.
+///
+/// Control characters are dropped: a sender writes this header, they have no place in a
+/// Message-ID, they can spoof what the portal shows, and PostgreSQL text cannot hold NUL (one
+/// message could otherwise stop the index writing). The index keeps a header's id this way and
+/// a report's id is looked up this way, so the two still meet.
 pub fn bracketed(id: &str) -> String {
-    format!("<{}>", bare(id))
+    let kept: String = bare(id).chars().filter(|c| !c.is_control()).collect();
+    format!("<{kept}>")
 }
 
 /// Whether two Message-IDs name the same message, brackets and space aside.
@@ -164,5 +170,17 @@ mod pattern_tests {
                 "{text:?}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod bracket_tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_dropped_so_the_index_and_a_report_meet() {
+        assert_eq!(bracketed(" <a\u{0}b\u{1b}@x> "), "<ab@x>");
+        assert_eq!(bracketed("a\u{7f}b@x"), "<ab@x>");
+        assert_eq!(bracketed("\u{1}"), "<>");
     }
 }

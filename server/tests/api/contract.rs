@@ -270,3 +270,36 @@ async fn a_nul_in_a_filter_or_an_id_is_answered_not_a_server_error() {
         assert!([200, 404, 422].contains(&status), "{path}: {status}");
     }
 }
+
+/// A sender writes the Message-ID: one with a NUL and other control characters inside is
+/// indexed on either engine (PostgreSQL text cannot hold NUL, and a failed write would stop
+/// the index for everyone), and a report naming it as the header had it still finds it.
+#[tokio::test]
+async fn a_message_id_with_control_characters_is_indexed_and_reportable() {
+    let app = spawn_app().await;
+    let reader = app.token("reader", Role::Reader).await;
+    app.deliver(
+        "alice@example.test",
+        "<pay\u{0}\u{1b}[2Jnow@evil.test>",
+        "INBOX",
+    );
+    app.deliver("alice@example.test", "<plain@evil.test>", "INBOX");
+    let response = app
+        .client
+        .post(app.url("/api/v1/reports"))
+        .bearer_auth(&reader)
+        .json(&json!({"mailbox": "alice@example.test",
+                      "internet_message_id": "<pay\u{0}\u{1b}[2Jnow@evil.test>"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let rows: Vec<(String,)> = airdesk_core::db::query(
+        "SELECT internet_message_id FROM messages WHERE mailbox = 'alice@example.test' ORDER BY 1",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let ids: Vec<String> = rows.into_iter().map(|(id,)| id).collect();
+    assert_eq!(ids, ["<pay[2Jnow@evil.test>", "<plain@evil.test>"]);
+}
