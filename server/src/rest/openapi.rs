@@ -257,8 +257,10 @@ fn new_indicator_schema() -> serde_json::Value {
                 "kind": {"type": "string", "enum": [kind]},
                 "value": value,
                 "verdict": {"type": "string", "enum": ["malicious", "suspicious"]},
-                "expires_at": {"type": ["string", "null"], "format": "date-time",
-                    "description": "When it stops counting; null or an empty string for never."},
+                "expires_at": {
+                    "anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}, {"type": "null"}],
+                    "description": "When it stops counting; null or an empty string for never."
+                },
             }
         })
     };

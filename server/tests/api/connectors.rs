@@ -502,7 +502,7 @@ async fn imap_a_large_folder_with_non_ascii_ids_is_found_by_handle_and_moved_cop
 
 /// A check reads the active script and every script it includes in one ManageSieve session,
 /// and the turn-off right after reuses it: one login for both, where a session per script read
-/// or written took eight (and with them the connections execution needs).
+/// or written took thirteen (and with them the connections execution needs).
 #[tokio::test]
 async fn imap_one_managesieve_session_serves_a_whole_check_and_turn_off() {
     let dovecot = Dovecot::start(&[ALICE, BOB]);

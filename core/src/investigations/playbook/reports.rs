@@ -151,12 +151,12 @@ pub async fn reported_message(
     content: Option<&str>,
 ) -> Result<IndexedMessage, AppError> {
     let mailbox = mailbox.trim().to_ascii_lowercase();
-    // No mailbox has one (and PostgreSQL text cannot hold NUL). A Message-ID's are dropped
-    // below, as the index dropped them.
+    // No mailbox has a control character (and PostgreSQL text cannot hold NUL): not there.
+    // A Message-ID's are dropped below, as the index dropped them.
     if mailbox.chars().any(char::is_control) {
-        return Err(AppError::Invalid(
-            "mailbox must not contain control characters".into(),
-        ));
+        return Err(AppError::NotFound(format!(
+            "mailbox {mailbox:?} in the index"
+        )));
     }
     // Lenient on purpose: the index keeps whatever the header said, spaces and all.
     let bare = message_id::bare(message_id);
