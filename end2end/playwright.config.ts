@@ -35,8 +35,11 @@ export default defineConfig({
   webServer: {
     command:
       `rm -rf ${root} && mkdir -p ${root} && cp ${bin} ${root}/airdesk && cp policy.toml ${root}/ && cd ${root} && ` +
+      // A webhook to a port nobody listens on: its deliveries wait, with the error, in Deliveries.
+      `printf e2e-webhook-signing-secret-000 > webhook.secret && ` +
       `exec ./airdesk serve --demo --listen 127.0.0.1:${port} ` +
-      `--database-url sqlite://e2e.db --mail-root mail --internal-domains example.test --policy policy.toml`,
+      `--database-url sqlite://e2e.db --mail-root mail --internal-domains example.test --policy policy.toml ` +
+      `--webhook http://127.0.0.1:9/airdesk --webhook-secret-file webhook.secret`,
     env: { AIRDESK_DEMO_PASSWORD: 'e2e-demo-password', AIRDESK_LOG: process.env.AIRDESK_LOG ?? 'warn' },
     url: `http://127.0.0.1:${port}/readyz`,
     reuseExistingServer: false,

@@ -8,6 +8,7 @@ mod incidents;
 mod investigations;
 mod policy;
 mod session;
+mod webhooks;
 
 pub use actions::{get_action, list_actions, ActionQuery};
 pub use decisions::{
@@ -21,3 +22,4 @@ pub use investigations::{
 };
 pub use policy::{get_impact, get_policy};
 pub use session::{current_user, login, logout, Login, Logout};
+pub use webhooks::{list_deliveries, DeliveryQuery};

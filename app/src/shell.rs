@@ -7,6 +7,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Layout;
+use crate::pages::deliveries_page::DeliveriesPage;
 use crate::pages::office_action_center_page::OfficeActionCenterPage;
 use crate::pages::policy_page::PolicyPage;
 use crate::pages::{
@@ -68,6 +69,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/investigations/:id") view=InvestigationPage/>
                     <Route path=path!("/threatincidents") view=OfficeActionCenterPage/>
                     <Route path=path!("/policy") view=PolicyPage/>
+                    <Route path=path!("/deliveries") view=DeliveriesPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,6 +1,7 @@
 //! The append-only audit trail (DESIGN.md rule 7): every transition writes one event in the
 //! same transaction, chained by hash so that any rewrite or removal shows. Only this crate
-//! writes it, and every action transition writes it through `actions::state`.
+//! writes it, and every action transition writes it through `actions::state`. The outbox of
+//! public events ([`crate::events`]) is written from it, at the same moment.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -45,12 +46,12 @@ pub(crate) struct Event<'a> {
 
 /// An event recorded by a transaction and appended to the chain when it commits.
 pub(crate) struct Pending {
-    actor: String,
-    entity_kind: String,
-    entity_id: String,
-    event: String,
-    before: Option<String>,
-    after: Option<String>,
+    pub(crate) actor: String,
+    pub(crate) entity_kind: String,
+    pub(crate) entity_id: String,
+    pub(crate) event: String,
+    pub(crate) before: Option<String>,
+    pub(crate) after: Option<String>,
 }
 
 /// Records an event in the caller's transaction: it is appended to the chain when the
@@ -124,7 +125,8 @@ pub(crate) async fn append(tx: &mut Tx<'_>, events: Vec<Pending>) -> Result<(), 
         // order (`audit verify` walks it by `seq`).
         insert.execute(&mut *tx).await?;
     }
-    Ok(())
+    // The public events these stand for, under the same lock (see `events`).
+    crate::events::append(tx, &events, at).await
 }
 
 /// The events oldest first, a page at a time.

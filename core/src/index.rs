@@ -83,8 +83,17 @@ struct FolderWork {
 /// Brings the index up to date with the store.
 #[tracing::instrument(skip_all)]
 pub async fn scan(state: &AppState) -> Result<ScanReport, AppError> {
-    let mailboxes = state.mail.source.mailboxes().await.map_err(store_failed)?;
-    scan_these(state, mailboxes, Need::Eventually).await
+    let mailboxes = state.mail.source.mailboxes().await.map_err(|e| {
+        crate::metrics::connector_error(
+            state.mail.kind,
+            "index",
+            crate::metrics::store_error_kind(&e),
+        );
+        store_failed(e)
+    })?;
+    let report = scan_these(state, mailboxes, Need::Eventually).await?;
+    crate::metrics::index_scanned();
+    Ok(report)
 }
 
 /// Whether the store has this mailbox and the index reads it.

@@ -1,8 +1,10 @@
 //! Investigations: taking in a result ([`ingest`]: from outside over the API, or from airdesk's
 //! own [`playbook`]) and proposing the actions its verdicts call for; reading one with its
-//! evidence, and the investigations queue ([`read`]).
+//! evidence, and the investigations queue ([`read`]). Reports that arrive by mail come in
+//! through [`intake`].
 
 pub mod ingest;
+pub mod intake;
 pub mod playbook;
 pub mod read;
 

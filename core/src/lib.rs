@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod audit;
 pub mod db;
+pub mod events;
 pub mod idempotency;
 pub mod incidents;
 pub mod index;
@@ -17,6 +18,7 @@ pub mod investigations;
 mod keyed;
 mod leases;
 pub mod limit;
+pub mod metrics;
 pub mod policy;
 pub mod sessions;
 pub mod signin;

@@ -30,6 +30,8 @@ pub enum Connector {
 /// One backend's capabilities.
 #[derive(Debug, Clone)]
 pub struct Backend {
+    /// Which connector: `maildir` or `imap` (a metrics label, never an address).
+    pub kind: &'static str,
     /// Finding, moving and deleting messages (execution).
     pub messages: Arc<dyn Messages>,
     /// What the message index reads.
@@ -39,6 +41,8 @@ pub struct Backend {
     /// Reading forwarding for investigations: the same rules through connections of its own,
     /// so a flood of reports cannot take the sessions approved actions need.
     pub forwarding_checks: Arc<dyn Forwarding>,
+    /// The phish-report mailbox's inbox: read, then filed away.
+    pub intake: Arc<dyn crate::Intake>,
 }
 
 impl Backend {
@@ -52,9 +56,11 @@ impl Backend {
                     .with_sieve_global(sieve_global.clone());
                 let forwarding = Arc::new(SieveForwarding(maildir.sieve()));
                 Backend {
+                    kind: "maildir",
                     forwarding: forwarding.clone(),
                     forwarding_checks: forwarding,
                     messages: Arc::new(maildir.clone()),
+                    intake: Arc::new(maildir.clone()),
                     source: Arc::new(maildir),
                 }
             }
@@ -65,9 +71,11 @@ impl Backend {
                 let imap = Imap::new(settings.clone(), folders)
                     .with_index(index_mailboxes.clone(), limits);
                 Backend {
+                    kind: "imap",
                     forwarding: Arc::new(SieveForwarding(imap.sieve())),
                     forwarding_checks: Arc::new(SieveForwarding(imap.sieve())),
                     messages: Arc::new(imap.clone()),
+                    intake: Arc::new(imap.clone()),
                     source: Arc::new(imap.with_own_pool(settings.index_connections)),
                 }
             }

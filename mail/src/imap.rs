@@ -6,6 +6,7 @@
 
 mod conn;
 mod find;
+mod intake;
 pub mod managesieve;
 mod messages;
 mod settings;

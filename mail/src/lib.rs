@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod forwarding;
 pub mod imap;
+pub mod intake;
 pub mod maildir;
 pub mod messages;
 pub mod parse;
@@ -17,6 +18,7 @@ pub mod source;
 
 pub use backend::{Backend, Connector};
 pub use forwarding::{ForwardFinding, Forwarding, ForwardingError, TurnOff};
+pub use intake::{Intake, Waiting};
 pub use messages::{Copy, Found, ItemOutcome, Messages, Whereabouts};
 pub use source::{Listing, MessageSource, ReadBatch, ReadLimits, ReadMessage, ReadRequest};
 

@@ -12,6 +12,7 @@
 
 pub mod files;
 mod find;
+mod intake;
 pub mod layout;
 mod messages;
 mod sieve;

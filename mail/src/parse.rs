@@ -10,6 +10,7 @@ use model::message_id;
 use sha2::{Digest, Sha256};
 
 mod links;
+pub mod report;
 
 use links::Links;
 pub use links::{normalise_url, url_domain, url_host, url_pattern, MAX_HOSTS, MAX_URLS};

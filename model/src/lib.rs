@@ -20,6 +20,7 @@ mod policy;
 mod scope;
 mod time;
 mod user;
+mod webhook;
 
 pub use action::{Action, ActionResult, ActionTarget, Approval, Impact};
 pub use actor::{Actor, SystemTask};
@@ -45,3 +46,4 @@ pub use policy::{Defaults, GroupView, Level, PolicyView, RuleView, Then, Variabl
 pub use scope::{Scope, Scopes};
 pub use time::{days_before, display_duration, display_time, local_time, now, MAX_WITHIN_DAYS};
 pub use user::{safe_next, CurrentUser, Username};
+pub use webhook::Delivery;

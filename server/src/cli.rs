@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod events;
 mod token;
 
 use std::net::SocketAddr;
@@ -195,6 +196,14 @@ impl Cli {
             indicators_file: self.indicators_file.clone(),
             policy: self.policy.clone(),
             audit_key_file: self.audit_key_file.clone(),
+            intake: match serve {
+                Some(s) => s.events.intake()?,
+                None => None,
+            },
+            webhooks: match serve {
+                Some(s) => s.events.config(s.listen)?,
+                None => Default::default(),
+            },
         })
     }
 

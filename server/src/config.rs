@@ -45,6 +45,10 @@ pub struct Settings {
     pub policy: Option<PathBuf>,
     /// The secret that signs the audit trail's head.
     pub audit_key_file: Option<PathBuf>,
+    /// The phish-report mailbox, read for reports.
+    pub intake: Option<airdesk_core::investigations::intake::IntakeConfig>,
+    /// Where events are delivered (webhooks), and how.
+    pub webhooks: airdesk_core::events::webhooks::WebhookConfig,
 }
 
 impl Settings {

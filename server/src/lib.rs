@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod health;
 pub mod http;
+pub mod metrics;
 pub mod rest;
 pub mod startup;
 pub mod telemetry;

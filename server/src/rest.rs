@@ -12,6 +12,7 @@ pub mod json;
 pub mod openapi;
 pub mod policy;
 pub mod problem;
+pub mod webhooks;
 
 use axum::extract::FromRef;
 use axum::routing::{get, post};
@@ -56,6 +57,7 @@ where
         )
         .route("/messages", get(intel::messages))
         .route("/policy", get(policy::get))
+        .route("/webhooks/deliveries", get(webhooks::deliveries))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::from(model::AppError::NotFound("endpoint".into())) })
 }

@@ -1,6 +1,7 @@
 //! Starting the server: open and migrate the database, open the mail store, bind, and serve
 //! until SIGINT or SIGTERM, finishing the requests in flight — with the background work
-//! (execution workers, expiry, checkpoints, indexing, the indicators file's hunts) beside it.
+//! (execution workers, expiry, checkpoints, indexing, the indicators file's hunts, webhook
+//! deliveries) beside it.
 
 use std::net::SocketAddr;
 
@@ -9,6 +10,7 @@ use tokio::net::TcpListener;
 
 use airdesk_core::actions::{expire, Executor};
 use airdesk_core::db::{Db, OpenError};
+use airdesk_core::events::webhooks;
 use airdesk_core::investigations::playbook::{self, Trigger};
 use airdesk_core::policy::PolicyHolder;
 use airdesk_core::{index, indicators, AppState};
@@ -105,8 +107,10 @@ impl Application {
         if let Some(root) = settings.mail_root() {
             check_mail_root(root)?;
         }
+        crate::metrics::handle();
         let state = open_state(settings).await?;
         announce(&state, settings).await;
+        webhooks::register(&state.db, &settings.webhooks.endpoints).await?;
         state.policy.record_start(&state.db).await?;
         state.policy.clone().watch(state.db.clone());
         let hunts = match &settings.indicators_file {
@@ -156,7 +160,17 @@ impl Application {
             AbortOnDrop(tokio::spawn(state.db.clone().checkpoint_periodically())),
             AbortOnDrop(tokio::spawn(executor.run())),
             AbortOnDrop(tokio::spawn(hunt_at_start(state.clone(), self.hunts))),
+            AbortOnDrop(tokio::spawn(webhooks::run(
+                state.clone(),
+                self.settings.webhooks.clone(),
+            ))),
         ];
+        let _intake = self.settings.intake.clone().map(|config| {
+            AbortOnDrop(tokio::spawn(airdesk_core::investigations::intake::run(
+                state.clone(),
+                config,
+            )))
+        });
         let _indexing = self
             .settings
             .index_interval

@@ -5,6 +5,7 @@ use leptos_router::components::{Outlet, A};
 
 use super::portal::Portal;
 use crate::api::Logout;
+use crate::model::Role;
 
 #[component]
 pub fn Layout() -> impl IntoView {
@@ -20,6 +21,13 @@ pub fn Layout() -> impl IntoView {
                 <A href="/investigations">"Investigations"</A>
                 <A href="/threatincidents">"Office action center"</A>
                 <A href="/policy">"Policy"</A>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        user.await.ok().flatten().filter(|u| u.role == Role::Admin).map(|_| view! {
+                            <A href="/deliveries">"Deliveries"</A>
+                        })
+                    })}
+                </Suspense>
             </nav>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {

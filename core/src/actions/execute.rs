@@ -151,6 +151,7 @@ impl Executor {
                 Err(Stop::Db(error)) => Err(error),
             },
             Err(Stop::Unavailable(reason)) => {
+                crate::metrics::connector_error(self.state.mail.kind, "execution", "unavailable");
                 jobs::retry_or_fail(&self.state.db, &self.config, job, &reason).await
             }
             Err(Stop::LostLease) => {

@@ -78,11 +78,24 @@ pub(crate) async fn transition_all(
     let at = db::now();
     // id -> (investigation, incident) of every action that moved.
     let mut moved: HashMap<String, (String, String)> = HashMap::new();
+    let mut timings: Vec<Timing> = Vec::new();
     for chunk in transitions.chunks(TRANSITIONS_PER_UPDATE) {
-        let rows: Vec<(String, String, String)> =
-            update_actions(chunk, at).fetch_all(&mut *tx).await?;
-        moved.extend(rows.into_iter().map(|(id, inv, inc)| (id, (inv, inc))));
+        let rows: Vec<(
+            String,
+            String,
+            String,
+            String,
+            chrono::DateTime<chrono::Utc>,
+        )> = update_actions(chunk, at).fetch_all(&mut *tx).await?;
+        for (id, inv, inc, action_type, created_at) in rows {
+            let t = chunk.iter().find(|t| t.action_id == id);
+            if let Some(timing) = t.and_then(|t| Timing::of(t, &action_type, created_at, at)) {
+                timings.push(timing);
+            }
+            moved.insert(id, (inv, inc));
+        }
     }
+    tx.after_commit(move || timings.into_iter().for_each(Timing::record));
     let done: Vec<&Transition> = transitions
         .iter()
         .filter(|t| moved.contains_key(t.action_id))
@@ -178,9 +191,51 @@ fn update_actions(transitions: &[Transition<'_>], at: chrono::DateTime<chrono::U
             new_copies = COALESCE(v.new_copies, actions.new_copies),
             outcome = COALESCE(v.outcome, actions.outcome)
          FROM v WHERE actions.id = v.id AND actions.status = v.from_status
-         RETURNING actions.id, actions.investigation_id, actions.incident_id",
+         RETURNING actions.id, actions.investigation_id, actions.incident_id, actions.action_type,
+                   actions.created_at",
     );
     update
+}
+
+/// A decision's wait or an execution's whole time, for the metrics once the move commits.
+enum Timing {
+    Decided(Option<ActionType>, ActionStatus, Actor, std::time::Duration),
+    Remediated(Option<ActionType>, ActionStatus, std::time::Duration),
+}
+
+impl Timing {
+    fn of(
+        t: &Transition<'_>,
+        action_type: &str,
+        created_at: chrono::DateTime<chrono::Utc>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Self> {
+        let action_type = ActionType::parse(action_type);
+        let since = (at - created_at).to_std().unwrap_or_default();
+        match (t.from, t.to) {
+            (ActionStatus::Pending, to) => {
+                Some(Timing::Decided(action_type, to, t.actor.clone(), since))
+            }
+            (
+                ActionStatus::InProgress,
+                to @ (ActionStatus::Completed
+                | ActionStatus::PartiallyCompleted
+                | ActionStatus::Failed),
+            ) => Some(Timing::Remediated(action_type, to, since)),
+            _ => None,
+        }
+    }
+
+    fn record(self) {
+        match self {
+            Timing::Decided(action_type, to, actor, waited) => {
+                crate::metrics::decided(action_type, to, &actor, waited)
+            }
+            Timing::Remediated(action_type, to, took) => {
+                crate::metrics::remediated(action_type, to, took)
+            }
+        }
+    }
 }
 
 /// What an action's audit event records after the move.

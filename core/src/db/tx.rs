@@ -19,6 +19,8 @@ pub struct Tx<'c> {
     pub(super) inner: TxInner<'c>,
     /// Events recorded by the transaction, appended to the trail at commit.
     audit: Vec<audit::Pending>,
+    /// What to do once it has committed (count it in the metrics): never for a rollback.
+    after_commit: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 pub(super) enum TxInner<'c> {
@@ -39,6 +41,7 @@ impl<'c> Tx<'c> {
         Tx {
             inner,
             audit: Vec::new(),
+            after_commit: Vec::new(),
         }
     }
 
@@ -50,9 +53,18 @@ impl<'c> Tx<'c> {
             audit::append(&mut self, events).await?;
         }
         match self.inner {
-            TxInner::Sqlite(tx) => Ok(tx.commit().await?),
-            TxInner::Postgres(tx, _turn) => Ok(tx.commit().await?),
+            TxInner::Sqlite(tx) => tx.commit().await?,
+            TxInner::Postgres(tx, _turn) => tx.commit().await?,
         }
+        for then in self.after_commit {
+            then();
+        }
+        Ok(())
+    }
+
+    /// Runs `then` once the transaction has committed (not at all if it rolls back).
+    pub(crate) fn after_commit(&mut self, then: impl FnOnce() + Send + 'static) {
+        self.after_commit.push(Box::new(then));
     }
 
     /// Keeps an audit event for the commit.

@@ -16,13 +16,13 @@ use crate::StoreError;
 
 /// One message as the indexer reads it over IMAP.
 #[derive(Debug, Clone)]
-struct RawMessage {
-    uid: u32,
+pub(super) struct RawMessage {
+    pub(super) uid: u32,
     /// When the server received it (INTERNALDATE), not the sender's Date header.
     received_at: Option<chrono::DateTime<chrono::Utc>>,
-    size: u32,
+    pub(super) size: u32,
     /// At most the first `limit` bytes asked for.
-    bytes: Vec<u8>,
+    pub(super) bytes: Vec<u8>,
 }
 
 /// What the message index needs over IMAP: cheap stamps to skip unchanged folders, the UIDs of
@@ -74,7 +74,7 @@ impl Imap {
     }
 
     /// A folder's UIDVALIDITY and every UID in it.
-    async fn folder_uids(
+    pub(super) async fn folder_uids(
         &self,
         mailbox: &str,
         folder: &str,
@@ -134,7 +134,7 @@ impl Imap {
 
     /// The first `limit` bytes of each message, with its size and arrival time; empty when the
     /// folder's UIDVALIDITY is no longer `validity` (the next scan starts it over).
-    async fn fetch_raw(
+    pub(super) async fn fetch_raw(
         &self,
         mailbox: &str,
         folder: &str,

@@ -175,7 +175,7 @@ impl ExecutionArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the portal and the REST API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage users.
@@ -241,6 +241,8 @@ pub struct ServeArgs {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     #[command(flatten)]
     pub execution: ExecutionArgs,
+    #[command(flatten)]
+    pub events: super::events::EventArgs,
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         super::intel::list_indicators,
         super::intel::delete_indicator,
         super::intel::messages,
+        super::webhooks::deliveries,
     ),
     components(schemas(model::IncidentSort)),
     modifiers(&Bearer),

@@ -89,6 +89,8 @@ pub fn settings_in(dir: &TempDir) -> Settings {
         indicators_file: None,
         policy: Some(lenient_policy(dir.path())),
         audit_key_file: None,
+        webhooks: Default::default(),
+        intake: None,
     }
 }
 

@@ -198,6 +198,7 @@ impl Executor {
         let whereabouts = match store.find(mailbox, &copies).await {
             Ok(found) => found,
             Err(StoreError::Refused(why)) => {
+                crate::metrics::connector_error(self.state.mail.kind, "locate", "refused");
                 outcomes.extend(matched.iter().map(|m| failed(m, &why)));
                 return Ok(outcomes);
             }
@@ -302,7 +303,10 @@ impl Plan {
         match done {
             Ok(results) => Ok(results),
             Err(StoreError::Unavailable(why)) => Err(Stop::Unavailable(why)),
-            Err(StoreError::Refused(why)) => Ok(found.iter().map(|_| Err(why.clone())).collect()),
+            Err(StoreError::Refused(why)) => {
+                crate::metrics::connector_error(executor.state.mail.kind, "move", "refused");
+                Ok(found.iter().map(|_| Err(why.clone())).collect())
+            }
         }
     }
 

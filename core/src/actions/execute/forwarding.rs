@@ -54,7 +54,10 @@ impl Executor {
                 return Err(Stop::Unavailable(why))
             }
             Err(ForwardingError::Store(StoreError::Refused(why)))
-            | Err(ForwardingError::Unreadable(why)) => mailbox_outcome(MessageResult::Failed, why),
+            | Err(ForwardingError::Unreadable(why)) => {
+                crate::metrics::connector_error(self.state.mail.kind, "forwarding", "refused");
+                mailbox_outcome(MessageResult::Failed, why)
+            }
         };
         jobs::record(&self.state.db, &self.config, job, &mailbox, &[outcome]).await
     }
@@ -89,7 +92,10 @@ impl Executor {
             Some(undo) => match self.state.mail.forwarding.restore(&mailbox, &undo).await {
                 Ok(done) => mailbox_outcome(MessageResult::Success, done),
                 Err(StoreError::Unavailable(why)) => return Err(Stop::Unavailable(why)),
-                Err(StoreError::Refused(why)) => mailbox_outcome(MessageResult::Failed, why),
+                Err(StoreError::Refused(why)) => {
+                    crate::metrics::connector_error(self.state.mail.kind, "forwarding", "refused");
+                    mailbox_outcome(MessageResult::Failed, why)
+                }
             },
         };
         jobs::record(&self.state.db, &self.config, job, &mailbox, &[outcome]).await

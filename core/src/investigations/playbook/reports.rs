@@ -65,6 +65,28 @@ pub async fn report(
     user.require_report()?;
     state.report_quota.admit(&user.username)?;
     let message = reported_message(state, mailbox, internet_message_id, content).await?;
+    report_found(state, &user.username, &Actor::from(user), message).await
+}
+
+/// A report that came in by mail (the phish-report mailbox): `reporter` is the mailbox that
+/// reported and holds the copy. The same quota, joining and audit as a signed-in user's.
+#[tracing::instrument(skip(state, message), fields(reporter))]
+pub async fn report_by_mail(
+    state: &AppState,
+    reporter: &str,
+    message: IndexedMessage,
+) -> Result<Reported, AppError> {
+    state.report_quota.admit(reporter)?;
+    report_found(state, reporter, &Actor::User(reporter.to_string()), message).await
+}
+
+/// Starts or joins the investigation of a reported copy.
+async fn report_found(
+    state: &AppState,
+    reporter: &str,
+    actor: &Actor,
+    message: IndexedMessage,
+) -> Result<Reported, AppError> {
     // Reports of one copy, one at a time: the second finds what the first started. In this
     // instance a lock; across instances the copy's lease in the database.
     let copy = format!("{}\n{}", message.mailbox, message.internet_message_id);
@@ -86,7 +108,7 @@ pub async fn report(
             "another instance has been starting this copy's investigation for over two minutes; going on without"
         );
     }
-    let reported = investigate_report(state, user, message).await;
+    let reported = investigate_report(state, reporter, actor, message).await;
     if leased {
         let released = leases::release(&state.db, Leases::ReportedCopies, &holder, &[copy]).await;
         if let Err(error) = released {
@@ -103,17 +125,18 @@ const REPORT_LEASE: Duration = Duration::from_secs(120);
 /// Records the report, and joins the investigation of the copy or starts one.
 async fn investigate_report(
     state: &AppState,
-    user: &CurrentUser,
+    reporter: &str,
+    actor: &Actor,
     message: IndexedMessage,
 ) -> Result<Reported, AppError> {
-    if let Some(investigation_id) = record(state, user, &message).await? {
+    if let Some(investigation_id) = record(state, reporter, actor, &message).await? {
         return Ok(Reported {
             investigation_id,
             joined: true,
         });
     }
     let trigger = Trigger::Report {
-        reported_by: user.username.clone(),
+        reported_by: reporter.to_string(),
         message: Box::new(message),
     };
     let created = started(state, trigger).await?;
@@ -210,7 +233,8 @@ pub async fn reported_message(
 /// be investigated again to count.
 async fn record(
     state: &AppState,
-    user: &CurrentUser,
+    reporter: &str,
+    actor: &Actor,
     message: &IndexedMessage,
 ) -> Result<Option<String>, AppError> {
     let db = &state.db;
@@ -224,7 +248,7 @@ async fn record(
     .bind(&id)
     .bind(&message.mailbox)
     .bind(&message.internet_message_id)
-    .bind(&user.username)
+    .bind(reporter)
     .bind(db::now())
     .execute(&mut tx)
     .await?
@@ -261,7 +285,7 @@ async fn record(
         .bind(investigation_id)
         .bind(&message.mailbox)
         .bind(&message.internet_message_id)
-        .bind(&user.username)
+        .bind(reporter)
         .execute(&mut tx)
         .await?;
     }
@@ -273,7 +297,7 @@ async fn record(
         "joined_investigation": joins,
     });
     let event = Event {
-        actor: &Actor::from(user),
+        actor,
         entity_kind: "report",
         entity_id: &id,
         event: "message_reported",

@@ -1,0 +1,767 @@
+//! Webhooks: each configured endpoint receives the outbox's events it asked for, at least
+//! once, as CloudEvents 1.0 JSON signed per the Standard Webhooks scheme — or, for a chat
+//! channel, as a Slack/Teams-compatible message. Delivery is two steps on the database, so
+//! every instance can send and none sends twice at once: an endpoint's cursor is moved along
+//! the outbox, leaving a delivery row per event it wants ([`fan_out`]); senders then claim due
+//! rows with a lease, send, and record the answer — retried with backoff until the event is
+//! `retry_for` old, then Failed, visibly ([`list`]). Nothing here runs in a decision's
+//! transaction: a receiver that is down never slows an approval.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::db::{self, query, Db};
+use crate::{new_id, AppState};
+use model::{AppError, Cursor, Delivery, Page, PageRequest};
+
+/// How an endpoint wants its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// CloudEvents 1.0 structured JSON, signed (Standard Webhooks).
+    #[default]
+    Cloudevents,
+    /// `{"text": …}` for a Slack or Teams incoming webhook: "3 actions pending approval —
+    /// Open action center".
+    Slack,
+}
+
+/// A configured receiver of events.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// Names the endpoint in deliveries and logs (its URL may hold a secret, so never that).
+    pub name: String,
+    pub url: url::Url,
+    /// The Standard Webhooks signing key; None sends unsigned (chat channels only).
+    pub secret: Option<Secret>,
+    /// Event types it wants (`action.*` takes a family); empty: all.
+    pub events: Vec<String>,
+    pub format: Format,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("name", &self.name)
+            .field("host", &self.url.host_str())
+            .field("events", &self.events)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// Checks the filter against the known types, so a typo fails at start rather than
+    /// silently matching nothing.
+    pub fn new(
+        name: String,
+        url: &str,
+        secret: Option<Secret>,
+        events: Vec<String>,
+        format: Format,
+    ) -> Result<Self, String> {
+        let url = url::Url::parse(url).map_err(|e| format!("webhook {name}: bad URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "webhook {name}: the URL must be http:// or https://"
+            ));
+        }
+        if secret.is_none() && format == Format::Cloudevents {
+            return Err(format!(
+                "webhook {name}: a signing secret is needed (secret_file, or --webhook-secret-file)"
+            ));
+        }
+        for filter in &events {
+            let known = super::TYPES.iter().any(|t| filter_matches(filter, t));
+            if !known {
+                return Err(format!(
+                    "webhook {name}: `{filter}` matches no event type (known: {})",
+                    super::TYPES.join(", ")
+                ));
+            }
+        }
+        Ok(Endpoint {
+            name,
+            url,
+            secret,
+            events,
+            format,
+        })
+    }
+
+    /// The name an endpoint given only by its URL goes by: its host and a digest of the
+    /// whole URL (stable across restarts, and no secret of the URL's path in it).
+    pub fn name_for(url: &str) -> String {
+        use sha2::Digest;
+        let host = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "webhook".into());
+        let digest = hex::encode(Sha256::digest(url.as_bytes()));
+        format!("{host}#{}", &digest[..8])
+    }
+
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.events.is_empty() || self.events.iter().any(|f| filter_matches(f, event_type))
+    }
+}
+
+/// `action.*` matches a family; anything else one type (with or without `airdesk.`).
+fn filter_matches(filter: &str, event_type: &str) -> bool {
+    let filter = filter.strip_prefix(super::TYPE_PREFIX).unwrap_or(filter);
+    match filter.strip_suffix(".*") {
+        Some(family) => event_type
+            .strip_prefix(family)
+            .is_some_and(|rest| rest.starts_with('.')),
+        None => filter == "*" || filter == event_type,
+    }
+}
+
+/// A Standard Webhooks signing key.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// A secret as operators store it: `whsec_` and the key in base64 (what Standard Webhooks
+    /// libraries generate and verify with), or the key's raw text. At least 24 bytes.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let key = match text.strip_prefix("whsec_") {
+            Some(encoded) => base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|_| "a whsec_ secret must be base64 after the prefix".to_string())?,
+            None => text.as_bytes().to_vec(),
+        };
+        if key.len() < 24 {
+            return Err(format!(
+                "a webhook secret needs at least 24 bytes; this one has {}",
+                key.len()
+            ));
+        }
+        Ok(Secret(key))
+    }
+
+    /// The `webhook-signature` header: `v1,` and the base64 HMAC-SHA256 of
+    /// `{id}.{timestamp}.{body}`.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key");
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        let tag = mac.finalize().into_bytes();
+        format!(
+            "v1,{}",
+            base64::engine::general_purpose::STANDARD.encode(tag)
+        )
+    }
+}
+
+/// How webhooks are delivered.
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    pub endpoints: Vec<Endpoint>,
+    /// The first retry's wait; each next one waits twice as long, up to an hour.
+    pub backoff: Duration,
+    /// How long after the event it is still retried; Failed after that.
+    pub retry_for: Duration,
+    /// One attempt's limit.
+    pub timeout: Duration,
+    /// The portal's address as people reach it, for links in the events.
+    pub public_url: String,
+    /// The CloudEvents `source`.
+    pub source: String,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            endpoints: Vec::new(),
+            backoff: Duration::from_secs(5),
+            retry_for: Duration::from_secs(24 * 3600),
+            timeout: Duration::from_secs(10),
+            public_url: "http://127.0.0.1:3000".into(),
+            source: "airdesk".into(),
+        }
+    }
+}
+
+/// Starts each endpoint at the outbox's end, the first time it is seen: an endpoint hears of
+/// what happens after it was configured, not of the whole history.
+pub async fn register(db: &Db, endpoints: &[Endpoint]) -> Result<(), AppError> {
+    for endpoint in endpoints {
+        let mut tx = db.write_rows().await?;
+        let end: i64 = query("SELECT COALESCE(MAX(seq), 0) FROM outbox")
+            .scalar(&mut tx)
+            .await?;
+        query(
+            "INSERT INTO outbox_cursors (consumer, seq) VALUES ($1, $2)
+             ON CONFLICT (consumer) DO NOTHING",
+        )
+        .bind(consumer(endpoint))
+        .bind(end)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+fn consumer(endpoint: &Endpoint) -> String {
+    format!("webhook:{}", endpoint.name)
+}
+
+/// Outbox rows an endpoint's cursor moves over at a time.
+const FAN_OUT_BATCH: i64 = 500;
+
+/// Moves the endpoint's cursor along the outbox, leaving a due delivery for each event it
+/// wants; answers how many events it passed. Two instances doing it at once leave one row
+/// per event (the unique key) and one of them moves the cursor.
+pub async fn fan_out(
+    db: &Db,
+    endpoint: &Endpoint,
+    config: &WebhookConfig,
+) -> Result<usize, AppError> {
+    let name = consumer(endpoint);
+    let from: Option<i64> = query("SELECT seq FROM outbox_cursors WHERE consumer = $1")
+        .bind(&name)
+        .optional_scalar(db)
+        .await?;
+    let Some(from) = from else {
+        return Ok(0);
+    };
+    let events: Vec<(i64, String, DateTime<Utc>)> =
+        query("SELECT seq, type, at FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(from)
+            .bind(FAN_OUT_BATCH)
+            .fetch_all(db)
+            .await?;
+    let Some(last) = events.last().map(|(seq, _, _)| *seq) else {
+        return Ok(0);
+    };
+    let now = db::now();
+    let wanted: Vec<&(i64, String, DateTime<Utc>)> = events
+        .iter()
+        .filter(|(_, t, _)| endpoint.wants(t))
+        .collect();
+    let mut tx = db.write_rows().await?;
+    let moved = query("UPDATE outbox_cursors SET seq = $3 WHERE consumer = $1 AND seq = $2")
+        .bind(&name)
+        .bind(from)
+        .bind(last)
+        .execute(&mut tx)
+        .await?;
+    if moved == 0 {
+        // Another instance moved it meanwhile and left these rows.
+        return Ok(0);
+    }
+    for chunk in wanted.chunks(200) {
+        let mut insert = query(
+            "INSERT INTO webhook_deliveries (id, endpoint, event_seq, status, attempts,
+                 next_attempt_at, give_up_at, created_at, updated_at) VALUES ",
+        );
+        for (i, (seq, _, at)) in chunk.iter().enumerate() {
+            insert.push(if i == 0 { "(" } else { ", (" });
+            insert.push_bind(new_id()).push(", ");
+            insert.push_bind(endpoint.name.as_str()).push(", ");
+            insert.push_bind(*seq).push(", 'pending', 0, ");
+            insert.push_bind(now).push(", ");
+            insert
+                .push_bind(*at + chrono_duration(config.retry_for))
+                .push(", ");
+            insert.push_bind(now).push(", ");
+            insert.push_bind(now).push(")");
+        }
+        insert.push(" ON CONFLICT (endpoint, event_seq) DO NOTHING");
+        insert.execute(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(events.len())
+}
+
+fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// A delivery a sender holds.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Due {
+    pub id: String,
+    pub endpoint: String,
+    pub attempts: i64,
+    pub give_up_at: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
+    pub event_id: String,
+    pub event_type: String,
+    pub event_at: DateTime<Utc>,
+    pub subject_kind: String,
+    pub subject: String,
+    pub actor: String,
+    pub data: String,
+}
+
+/// How long a sender holds a claimed delivery: beyond one attempt's timeout, so a live
+/// sender's row is never taken over, and short enough that a dead sender's comes back soon.
+fn lease(config: &WebhookConfig) -> Duration {
+    config.timeout * 3 + Duration::from_secs(5)
+}
+
+/// Claims up to `limit` due deliveries of these endpoints.
+pub async fn claim(db: &Db, config: &WebhookConfig, limit: i64) -> Result<Vec<Due>, AppError> {
+    let now = db::now();
+    let names: Vec<&str> = config.endpoints.iter().map(|e| e.name.as_str()).collect();
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Idle senders look without a write transaction (every instance polls).
+    let mut look = query(
+        "SELECT COUNT(*) FROM webhook_deliveries
+         WHERE status = 'pending' AND next_attempt_at <= $1
+           AND (lease_until IS NULL OR lease_until < $1) AND endpoint IN (",
+    )
+    .bind(now);
+    look.push_list(names.iter().copied()).push(")");
+    let waiting: i64 = look.scalar(db).await?;
+    if waiting == 0 {
+        return Ok(Vec::new());
+    }
+    let mut tx = db.write_rows().await?;
+    let skip_locked = tx.skip_locked();
+    let mut select = query(
+        "SELECT id FROM webhook_deliveries
+         WHERE status = 'pending' AND next_attempt_at <= $1
+           AND (lease_until IS NULL OR lease_until < $1) AND endpoint IN (",
+    )
+    .bind(now);
+    select.push_list(names.iter().copied());
+    select.push(") ORDER BY next_attempt_at, id LIMIT ");
+    select.push_bind(limit);
+    select.push(skip_locked);
+    let ids: Vec<String> = select.scalars(&mut tx).await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let until = now + chrono_duration(lease(config));
+    let mut update = query("UPDATE webhook_deliveries SET lease_until = ");
+    update
+        .push_bind(until)
+        .push(", attempts = attempts + 1, updated_at = ");
+    update.push_bind(now).push(" WHERE id IN (");
+    update.push_list(ids.iter().map(String::as_str)).push(")");
+    update.execute(&mut tx).await?;
+    let mut read = query(
+        "SELECT d.id, d.endpoint, d.attempts, d.give_up_at, d.lease_until, o.id AS event_id,
+                o.type AS event_type, o.at AS event_at, o.subject_kind, o.subject, o.actor, o.data
+         FROM webhook_deliveries d JOIN outbox o ON o.seq = d.event_seq WHERE d.id IN (",
+    );
+    read.push_list(ids.iter().map(String::as_str)).push(")");
+    let due: Vec<Due> = read.fetch_all(&mut tx).await?;
+    tx.commit().await?;
+    Ok(due)
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attempt {
+    Delivered(u16),
+    /// An answer other than 2xx.
+    Refused(u16),
+    /// No answer: connection refused, timeout, TLS.
+    Unreachable(String),
+}
+
+/// Records an attempt on a delivery this sender still holds: Delivered, or due again after
+/// the backoff, or Failed once the event is too old to retry.
+pub async fn record(
+    db: &Db,
+    config: &WebhookConfig,
+    due: &Due,
+    attempt: &Attempt,
+) -> Result<(), AppError> {
+    let now = db::now();
+    let (status, code, error) = match attempt {
+        Attempt::Delivered(code) => ("delivered", Some(i64::from(*code)), None),
+        Attempt::Refused(code) => (
+            "pending",
+            Some(i64::from(*code)),
+            Some(format!("HTTP {code}")),
+        ),
+        Attempt::Unreachable(why) => ("pending", None, Some(why.clone())),
+    };
+    let next = now + chrono_duration(backoff(config.backoff, due.attempts));
+    let status = if status == "pending" && next > due.give_up_at {
+        "failed"
+    } else {
+        status
+    };
+    crate::metrics::webhook_attempt(status);
+    let mut tx = db.write_rows().await?;
+    query(
+        "UPDATE webhook_deliveries SET status = $3, last_status = $4, last_error = $5,
+                next_attempt_at = $6, lease_until = NULL, updated_at = $7
+         WHERE id = $1 AND lease_until = $2",
+    )
+    .bind(&due.id)
+    .bind(due.lease_until)
+    .bind(status)
+    .bind(code)
+    .bind(error)
+    .bind(next)
+    .bind(now)
+    .execute(&mut tx)
+    .await?;
+    tx.commit().await?;
+    if status == "failed" {
+        tracing::warn!(
+            endpoint = due.endpoint,
+            event = due.event_id,
+            "webhook delivery failed for good"
+        );
+    }
+    Ok(())
+}
+
+/// The wait before attempt `attempts + 1`: `first`, doubling, at most an hour.
+pub fn backoff(first: Duration, attempts: i64) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    first
+        .saturating_mul(2u32.saturating_pow(doublings))
+        .min(Duration::from_secs(3600))
+}
+
+/// The CloudEvents 1.0 structured body of an event.
+pub fn cloudevent(due: &Due, config: &WebhookConfig) -> Value {
+    let data: Value = serde_json::from_str(&due.data).unwrap_or(Value::Null);
+    let link = match due.subject_kind.as_str() {
+        "investigation" => format!("{}/investigations/{}", config.public_url, due.subject),
+        "action" => format!("{}/action-center", config.public_url),
+        _ => format!("{}/policy", config.public_url),
+    };
+    json!({
+        "specversion": "1.0",
+        "id": due.event_id,
+        "source": config.source,
+        "type": format!("{}{}", super::TYPE_PREFIX, due.event_type),
+        "subject": format!("{}/{}", due.subject_kind, due.subject),
+        "time": due.event_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "datacontenttype": "application/json",
+        "data": {
+            "kind": due.subject_kind,
+            "id": due.subject,
+            "actor": due.actor,
+            "before": data.get("before"),
+            "after": data.get("after"),
+            "link": link,
+        },
+    })
+}
+
+/// The chat message of an event: pending actions are counted as they are now, so a burst of
+/// proposals reads as one number that is still true.
+async fn chat_text(db: &Db, due: &Due, config: &WebhookConfig) -> Result<String, AppError> {
+    let center = format!("{}/action-center", config.public_url);
+    Ok(match due.event_type.as_str() {
+        "action.pending" | "investigation.pending_action" => {
+            let pending: i64 = query("SELECT COUNT(*) FROM actions WHERE status = 'pending'")
+                .scalar(db)
+                .await?;
+            let noun = if pending == 1 { "action" } else { "actions" };
+            format!("{pending} {noun} pending approval — <{center}|Open action center>")
+        }
+        other => format!(
+            "airdesk: {other} ({} {}) by {} — <{center}|Open action center>",
+            due.subject_kind, due.subject, due.actor
+        ),
+    })
+}
+
+/// One attempt to deliver.
+pub async fn send(
+    client: &reqwest::Client,
+    db: &Db,
+    endpoint: &Endpoint,
+    due: &Due,
+    config: &WebhookConfig,
+) -> Attempt {
+    let (body, content_type) = match endpoint.format {
+        Format::Cloudevents => (
+            cloudevent(due, config).to_string(),
+            "application/cloudevents+json",
+        ),
+        Format::Slack => match chat_text(db, due, config).await {
+            Ok(text) => (json!({"text": text}).to_string(), "application/json"),
+            Err(e) => return Attempt::Unreachable(format!("cannot compose the message: {e}")),
+        },
+    };
+    let timestamp = Utc::now().timestamp();
+    let mut request = client
+        .post(endpoint.url.clone())
+        .timeout(config.timeout)
+        .header("content-type", content_type)
+        .header("webhook-id", &due.event_id)
+        .header("webhook-timestamp", timestamp.to_string());
+    if let Some(secret) = &endpoint.secret {
+        request = request.header(
+            "webhook-signature",
+            secret.sign(&due.event_id, timestamp, body.as_bytes()),
+        );
+    }
+    match request.body(body).send().await {
+        Ok(response) if response.status().is_success() => {
+            Attempt::Delivered(response.status().as_u16())
+        }
+        Ok(response) => Attempt::Refused(response.status().as_u16()),
+        Err(error) => Attempt::Unreachable(describe(&error)),
+    }
+}
+
+/// A transport error in one line, with its causes (reqwest's own text says only "error
+/// sending request").
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = if error.is_timeout() {
+        "timed out".to_string()
+    } else if error.is_connect() {
+        "could not connect".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text.chars().take(500).collect()
+}
+
+/// Deliveries claimed per round.
+const CLAIM_BATCH: i64 = 32;
+
+/// Delivers webhooks until the server stops: fans the outbox out to each endpoint, sends
+/// what is due (several at once), and waits a little when there is nothing to do.
+pub async fn run(state: AppState, config: WebhookConfig) {
+    if config.endpoints.is_empty() {
+        return;
+    }
+    let client = match reqwest::Client::builder()
+        .user_agent(concat!("airdesk/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(%error, "webhooks cannot start: no HTTP client");
+            return;
+        }
+    };
+    loop {
+        let busy = round(&state.db, &client, &config)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, "webhook round failed; trying again");
+                false
+            });
+        if !busy {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// One round; true when there was work (so the next round starts at once).
+async fn round(
+    db: &Db,
+    client: &reqwest::Client,
+    config: &WebhookConfig,
+) -> Result<bool, AppError> {
+    let mut busy = false;
+    for endpoint in &config.endpoints {
+        busy |= fan_out(db, endpoint, config).await? > 0;
+    }
+    let due = claim(db, config, CLAIM_BATCH).await?;
+    busy |= !due.is_empty();
+    let sends = due.iter().map(|due| async move {
+        let Some(endpoint) = config.endpoints.iter().find(|e| e.name == due.endpoint) else {
+            return Ok(());
+        };
+        let attempt = send(client, db, endpoint, due, config).await;
+        if !matches!(attempt, Attempt::Delivered(_)) {
+            tracing::info!(
+                endpoint = endpoint.name,
+                event = due.event_id,
+                attempt = due.attempts,
+                ?attempt,
+                "webhook not delivered; will retry"
+            );
+        }
+        record(db, config, due, &attempt).await
+    });
+    for result in futures_util::future::join_all(sends).await {
+        result?;
+    }
+    Ok(busy)
+}
+
+/// A delivery as read, before it becomes the model's [`Delivery`].
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: String,
+    endpoint: String,
+    event_seq: i64,
+    event_id: String,
+    event_type: String,
+    subject: String,
+    event_at: DateTime<Utc>,
+    status: String,
+    attempts: i64,
+    next_attempt_at: Option<DateTime<Utc>>,
+    last_status: Option<i64>,
+    last_error: Option<String>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<DeliveryRow> for Delivery {
+    fn from(r: DeliveryRow) -> Self {
+        Delivery {
+            id: r.id,
+            endpoint: r.endpoint,
+            event_seq: r.event_seq,
+            event_id: r.event_id,
+            event_type: r.event_type,
+            subject: r.subject,
+            event_at: r.event_at,
+            status: r.status,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            last_status: r.last_status,
+            last_error: r.last_error,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Deliveries, newest event first; `status` keeps one status.
+pub async fn list(
+    db: &Db,
+    status: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<Delivery>, AppError> {
+    if let Some(s) = status {
+        if !matches!(s, "pending" | "delivered" | "failed") {
+            return Err(AppError::Invalid(
+                "status must be pending, delivered or failed".into(),
+            ));
+        }
+    }
+    let mut select = query(
+        "SELECT d.id, d.endpoint, d.event_seq, o.id AS event_id, o.type AS event_type,
+                o.subject_kind || '/' || o.subject AS subject, o.at AS event_at, d.status, d.attempts,
+                CASE WHEN d.status = 'pending' THEN d.next_attempt_at END AS next_attempt_at,
+                d.last_status, d.last_error, d.updated_at
+         FROM webhook_deliveries d JOIN outbox o ON o.seq = d.event_seq WHERE 1 = 1",
+    );
+    if let Some(s) = status {
+        select.push(" AND d.status = ").push_bind(s);
+    }
+    if let Some(after) = &page.after {
+        let seq = after.number()?;
+        select
+            .push(" AND (d.event_seq < ")
+            .push_bind(seq)
+            .push(" OR (d.event_seq = ")
+            .push_bind(seq)
+            .push(" AND d.id < ")
+            .push_bind(after.id.as_str())
+            .push("))");
+    }
+    select
+        .push(" ORDER BY d.event_seq DESC, d.id DESC LIMIT ")
+        .push_bind(page.fetch());
+    let rows: Vec<DeliveryRow> = select.fetch_all(db).await?;
+    let mut items: Vec<Delivery> = rows.into_iter().map(Delivery::from).collect();
+    let next = page.next_cursor(&mut items, |d| {
+        Cursor {
+            key: d.event_seq.to_string(),
+            id: d.id.clone(),
+        }
+        .encode()
+    });
+    Ok(Page { items, next })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_the_standard_webhooks_one() {
+        // The example of the Standard Webhooks specification's reference libraries.
+        let secret = Secret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let body = br#"{"test": 2432232314}"#;
+        assert_eq!(
+            secret.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+    }
+
+    #[test]
+    fn short_and_malformed_secrets_are_refused() {
+        assert!(Secret::parse("short").is_err());
+        assert!(Secret::parse("whsec_not base64!").is_err());
+        assert!(Secret::parse("a-raw-secret-of-enough-bytes-here").is_ok());
+    }
+
+    #[test]
+    fn filters_take_a_type_or_a_family_and_nothing_else() {
+        assert!(filter_matches("action.*", "action.approved"));
+        assert!(filter_matches("airdesk.action.approved", "action.approved"));
+        assert!(!filter_matches("action.*", "actions.approved"));
+        assert!(!filter_matches("action.approved", "action.approved_later"));
+        assert!(Endpoint::new(
+            "x".into(),
+            "https://h.test/",
+            None,
+            vec!["action.aproved".into()],
+            Format::Slack
+        )
+        .is_err());
+        assert!(Endpoint::new(
+            "x".into(),
+            "https://h.test/",
+            None,
+            vec![],
+            Format::Cloudevents
+        )
+        .is_err());
+        assert!(Endpoint::new(
+            "x".into(),
+            "file:///etc/passwd",
+            None,
+            vec![],
+            Format::Slack
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn backoff_doubles_from_the_first_wait_up_to_an_hour() {
+        let first = Duration::from_secs(5);
+        assert_eq!(backoff(first, 1), Duration::from_secs(5));
+        assert_eq!(backoff(first, 2), Duration::from_secs(10));
+        assert_eq!(backoff(first, 4), Duration::from_secs(40));
+        assert_eq!(backoff(first, 40), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn an_endpoint_named_by_its_url_shows_no_path() {
+        let name = Endpoint::name_for("https://hooks.slack.test/services/T0/B0/SECRET");
+        assert!(name.starts_with("hooks.slack.test#"), "{name}");
+        assert!(!name.contains("SECRET"));
+    }
+}
