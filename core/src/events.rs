@@ -4,8 +4,9 @@
 //! outbox by the same transaction ([`append`], called where the audit trail is appended), so
 //! an event is announced exactly when its change commits. Consumers read the outbox in `seq`
 //! order from a cursor of their own: webhook endpoints ([`webhooks`]) and the reporters'
-//! notifier.
+//! notifier ([`notify`]).
 
+pub mod notify;
 pub mod webhooks;
 
 use chrono::{DateTime, Utc};

@@ -155,6 +155,10 @@ impl Cli {
     }
 
     pub(super) fn settings(&self, serve: Option<&ServeArgs>) -> Result<Settings, String> {
+        let webhooks = match serve {
+            Some(s) => s.events.config(s.listen)?,
+            None => Default::default(),
+        };
         Ok(Settings {
             listen: serve.map_or(SocketAddr::from(([127, 0, 0, 1], 3000)), |s| s.listen),
             database_url: self.database_url.clone(),
@@ -200,9 +204,10 @@ impl Cli {
                 Some(s) => s.events.intake()?,
                 None => None,
             },
-            webhooks: match serve {
-                Some(s) => s.events.config(s.listen)?,
-                None => Default::default(),
+            webhooks: webhooks.clone(),
+            notify: match serve {
+                Some(s) => s.events.notify(&webhooks, &self.internal_domains)?,
+                None => None,
             },
         })
     }

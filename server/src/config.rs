@@ -49,6 +49,8 @@ pub struct Settings {
     pub intake: Option<airdesk_core::investigations::intake::IntakeConfig>,
     /// Where events are delivered (webhooks), and how.
     pub webhooks: airdesk_core::events::webhooks::WebhookConfig,
+    /// How reporters are told what came of their reports (an SMTP relay), if at all.
+    pub notify: Option<airdesk_core::events::notify::NotifyConfig>,
 }
 
 impl Settings {

@@ -111,6 +111,9 @@ impl Application {
         let state = open_state(settings).await?;
         announce(&state, settings).await;
         webhooks::register(&state.db, &settings.webhooks.endpoints).await?;
+        if settings.notify.is_some() {
+            airdesk_core::events::notify::register(&state.db).await?;
+        }
         state.policy.record_start(&state.db).await?;
         state.policy.clone().watch(state.db.clone());
         let hunts = match &settings.indicators_file {
@@ -165,6 +168,12 @@ impl Application {
                 self.settings.webhooks.clone(),
             ))),
         ];
+        let _notify = self.settings.notify.clone().map(|config| {
+            AbortOnDrop(tokio::spawn(airdesk_core::events::notify::run(
+                state.clone(),
+                config,
+            )))
+        });
         let _intake = self.settings.intake.clone().map(|config| {
             AbortOnDrop(tokio::spawn(airdesk_core::investigations::intake::run(
                 state.clone(),

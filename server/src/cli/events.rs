@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 
+use airdesk_core::events::notify::{NotifyConfig, Relay, Templates};
 use airdesk_core::events::webhooks::{Endpoint, Format, Secret, WebhookConfig};
 use airdesk_core::investigations::intake::IntakeConfig;
 
@@ -41,6 +42,19 @@ pub struct EventArgs {
     /// How often the report mailbox is read.
     #[arg(long, env = "AIRDESK_REPORT_MAILBOX_INTERVAL", default_value = "15s", value_parser = humantime::parse_duration)]
     pub report_mailbox_interval: Duration,
+    /// The SMTP relay reporters are told through (`smtp://host:port`, STARTTLS required
+    /// unless the relay is on loopback or `?starttls=off|opportunistic` says otherwise;
+    /// `smtps://` for TLS from the start). Off unless given.
+    #[arg(long, env = "AIRDESK_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The relay's user name (AUTH), with --smtp-password-file.
+    #[arg(long, env = "AIRDESK_SMTP_USER", requires = "smtp_password_file")]
+    pub smtp_user: Option<String>,
+    #[arg(long, env = "AIRDESK_SMTP_PASSWORD_FILE", requires = "smtp_user")]
+    pub smtp_password_file: Option<PathBuf>,
+    /// The From of notifications (default: airdesk@ the first internal domain).
+    #[arg(long, env = "AIRDESK_SMTP_FROM")]
+    pub smtp_from: Option<String>,
     /// One delivery attempt's time limit.
     #[arg(long, env = "AIRDESK_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub webhook_timeout: Duration,
@@ -53,6 +67,9 @@ pub struct EventArgs {
 struct ConfigFile {
     #[serde(default)]
     webhook: Vec<WebhookTable>,
+    /// The reporters' notification templates, per outcome.
+    #[serde(default)]
+    notifications: Option<Templates>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,6 +95,60 @@ fn read_secret(file: &Path) -> Result<Secret, String> {
 }
 
 impl EventArgs {
+    fn config_file(&self) -> Result<ConfigFile, String> {
+        let Some(path) = &self.config else {
+            return Ok(ConfigFile::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the configuration {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("configuration {}: {e}", path.display()))
+    }
+
+    /// How reporters are told, if an SMTP relay is named.
+    pub fn notify(
+        &self,
+        webhooks: &WebhookConfig,
+        internal_domains: &[String],
+    ) -> Result<Option<NotifyConfig>, String> {
+        let Some(url) = &self.smtp_url else {
+            return Ok(None);
+        };
+        let credentials = match (&self.smtp_user, &self.smtp_password_file) {
+            (Some(user), Some(file)) => {
+                let password = std::fs::read_to_string(file).map_err(|e| {
+                    format!("cannot read the SMTP password file {}: {e}", file.display())
+                })?;
+                Some((
+                    user.clone(),
+                    password.lines().next().unwrap_or_default().to_string(),
+                ))
+            }
+            _ => None,
+        };
+        let relay = Relay::parse(url, credentials)?;
+        let from = match &self.smtp_from {
+            Some(from) => from.clone(),
+            None => format!(
+                "airdesk <airdesk@{}>",
+                internal_domains
+                    .first()
+                    .ok_or("--smtp-url needs --smtp-from (or --internal-domains)")?
+            ),
+        };
+        let from = from
+            .parse()
+            .map_err(|e| format!("--smtp-from {from:?}: {e}"))?;
+        Ok(Some(NotifyConfig {
+            relay,
+            from,
+            templates: self.config_file()?.notifications.unwrap_or_default(),
+            public_url: webhooks.public_url.clone(),
+            backoff: self.webhook_backoff,
+            retry_for: self.webhook_retry_for,
+            timeout: self.webhook_timeout,
+        }))
+    }
+
     /// The report mailbox, if one is named.
     pub fn intake(&self) -> Result<Option<IntakeConfig>, String> {
         let Some(mailbox) = &self.report_mailbox else {
@@ -111,12 +182,8 @@ impl EventArgs {
                 )?);
             }
         }
-        if let Some(path) = &self.config {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read the configuration {}: {e}", path.display()))?;
-            let file: ConfigFile = toml::from_str(&text)
-                .map_err(|e| format!("configuration {}: {e}", path.display()))?;
-            for table in file.webhook {
+        {
+            for table in self.config_file()?.webhook {
                 let secret = table.secret_file.as_deref().map(read_secret).transpose()?;
                 endpoints.push(Endpoint::new(
                     table.name,
@@ -146,5 +213,46 @@ impl EventArgs {
             source: public_url.clone(),
             public_url,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configuration_file_holds_webhooks_and_templates_and_nothing_unknown() {
+        let file: ConfigFile = toml::from_str(
+            r#"
+            [[webhook]]
+            name = "siem"
+            url = "https://siem.example.test/hook"
+            events = ["action.*"]
+
+            [[webhook]]
+            name = "chat"
+            url = "https://chat.example.test/hook"
+            format = "slack"
+
+            [notifications.malicious]
+            subject = "Gone: {subject}"
+            body = "Removed from {mailboxes} mailboxes."
+            "#,
+        )
+        .unwrap();
+        assert_eq!(file.webhook.len(), 2);
+        assert_eq!(file.webhook[1].format, Format::Slack);
+        let templates = file.notifications.unwrap();
+        assert_eq!(templates.malicious.subject, "Gone: {subject}");
+        assert_eq!(
+            templates.clean,
+            Templates::default().clean,
+            "unset ones keep the default"
+        );
+
+        let typo = toml::from_str::<ConfigFile>(
+            "[[webhook]]\nname = \"x\"\nurl = \"https://x.test\"\nevent = [\"action.*\"]\n",
+        );
+        assert!(typo.is_err(), "an unknown key is refused, not ignored");
     }
 }

@@ -91,6 +91,7 @@ pub fn settings_in(dir: &TempDir) -> Settings {
         audit_key_file: None,
         webhooks: Default::default(),
         intake: None,
+        notify: None,
     }
 }
 

@@ -20,6 +20,7 @@ mod instances;
 mod intake;
 mod investigations;
 mod limits;
+mod notify;
 mod pigeonhole;
 mod playbook;
 mod policy;

@@ -1,0 +1,562 @@
+//! Telling reporters what came of their report: when an investigation that users reported
+//! ends, each reporter (an address) gets one email through the SMTP relay, from the template
+//! of its outcome — Malicious: removed from N mailboxes; Clean: safe, left where it was; No
+//! threats found. It is a consumer of the outbox like a webhook endpoint: `investigation.ended`
+//! events become notification rows — one per reporter per investigation, whatever happens
+//! later — rendered when the investigation ended, and sent, retried and given up on like
+//! deliveries.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::Deserialize;
+
+use crate::db::{self, query, Db};
+use crate::{new_id, AppState};
+use model::{AppError, EmailAddress};
+
+/// How STARTTLS is used on `smtp://`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartTls {
+    /// Refuse a relay that does not offer it (a relay that stops offering it is an attack).
+    Required,
+    /// Use it when offered.
+    Opportunistic,
+    Off,
+}
+
+/// The relay and how to sign in to it.
+#[derive(Clone)]
+pub struct Relay {
+    pub host: String,
+    pub port: u16,
+    /// `smtps://`: TLS from the first byte.
+    pub implicit_tls: bool,
+    pub starttls: StartTls,
+    pub credentials: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("implicit_tls", &self.implicit_tls)
+            .field("starttls", &self.starttls)
+            .field("signs_in", &self.credentials.is_some())
+            .finish()
+    }
+}
+
+impl Relay {
+    /// `smtp://host[:port][?starttls=required|opportunistic|off]` or `smtps://host[:port]`.
+    /// STARTTLS is required unless the relay is on loopback (the same machine), where it is
+    /// used when offered.
+    pub fn parse(url: &str, credentials: Option<(String, String)>) -> Result<Self, String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("--smtp-url: {e}"))?;
+        let implicit_tls = match parsed.scheme() {
+            "smtp" => false,
+            "smtps" => true,
+            other => return Err(format!("--smtp-url: {other}:// is not smtp:// or smtps://")),
+        };
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(
+                "--smtp-url: no credentials in the URL (use --smtp-user and --smtp-password-file)"
+                    .into(),
+            );
+        }
+        let host = parsed
+            .host_str()
+            .ok_or("--smtp-url names no host")?
+            .trim_matches(['[', ']'])
+            .to_string();
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        let mut starttls = if loopback {
+            StartTls::Opportunistic
+        } else {
+            StartTls::Required
+        };
+        for (key, value) in parsed.query_pairs() {
+            match (key.as_ref(), value.as_ref()) {
+                ("starttls", "required") => starttls = StartTls::Required,
+                ("starttls", "opportunistic") => starttls = StartTls::Opportunistic,
+                ("starttls", "off") => starttls = StartTls::Off,
+                _ => return Err(format!("--smtp-url: unknown parameter {key}={value}")),
+            }
+        }
+        let port = parsed.port().unwrap_or(if implicit_tls { 465 } else { 25 });
+        Ok(Relay {
+            host,
+            port,
+            implicit_tls,
+            starttls,
+            credentials,
+        })
+    }
+
+    fn transport(&self, timeout: Duration) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+        let tls = || TlsParameters::new(self.host.clone()).map_err(|e| format!("TLS: {e}"));
+        let tls = if self.implicit_tls {
+            Tls::Wrapper(tls()?)
+        } else {
+            match self.starttls {
+                StartTls::Required => Tls::Required(tls()?),
+                StartTls::Opportunistic => Tls::Opportunistic(tls()?),
+                StartTls::Off => Tls::None,
+            }
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host)
+            .port(self.port)
+            .tls(tls)
+            .timeout(Some(timeout));
+        if let Some((user, password)) = &self.credentials {
+            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        }
+        Ok(builder.build())
+    }
+}
+
+/// One template: a subject and a plain-text body with `{subject}`, `{sender}`,
+/// `{mailboxes}`, `{reporter}` and `{link}` filled in.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    pub subject: String,
+    pub body: String,
+}
+
+/// The templates per outcome (`[notifications.malicious]` … in the configuration file).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Templates {
+    pub malicious: Template,
+    pub clean: Template,
+    pub no_threats: Template,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Templates {
+            malicious: Template {
+                subject: "Your report: \"{subject}\" was malicious and has been removed".into(),
+                body: "Thank you for reporting \"{subject}\" (from {sender}).\n\nIt was malicious: we removed it from {mailboxes} mailbox(es), including yours. Reporting it helped protect your colleagues.\n\n{link}\n".into(),
+            },
+            clean: Template {
+                subject: "Your report: \"{subject}\" is safe".into(),
+                body: "Thank you for reporting \"{subject}\" (from {sender}).\n\nThe security team reviewed it and found it safe: it was released and stays where it is.\n\n{link}\n".into(),
+            },
+            no_threats: Template {
+                subject: "Your report: no threats found in \"{subject}\"".into(),
+                body: "Thank you for reporting \"{subject}\" (from {sender}).\n\nOur investigation found no threats in it. If it still looks wrong to you, report it again or contact the security team.\n\n{link}\n".into(),
+            },
+        }
+    }
+}
+
+impl Template {
+    /// Fills in the placeholders. Values are mail text written by an attacker: control
+    /// characters are dropped and each is cut short, so none can add a header or a page.
+    fn render(&self, values: &[(&str, &str)]) -> (String, String) {
+        let fill = |text: &str| {
+            let mut out = text.to_string();
+            for (name, value) in values {
+                let clean: String = value
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect();
+                out = out.replace(&format!("{{{name}}}"), &clean);
+            }
+            out
+        };
+        let subject: String = fill(&self.subject)
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        (subject, fill(&self.body))
+    }
+}
+
+/// How reporters are told.
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    pub relay: Relay,
+    pub from: Mailbox,
+    pub templates: Templates,
+    pub public_url: String,
+    pub backoff: Duration,
+    pub retry_for: Duration,
+    pub timeout: Duration,
+}
+
+/// The outbox consumer's name.
+const CONSUMER: &str = "notifier";
+
+/// Starts the notifier at the outbox's end the first time: reports whose investigations ended
+/// before notifications were turned on are not told now.
+pub async fn register(db: &Db) -> Result<(), AppError> {
+    let mut tx = db.write_rows().await?;
+    let end: i64 = query("SELECT COALESCE(MAX(seq), 0) FROM outbox")
+        .scalar(&mut tx)
+        .await?;
+    query("INSERT INTO outbox_cursors (consumer, seq) VALUES ($1, $2) ON CONFLICT (consumer) DO NOTHING")
+        .bind(CONSUMER)
+        .bind(end)
+        .execute(&mut tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What an investigation came to, for its reporters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Malicious { mailboxes: i64 },
+    Clean,
+    NoThreats,
+}
+
+async fn outcome(db: &Db, investigation_id: &str) -> Result<Outcome, AppError> {
+    let statuses: Vec<String> =
+        query("SELECT DISTINCT status FROM actions WHERE investigation_id = $1")
+            .bind(investigation_id)
+            .scalars(db)
+            .await?;
+    let removed: i64 = query(
+        "SELECT COUNT(DISTINCT r.mailbox) FROM action_results r JOIN actions a ON a.id = r.action_id
+         WHERE a.investigation_id = $1
+           AND r.result IN ('success', 'already_in_destination', 'gone', 'duplicate')",
+    )
+    .bind(investigation_id)
+    .scalar(db)
+    .await?;
+    let acted = statuses.iter().any(|s| {
+        matches!(
+            s.as_str(),
+            "completed" | "partially_completed" | "duplicate"
+        )
+    });
+    Ok(if removed > 0 {
+        Outcome::Malicious { mailboxes: removed }
+    } else if acted {
+        // Removed by an earlier approval of the same copies (a duplicate): the copies its
+        // clusters hold were dealt with there.
+        let mailboxes: i64 = query(
+            "SELECT COUNT(DISTINCT m.mailbox) FROM cluster_messages m
+             JOIN email_clusters c ON c.id = m.cluster_id WHERE c.investigation_id = $1",
+        )
+        .bind(investigation_id)
+        .scalar(db)
+        .await?;
+        Outcome::Malicious { mailboxes }
+    } else if !statuses.is_empty() && statuses.iter().all(|s| s == "rejected") {
+        Outcome::Clean
+    } else {
+        Outcome::NoThreats
+    })
+}
+
+/// Moves the notifier's cursor along the outbox, leaving a notification for each reporter of
+/// each investigation that ended.
+pub async fn fan_out(db: &Db, config: &NotifyConfig) -> Result<usize, AppError> {
+    let from: Option<i64> = query("SELECT seq FROM outbox_cursors WHERE consumer = $1")
+        .bind(CONSUMER)
+        .optional_scalar(db)
+        .await?;
+    let Some(from) = from else {
+        return Ok(0);
+    };
+    let events: Vec<(i64, String, String)> =
+        query("SELECT seq, type, subject FROM outbox WHERE seq > $1 ORDER BY seq LIMIT 200")
+            .bind(from)
+            .fetch_all(db)
+            .await?;
+    let Some(last) = events.last().map(|(seq, _, _)| *seq) else {
+        return Ok(0);
+    };
+    let now = db::now();
+    let mut rows = Vec::new();
+    for (_, event_type, investigation_id) in &events {
+        if event_type != "investigation.ended" {
+            continue;
+        }
+        let reports: Vec<(String, String, String)> = query(
+            "SELECT reported_by, mailbox, internet_message_id FROM reports WHERE investigation_id = $1
+             ORDER BY reported_at",
+        )
+        .bind(investigation_id.as_str())
+        .fetch_all(db)
+        .await?;
+        if reports.is_empty() {
+            continue;
+        }
+        let outcome = outcome(db, investigation_id).await?;
+        for (reporter, mailbox, message_id) in reports {
+            // Only reporters with an address can be told (a portal user's name is not one).
+            let Ok(address) = EmailAddress::parse(&reporter) else {
+                continue;
+            };
+            let (subject, sender): (String, String) = query(
+                "SELECT subject, sender FROM messages WHERE mailbox = $1 AND internet_message_id = $2 LIMIT 1",
+            )
+            .bind(mailbox.as_str())
+            .bind(message_id.as_str())
+            .fetch_optional(db)
+            .await?
+            .unwrap_or_else(|| (message_id.clone(), "unknown sender".into()));
+            let (verdict, template, mailboxes) = match outcome {
+                Outcome::Malicious { mailboxes } => {
+                    ("malicious", &config.templates.malicious, mailboxes)
+                }
+                Outcome::Clean => ("clean", &config.templates.clean, 0),
+                Outcome::NoThreats => ("no_threats", &config.templates.no_threats, 0),
+            };
+            let link = format!("{}/investigations/{investigation_id}", config.public_url);
+            let (subject, body) = template.render(&[
+                ("subject", subject.as_str()),
+                ("sender", sender.as_str()),
+                ("mailboxes", &mailboxes.to_string()),
+                ("reporter", address.as_str()),
+                ("link", &link),
+            ]);
+            rows.push((
+                investigation_id.clone(),
+                address.as_str().to_string(),
+                verdict,
+                subject,
+                body,
+            ));
+        }
+    }
+    let mut tx = db.write_rows().await?;
+    let moved = query("UPDATE outbox_cursors SET seq = $3 WHERE consumer = $1 AND seq = $2")
+        .bind(CONSUMER)
+        .bind(from)
+        .bind(last)
+        .execute(&mut tx)
+        .await?;
+    if moved == 0 {
+        return Ok(0);
+    }
+    let give_up =
+        now + chrono::Duration::from_std(config.retry_for).unwrap_or(chrono::Duration::MAX);
+    for (investigation_id, reporter, verdict, subject, body) in rows {
+        query(
+            "INSERT INTO notifications (id, investigation_id, reporter, verdict, subject, body, status,
+                 attempts, next_attempt_at, give_up_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8, $7)
+             ON CONFLICT (investigation_id, reporter) DO NOTHING",
+        )
+        .bind(new_id())
+        .bind(investigation_id)
+        .bind(reporter)
+        .bind(verdict)
+        .bind(subject)
+        .bind(body)
+        .bind(now)
+        .bind(give_up)
+        .execute(&mut tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(events.len())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Due {
+    id: String,
+    reporter: String,
+    subject: String,
+    body: String,
+    attempts: i64,
+    give_up_at: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+}
+
+/// Claims due notifications with a lease.
+async fn claim(db: &Db, config: &NotifyConfig) -> Result<Vec<Due>, AppError> {
+    let now = db::now();
+    let waiting: i64 = query(
+        "SELECT COUNT(*) FROM notifications WHERE status = 'pending' AND next_attempt_at <= $1
+           AND (lease_until IS NULL OR lease_until < $1)",
+    )
+    .bind(now)
+    .scalar(db)
+    .await?;
+    if waiting == 0 {
+        return Ok(Vec::new());
+    }
+    let mut tx = db.write_rows().await?;
+    let skip_locked = tx.skip_locked();
+    let ids: Vec<String> = query(format!(
+        "SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at <= $1
+           AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at, id LIMIT 16{skip_locked}"
+    ))
+    .bind(now)
+    .scalars(&mut tx)
+    .await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let until = now
+        + chrono::Duration::from_std(config.timeout * 3 + Duration::from_secs(5))
+            .unwrap_or_default();
+    let mut update = query("UPDATE notifications SET attempts = attempts + 1, lease_until = ");
+    update.push_bind(until).push(" WHERE id IN (");
+    update.push_list(ids.iter().map(String::as_str)).push(")");
+    update.execute(&mut tx).await?;
+    let mut read = query(
+        "SELECT id, reporter, subject, body, attempts, give_up_at, lease_until FROM notifications WHERE id IN (",
+    );
+    read.push_list(ids.iter().map(String::as_str)).push(")");
+    let due: Vec<Due> = read.fetch_all(&mut tx).await?;
+    tx.commit().await?;
+    Ok(due)
+}
+
+/// Sends one notification; Err says why not.
+async fn send(
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    config: &NotifyConfig,
+    due: &Due,
+) -> Result<(), String> {
+    let to: Mailbox = due
+        .reporter
+        .parse()
+        .map_err(|e| format!("the reporter's address: {e}"))?;
+    let message = Message::builder()
+        .from(config.from.clone())
+        .to(to)
+        .subject(due.subject.clone())
+        .header(ContentType::TEXT_PLAIN)
+        .body(due.body.clone())
+        .map_err(|e| format!("cannot build the message: {e}"))?;
+    transport
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("the relay refused or could not be reached: {e}"))
+}
+
+async fn record(
+    db: &Db,
+    config: &NotifyConfig,
+    due: &Due,
+    sent: &Result<(), String>,
+) -> Result<(), AppError> {
+    let now = db::now();
+    let next = now
+        + chrono::Duration::from_std(super::webhooks::backoff(config.backoff, due.attempts))
+            .unwrap_or_default();
+    let status = match sent {
+        Ok(()) => "sent",
+        Err(_) if next > due.give_up_at => "failed",
+        Err(_) => "pending",
+    };
+    let mut tx = db.write_rows().await?;
+    query(
+        "UPDATE notifications SET status = $3, last_error = $4, next_attempt_at = $5, lease_until = NULL,
+                sent_at = CASE WHEN $3 = 'sent' THEN $6 ELSE sent_at END
+         WHERE id = $1 AND lease_until = $2",
+    )
+    .bind(&due.id)
+    .bind(due.lease_until)
+    .bind(status)
+    .bind(sent.as_ref().err().cloned())
+    .bind(next)
+    .bind(now)
+    .execute(&mut tx)
+    .await?;
+    tx.commit().await?;
+    if let Err(why) = sent {
+        tracing::warn!(
+            notification = due.id,
+            attempt = due.attempts,
+            status,
+            why,
+            "reporter not notified"
+        );
+    }
+    Ok(())
+}
+
+/// Tells reporters until the server stops.
+pub async fn run(state: AppState, config: NotifyConfig) {
+    let transport = match config.relay.transport(config.timeout) {
+        Ok(transport) => transport,
+        Err(error) => {
+            tracing::error!(%error, "notifications cannot start");
+            return;
+        }
+    };
+    loop {
+        let round = async {
+            let passed = fan_out(&state.db, &config).await?;
+            let due = claim(&state.db, &config).await?;
+            for notification in &due {
+                let sent = send(&transport, &config, notification).await;
+                record(&state.db, &config, notification, &sent).await?;
+            }
+            Ok::<bool, AppError>(passed > 0 || !due.is_empty())
+        };
+        match round.await {
+            Ok(true) => {}
+            Ok(false) => tokio::time::sleep(Duration::from_millis(500)).await,
+            Err(error) => {
+                tracing::warn!(%error, "notification round failed; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relay_off_this_machine_must_offer_starttls() {
+        let remote = Relay::parse("smtp://relay.example.test:587", None).unwrap();
+        assert_eq!(remote.starttls, StartTls::Required);
+        let local = Relay::parse("smtp://127.0.0.1:2525", None).unwrap();
+        assert_eq!(local.starttls, StartTls::Opportunistic);
+        let explicit = Relay::parse("smtp://127.0.0.1:2525?starttls=required", None).unwrap();
+        assert_eq!(explicit.starttls, StartTls::Required);
+        assert!(
+            Relay::parse("smtps://relay.example.test", None)
+                .unwrap()
+                .implicit_tls
+        );
+    }
+
+    #[test]
+    fn credentials_in_the_url_and_other_schemes_are_refused() {
+        assert!(Relay::parse("smtp://user:secret@relay.example.test", None).is_err());
+        assert!(Relay::parse("http://relay.example.test", None).is_err());
+        assert!(Relay::parse("smtp://relay.example.test?tls=maybe", None).is_err());
+    }
+
+    #[test]
+    fn hostile_values_cannot_add_a_header_or_run_long() {
+        let template = Template {
+            subject: "Report: {subject}".into(),
+            body: "From {sender}".into(),
+        };
+        let long = "x".repeat(5000);
+        let (subject, body) = template.render(&[
+            ("subject", "Invoice\r\nBcc: everyone@example.test"),
+            ("sender", &long),
+        ]);
+        assert_eq!(subject, "Report: InvoiceBcc: everyone@example.test");
+        assert!(!subject.contains('\n'));
+        assert_eq!(body.len(), "From ".len() + 200);
+    }
+}
