@@ -3,6 +3,7 @@
 
 mod actions;
 mod context;
+mod dashboard;
 mod decisions;
 mod incidents;
 mod investigations;
@@ -11,6 +12,7 @@ mod session;
 mod webhooks;
 
 pub use actions::{get_action, list_actions, ActionQuery};
+pub use dashboard::get_dashboard;
 pub use decisions::{
     change_action, decide_action, decide_actions, BulkDecideRequest, BulkOutcome, ChangeAction,
     ChangeRequest, DecideAction, DecideActions, DecideRequest,

@@ -9,4 +9,5 @@ pub mod layout;
 pub mod pager;
 pub mod panel;
 pub mod portal;
+pub mod row_click;
 pub mod time;

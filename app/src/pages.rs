@@ -1,6 +1,7 @@
 //! One module per page of the portal.
 
 pub mod action_center_page;
+pub mod dashboard_page;
 pub mod deliveries_page;
 pub mod incident_page;
 pub mod incidents_page;

@@ -3,10 +3,11 @@
 use leptos::nonce::use_nonce;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
-use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Layout;
+use crate::pages::dashboard_page::DashboardPage;
 use crate::pages::deliveries_page::DeliveriesPage;
 use crate::pages::office_action_center_page::OfficeActionCenterPage;
 use crate::pages::policy_page::PolicyPage;
@@ -39,6 +40,7 @@ pub fn shell(assets: SiteAssets) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <link rel="stylesheet" href=format!("/pkg/{}", assets.css)/>
                 <link rel="modulepreload" href=format!("/pkg/{}", assets.js)/>
                 <link rel="preload" href=format!("/pkg/{}", assets.wasm) r#as="fetch" r#type="application/wasm" crossorigin=""/>
@@ -61,7 +63,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFoundPage>
                 <Route path=path!("/login") view=LoginPage/>
                 <ParentRoute path=path!("") view=Layout>
-                    <Route path=path!("") view=|| view! { <Redirect path="/incidents"/> }/>
+                    <Route path=path!("") view=DashboardPage/>
                     <Route path=path!("/incidents") view=IncidentsPage/>
                     <Route path=path!("/incidents/:id") view=IncidentPage/>
                     <Route path=path!("/action-center") view=ActionCenterPage/>

@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod audit;
+pub mod dashboard;
 pub mod db;
 pub mod events;
 pub mod idempotency;

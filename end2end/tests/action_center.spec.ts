@@ -161,3 +161,21 @@ test('History filters live in the URL', async ({ page }) => {
   expect(lines.length).toBeGreaterThan(1);
   for (const line of lines.slice(1)) expect(line).toContain(',rejected,');
 });
+
+test('clicking anywhere on a Pending row selects it; its buttons and links still do their own thing', async ({ page, request }) => {
+  const investigation = await ingest(request, 'E2E row click');
+  await signIn(page, 'analyst');
+  await page.goto('/action-center');
+  await hydrated(page);
+  const row = page.getByRole('row', { name: new RegExp(escape(investigation.cluster)) });
+  const box = row.getByRole('checkbox');
+  await expect(box).not.toBeChecked();
+  await row.getByRole('cell').nth(5).click();
+  await expect(box).toBeChecked();
+  await row.getByRole('cell').nth(5).click();
+  await expect(box).not.toBeChecked();
+  await row.getByRole('button', { name: 'Approve' }).click();
+  await expect(page.getByRole('dialog')).toBeVisible();
+  await expect(box).not.toBeChecked();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+});

@@ -8,6 +8,10 @@ export async function signIn(page: Page, username: string) {
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  // Signed in, people land on the Dashboard; the specs start from the Incidents queue.
+  await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
+  await hydrated(page);
+  await page.goto('/incidents');
   await expect(page.getByRole('heading', { name: 'Incidents' })).toBeVisible();
 }
 

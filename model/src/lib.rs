@@ -6,6 +6,7 @@
 mod action;
 mod actor;
 mod address;
+mod dashboard;
 mod enums;
 mod error;
 mod incident;
@@ -25,6 +26,7 @@ mod webhook;
 pub use action::{Action, ActionResult, ActionTarget, Approval, Impact};
 pub use actor::{Actor, SystemTask};
 pub use address::{EmailAddress, ForwardTarget, InternalDomains, EMAIL_PATTERN, WHITE_SPACE};
+pub use dashboard::{Dashboard, Day, TopCluster, WaitStats};
 pub use enums::{
     ActionSource, ActionStatus, ActionType, ClusterBy, IncidentSort, IncidentStatus,
     InvestigationStatus, InvestigationType, MessageLocation, MessageResult, Role, Severity,

@@ -102,8 +102,14 @@ pub fn EvidenceTable(
                 {rows.into_iter().map(|row| {
                     let pending = row.pending();
                     let shown = row.clone();
+                    let whole = row.clone();
                     view! {
-                        <tr hidden=move || only_pending.get() && !pending>
+                        <tr class="selectable" hidden=move || only_pending.get() && !pending
+                            on:click=move |ev| {
+                                if crate::components::row_click::on_row_itself(&ev) {
+                                    open.set(Some(whole.clone()));
+                                }
+                            }>
                             <td><button type="button" class="link-like" aria-haspopup="dialog"
                                 on:click=move |_| open.set(Some(shown.clone()))>{row.entity.clone()}</button></td>
                             <td>{row.kind}</td>

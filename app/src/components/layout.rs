@@ -16,6 +16,7 @@ pub fn Layout() -> impl IntoView {
         <header class="top">
             <span class="brand">"airdesk"</span>
             <nav aria-label="Main">
+                <A href="/" exact=true>"Dashboard"</A>
                 <A href="/incidents">"Incidents"</A>
                 <A href="/action-center">"Action center"</A>
                 <A href="/investigations">"Investigations"</A>

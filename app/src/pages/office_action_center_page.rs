@@ -55,9 +55,14 @@ pub fn OfficeActionCenterPage() -> impl IntoView {
                             <tbody>
                                 {page.items.into_iter().map(|a| {
                                     let row = a.clone();
+                                    let whole = a.clone();
                                     let messages = a.target.email_count.unwrap_or(1);
                                     view! {
-                                        <tr>
+                                        <tr class="selectable" on:click=move |ev| {
+                                            if crate::components::row_click::on_row_itself(&ev) {
+                                                open.set(Some(whole.clone()));
+                                            }
+                                        }>
                                             <td><button type="button" class="link-like" on:click=move |_| open.set(Some(row.clone()))>{describe(&a)}</button></td>
                                             <td>{a.status.label()}</td>
                                             <td>{messages}</td>

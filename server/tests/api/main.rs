@@ -8,6 +8,7 @@ mod cli;
 mod connectors;
 mod contract;
 mod corpus;
+mod dashboard;
 mod decisions;
 mod dovecot;
 mod events;

@@ -184,8 +184,13 @@ fn HistoryRow(action: Action, open: RwSignal<Option<Action>>) -> impl IntoView {
     let a = action;
     let what = describe(&a);
     let row = a.clone();
+    let whole = a.clone();
     view! {
-        <tr>
+        <tr class="selectable" on:click=move |ev| {
+            if crate::components::row_click::on_row_itself(&ev) {
+                open.set(Some(whole.clone()));
+            }
+        }>
             <td><button type="button" class="link-like"
                 on:click=move |_| open.set(Some(row.clone()))>{what}</button></td>
             <td>{a.investigation_title.clone()}</td>

@@ -134,9 +134,9 @@ fn PendingRow(action: Action, selected: Selection) -> impl IntoView {
         let id = id.clone();
         move || selected.read().iter().any(|(s, _)| *s == id)
     };
-    let toggle = {
+    let flip = {
         let id = id.clone();
-        move |_| {
+        move || {
             selected.update(|chosen| {
                 if let Some(i) = chosen.iter().position(|(s, _)| *s == id) {
                     chosen.remove(i);
@@ -146,8 +146,16 @@ fn PendingRow(action: Action, selected: Selection) -> impl IntoView {
             })
         }
     };
+    let toggle = {
+        let flip = flip.clone();
+        move |_| flip()
+    };
     view! {
-        <tr>
+        <tr class="selectable" on:click=move |ev| {
+            if crate::components::row_click::on_row_itself(&ev) {
+                flip();
+            }
+        }>
             <td><input type="checkbox" aria-label=format!("Select {what}")
                 prop:checked=checked on:change=toggle/></td>
             <td>{a.action_type.label()}
