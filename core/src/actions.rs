@@ -11,6 +11,7 @@ pub mod expire;
 pub(crate) mod facts;
 pub mod read;
 pub(crate) mod state;
+mod timing;
 
 #[cfg(test)]
 mod properties;

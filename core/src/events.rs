@@ -6,6 +6,7 @@
 //! order from a cursor of their own: webhook endpoints ([`webhooks`]) and the reporters'
 //! notifier ([`notify`]).
 
+mod cursor;
 pub mod notify;
 pub mod webhooks;
 

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
+use super::timing::Timing;
 use crate::audit::{self, Event};
 use crate::db::{self, query, Tx};
 use crate::{incidents, new_id};
@@ -195,47 +196,6 @@ fn update_actions(transitions: &[Transition<'_>], at: chrono::DateTime<chrono::U
                    actions.created_at",
     );
     update
-}
-
-/// A decision's wait or an execution's whole time, for the metrics once the move commits.
-enum Timing {
-    Decided(Option<ActionType>, ActionStatus, Actor, std::time::Duration),
-    Remediated(Option<ActionType>, ActionStatus, std::time::Duration),
-}
-
-impl Timing {
-    fn of(
-        t: &Transition<'_>,
-        action_type: &str,
-        created_at: chrono::DateTime<chrono::Utc>,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Option<Self> {
-        let action_type = ActionType::parse(action_type);
-        let since = (at - created_at).to_std().unwrap_or_default();
-        match (t.from, t.to) {
-            (ActionStatus::Pending, to) => {
-                Some(Timing::Decided(action_type, to, t.actor.clone(), since))
-            }
-            (
-                ActionStatus::InProgress,
-                to @ (ActionStatus::Completed
-                | ActionStatus::PartiallyCompleted
-                | ActionStatus::Failed),
-            ) => Some(Timing::Remediated(action_type, to, since)),
-            _ => None,
-        }
-    }
-
-    fn record(self) {
-        match self {
-            Timing::Decided(action_type, to, actor, waited) => {
-                crate::metrics::decided(action_type, to, &actor, waited)
-            }
-            Timing::Remediated(action_type, to, took) => {
-                crate::metrics::remediated(action_type, to, took)
-            }
-        }
-    }
 }
 
 /// What an action's audit event records after the move.

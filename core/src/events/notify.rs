@@ -11,179 +11,18 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use serde::Deserialize;
 
+mod relay;
+mod templates;
+
+pub use relay::{Relay, StartTls};
+pub use templates::{Template, Templates};
+
+use super::cursor;
 use crate::db::{self, query, Db};
 use crate::{new_id, AppState};
 use model::{AppError, EmailAddress};
-
-/// How STARTTLS is used on `smtp://`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StartTls {
-    /// Refuse a relay that does not offer it (a relay that stops offering it is an attack).
-    Required,
-    /// Use it when offered.
-    Opportunistic,
-    Off,
-}
-
-/// The relay and how to sign in to it.
-#[derive(Clone)]
-pub struct Relay {
-    pub host: String,
-    pub port: u16,
-    /// `smtps://`: TLS from the first byte.
-    pub implicit_tls: bool,
-    pub starttls: StartTls,
-    pub credentials: Option<(String, String)>,
-}
-
-impl std::fmt::Debug for Relay {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Relay")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("implicit_tls", &self.implicit_tls)
-            .field("starttls", &self.starttls)
-            .field("signs_in", &self.credentials.is_some())
-            .finish()
-    }
-}
-
-impl Relay {
-    /// `smtp://host[:port][?starttls=required|opportunistic|off]` or `smtps://host[:port]`.
-    /// STARTTLS is required unless the relay is on loopback (the same machine), where it is
-    /// used when offered.
-    pub fn parse(url: &str, credentials: Option<(String, String)>) -> Result<Self, String> {
-        let parsed = url::Url::parse(url).map_err(|e| format!("--smtp-url: {e}"))?;
-        let implicit_tls = match parsed.scheme() {
-            "smtp" => false,
-            "smtps" => true,
-            other => return Err(format!("--smtp-url: {other}:// is not smtp:// or smtps://")),
-        };
-        if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(
-                "--smtp-url: no credentials in the URL (use --smtp-user and --smtp-password-file)"
-                    .into(),
-            );
-        }
-        let host = parsed
-            .host_str()
-            .ok_or("--smtp-url names no host")?
-            .trim_matches(['[', ']'])
-            .to_string();
-        let loopback = host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        let mut starttls = if loopback {
-            StartTls::Opportunistic
-        } else {
-            StartTls::Required
-        };
-        for (key, value) in parsed.query_pairs() {
-            match (key.as_ref(), value.as_ref()) {
-                ("starttls", "required") => starttls = StartTls::Required,
-                ("starttls", "opportunistic") => starttls = StartTls::Opportunistic,
-                ("starttls", "off") => starttls = StartTls::Off,
-                _ => return Err(format!("--smtp-url: unknown parameter {key}={value}")),
-            }
-        }
-        let port = parsed.port().unwrap_or(if implicit_tls { 465 } else { 25 });
-        Ok(Relay {
-            host,
-            port,
-            implicit_tls,
-            starttls,
-            credentials,
-        })
-    }
-
-    fn transport(&self, timeout: Duration) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-        let tls = || TlsParameters::new(self.host.clone()).map_err(|e| format!("TLS: {e}"));
-        let tls = if self.implicit_tls {
-            Tls::Wrapper(tls()?)
-        } else {
-            match self.starttls {
-                StartTls::Required => Tls::Required(tls()?),
-                StartTls::Opportunistic => Tls::Opportunistic(tls()?),
-                StartTls::Off => Tls::None,
-            }
-        };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host)
-            .port(self.port)
-            .tls(tls)
-            .timeout(Some(timeout));
-        if let Some((user, password)) = &self.credentials {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
-        }
-        Ok(builder.build())
-    }
-}
-
-/// One template: a subject and a plain-text body with `{subject}`, `{sender}`,
-/// `{mailboxes}`, `{reporter}` and `{link}` filled in.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Template {
-    pub subject: String,
-    pub body: String,
-}
-
-/// The templates per outcome (`[notifications.malicious]` … in the configuration file).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Templates {
-    pub malicious: Template,
-    pub clean: Template,
-    pub no_threats: Template,
-}
-
-impl Default for Templates {
-    fn default() -> Self {
-        Templates {
-            malicious: Template {
-                subject: "Your report: \"{subject}\" was malicious and has been removed".into(),
-                body: "Thank you for reporting \"{subject}\" (from {sender}).\n\nIt was malicious: we removed it from {mailboxes} mailbox(es), including yours. Reporting it helped protect your colleagues.\n\n{link}\n".into(),
-            },
-            clean: Template {
-                subject: "Your report: \"{subject}\" is safe".into(),
-                body: "Thank you for reporting \"{subject}\" (from {sender}).\n\nThe security team reviewed it and found it safe: it was released and stays where it is.\n\n{link}\n".into(),
-            },
-            no_threats: Template {
-                subject: "Your report: no threats found in \"{subject}\"".into(),
-                body: "Thank you for reporting \"{subject}\" (from {sender}).\n\nOur investigation found no threats in it. If it still looks wrong to you, report it again or contact the security team.\n\n{link}\n".into(),
-            },
-        }
-    }
-}
-
-impl Template {
-    /// Fills in the placeholders. Values are mail text written by an attacker: control
-    /// characters are dropped and each is cut short, so none can add a header or a page.
-    fn render(&self, values: &[(&str, &str)]) -> (String, String) {
-        let fill = |text: &str| {
-            let mut out = text.to_string();
-            for (name, value) in values {
-                let clean: String = value
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .take(200)
-                    .collect();
-                out = out.replace(&format!("{{{name}}}"), &clean);
-            }
-            out
-        };
-        let subject: String = fill(&self.subject)
-            .chars()
-            .filter(|c| !c.is_control())
-            .collect();
-        (subject, fill(&self.body))
-    }
-}
 
 /// How reporters are told.
 #[derive(Debug, Clone)]
@@ -203,17 +42,7 @@ const CONSUMER: &str = "notifier";
 /// Starts the notifier at the outbox's end the first time: reports whose investigations ended
 /// before notifications were turned on are not told now.
 pub async fn register(db: &Db) -> Result<(), AppError> {
-    let mut tx = db.write_rows().await?;
-    let end: i64 = query("SELECT COALESCE(MAX(seq), 0) FROM outbox")
-        .scalar(&mut tx)
-        .await?;
-    query("INSERT INTO outbox_cursors (consumer, seq) VALUES ($1, $2) ON CONFLICT (consumer) DO NOTHING")
-        .bind(CONSUMER)
-        .bind(end)
-        .execute(&mut tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+    cursor::start_at_end(db, CONSUMER).await
 }
 
 /// What an investigation came to, for its reporters.
@@ -267,11 +96,7 @@ async fn outcome(db: &Db, investigation_id: &str) -> Result<Outcome, AppError> {
 /// Moves the notifier's cursor along the outbox, leaving a notification for each reporter of
 /// each investigation that ended.
 pub async fn fan_out(db: &Db, config: &NotifyConfig) -> Result<usize, AppError> {
-    let from: Option<i64> = query("SELECT seq FROM outbox_cursors WHERE consumer = $1")
-        .bind(CONSUMER)
-        .optional_scalar(db)
-        .await?;
-    let Some(from) = from else {
+    let Some(from) = cursor::position(db, CONSUMER).await? else {
         return Ok(0);
     };
     let events: Vec<(i64, String, String)> =
@@ -337,13 +162,7 @@ pub async fn fan_out(db: &Db, config: &NotifyConfig) -> Result<usize, AppError> 
         }
     }
     let mut tx = db.write_rows().await?;
-    let moved = query("UPDATE outbox_cursors SET seq = $3 WHERE consumer = $1 AND seq = $2")
-        .bind(CONSUMER)
-        .bind(from)
-        .bind(last)
-        .execute(&mut tx)
-        .await?;
-    if moved == 0 {
+    if !cursor::advance(&mut tx, CONSUMER, from, last).await? {
         return Ok(0);
     }
     let give_up =
@@ -515,48 +334,5 @@ pub async fn run(state: AppState, config: NotifyConfig) {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_relay_off_this_machine_must_offer_starttls() {
-        let remote = Relay::parse("smtp://relay.example.test:587", None).unwrap();
-        assert_eq!(remote.starttls, StartTls::Required);
-        let local = Relay::parse("smtp://127.0.0.1:2525", None).unwrap();
-        assert_eq!(local.starttls, StartTls::Opportunistic);
-        let explicit = Relay::parse("smtp://127.0.0.1:2525?starttls=required", None).unwrap();
-        assert_eq!(explicit.starttls, StartTls::Required);
-        assert!(
-            Relay::parse("smtps://relay.example.test", None)
-                .unwrap()
-                .implicit_tls
-        );
-    }
-
-    #[test]
-    fn credentials_in_the_url_and_other_schemes_are_refused() {
-        assert!(Relay::parse("smtp://user:secret@relay.example.test", None).is_err());
-        assert!(Relay::parse("http://relay.example.test", None).is_err());
-        assert!(Relay::parse("smtp://relay.example.test?tls=maybe", None).is_err());
-    }
-
-    #[test]
-    fn hostile_values_cannot_add_a_header_or_run_long() {
-        let template = Template {
-            subject: "Report: {subject}".into(),
-            body: "From {sender}".into(),
-        };
-        let long = "x".repeat(5000);
-        let (subject, body) = template.render(&[
-            ("subject", "Invoice\r\nBcc: everyone@example.test"),
-            ("sender", &long),
-        ]);
-        assert_eq!(subject, "Report: InvoiceBcc: everyone@example.test");
-        assert!(!subject.contains('\n'));
-        assert_eq!(body.len(), "From ".len() + 200);
     }
 }

@@ -9,160 +9,19 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
-use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::Sha256;
 
+mod deliveries;
+mod endpoint;
+
+pub use deliveries::list;
+pub use endpoint::{Endpoint, Format, Secret};
+
+use super::cursor;
 use crate::db::{self, query, Db};
 use crate::{new_id, AppState};
-use model::{AppError, Cursor, Delivery, Page, PageRequest};
-
-/// How an endpoint wants its events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    /// CloudEvents 1.0 structured JSON, signed (Standard Webhooks).
-    #[default]
-    Cloudevents,
-    /// `{"text": …}` for a Slack or Teams incoming webhook: "3 actions pending approval —
-    /// Open action center".
-    Slack,
-}
-
-/// A configured receiver of events.
-#[derive(Clone)]
-pub struct Endpoint {
-    /// Names the endpoint in deliveries and logs (its URL may hold a secret, so never that).
-    pub name: String,
-    pub url: url::Url,
-    /// The Standard Webhooks signing key; None sends unsigned (chat channels only).
-    pub secret: Option<Secret>,
-    /// Event types it wants (`action.*` takes a family); empty: all.
-    pub events: Vec<String>,
-    pub format: Format,
-}
-
-impl std::fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoint")
-            .field("name", &self.name)
-            .field("host", &self.url.host_str())
-            .field("events", &self.events)
-            .field("format", &self.format)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Endpoint {
-    /// Checks the filter against the known types, so a typo fails at start rather than
-    /// silently matching nothing.
-    pub fn new(
-        name: String,
-        url: &str,
-        secret: Option<Secret>,
-        events: Vec<String>,
-        format: Format,
-    ) -> Result<Self, String> {
-        let url = url::Url::parse(url).map_err(|e| format!("webhook {name}: bad URL: {e}"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!(
-                "webhook {name}: the URL must be http:// or https://"
-            ));
-        }
-        if secret.is_none() && format == Format::Cloudevents {
-            return Err(format!(
-                "webhook {name}: a signing secret is needed (secret_file, or --webhook-secret-file)"
-            ));
-        }
-        for filter in &events {
-            let known = super::TYPES.iter().any(|t| filter_matches(filter, t));
-            if !known {
-                return Err(format!(
-                    "webhook {name}: `{filter}` matches no event type (known: {})",
-                    super::TYPES.join(", ")
-                ));
-            }
-        }
-        Ok(Endpoint {
-            name,
-            url,
-            secret,
-            events,
-            format,
-        })
-    }
-
-    /// The name an endpoint given only by its URL goes by: its host and a digest of the
-    /// whole URL (stable across restarts, and no secret of the URL's path in it).
-    pub fn name_for(url: &str) -> String {
-        use sha2::Digest;
-        let host = url::Url::parse(url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_else(|| "webhook".into());
-        let digest = hex::encode(Sha256::digest(url.as_bytes()));
-        format!("{host}#{}", &digest[..8])
-    }
-
-    pub fn wants(&self, event_type: &str) -> bool {
-        self.events.is_empty() || self.events.iter().any(|f| filter_matches(f, event_type))
-    }
-}
-
-/// `action.*` matches a family; anything else one type (with or without `airdesk.`).
-fn filter_matches(filter: &str, event_type: &str) -> bool {
-    let filter = filter.strip_prefix(super::TYPE_PREFIX).unwrap_or(filter);
-    match filter.strip_suffix(".*") {
-        Some(family) => event_type
-            .strip_prefix(family)
-            .is_some_and(|rest| rest.starts_with('.')),
-        None => filter == "*" || filter == event_type,
-    }
-}
-
-/// A Standard Webhooks signing key.
-#[derive(Clone)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    /// A secret as operators store it: `whsec_` and the key in base64 (what Standard Webhooks
-    /// libraries generate and verify with), or the key's raw text. At least 24 bytes.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let key = match text.strip_prefix("whsec_") {
-            Some(encoded) => base64::engine::general_purpose::STANDARD
-                .decode(encoded)
-                .map_err(|_| "a whsec_ secret must be base64 after the prefix".to_string())?,
-            None => text.as_bytes().to_vec(),
-        };
-        if key.len() < 24 {
-            return Err(format!(
-                "a webhook secret needs at least 24 bytes; this one has {}",
-                key.len()
-            ));
-        }
-        Ok(Secret(key))
-    }
-
-    /// The `webhook-signature` header: `v1,` and the base64 HMAC-SHA256 of
-    /// `{id}.{timestamp}.{body}`.
-    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key");
-        mac.update(id.as_bytes());
-        mac.update(b".");
-        mac.update(timestamp.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        let tag = mac.finalize().into_bytes();
-        format!(
-            "v1,{}",
-            base64::engine::general_purpose::STANDARD.encode(tag)
-        )
-    }
-}
+use model::AppError;
 
 /// How webhooks are delivered.
 #[derive(Clone, Debug)]
@@ -197,19 +56,7 @@ impl Default for WebhookConfig {
 /// what happens after it was configured, not of the whole history.
 pub async fn register(db: &Db, endpoints: &[Endpoint]) -> Result<(), AppError> {
     for endpoint in endpoints {
-        let mut tx = db.write_rows().await?;
-        let end: i64 = query("SELECT COALESCE(MAX(seq), 0) FROM outbox")
-            .scalar(&mut tx)
-            .await?;
-        query(
-            "INSERT INTO outbox_cursors (consumer, seq) VALUES ($1, $2)
-             ON CONFLICT (consumer) DO NOTHING",
-        )
-        .bind(consumer(endpoint))
-        .bind(end)
-        .execute(&mut tx)
-        .await?;
-        tx.commit().await?;
+        cursor::start_at_end(db, &consumer(endpoint)).await?;
     }
     Ok(())
 }
@@ -230,11 +77,7 @@ pub async fn fan_out(
     config: &WebhookConfig,
 ) -> Result<usize, AppError> {
     let name = consumer(endpoint);
-    let from: Option<i64> = query("SELECT seq FROM outbox_cursors WHERE consumer = $1")
-        .bind(&name)
-        .optional_scalar(db)
-        .await?;
-    let Some(from) = from else {
+    let Some(from) = cursor::position(db, &name).await? else {
         return Ok(0);
     };
     let events: Vec<(i64, String, DateTime<Utc>)> =
@@ -252,13 +95,7 @@ pub async fn fan_out(
         .filter(|(_, t, _)| endpoint.wants(t))
         .collect();
     let mut tx = db.write_rows().await?;
-    let moved = query("UPDATE outbox_cursors SET seq = $3 WHERE consumer = $1 AND seq = $2")
-        .bind(&name)
-        .bind(from)
-        .bind(last)
-        .execute(&mut tx)
-        .await?;
-    if moved == 0 {
+    if !cursor::advance(&mut tx, &name, from, last).await? {
         // Another instance moved it meanwhile and left these rows.
         return Ok(0);
     }
@@ -608,160 +445,5 @@ async fn round(
     Ok(busy)
 }
 
-/// A delivery as read, before it becomes the model's [`Delivery`].
-#[derive(sqlx::FromRow)]
-struct DeliveryRow {
-    id: String,
-    endpoint: String,
-    event_seq: i64,
-    event_id: String,
-    event_type: String,
-    subject: String,
-    event_at: DateTime<Utc>,
-    status: String,
-    attempts: i64,
-    next_attempt_at: Option<DateTime<Utc>>,
-    last_status: Option<i64>,
-    last_error: Option<String>,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<DeliveryRow> for Delivery {
-    fn from(r: DeliveryRow) -> Self {
-        Delivery {
-            id: r.id,
-            endpoint: r.endpoint,
-            event_seq: r.event_seq,
-            event_id: r.event_id,
-            event_type: r.event_type,
-            subject: r.subject,
-            event_at: r.event_at,
-            status: r.status,
-            attempts: r.attempts,
-            next_attempt_at: r.next_attempt_at,
-            last_status: r.last_status,
-            last_error: r.last_error,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
-/// Deliveries, newest event first; `status` keeps one status.
-pub async fn list(
-    db: &Db,
-    status: Option<&str>,
-    page: &PageRequest,
-) -> Result<Page<Delivery>, AppError> {
-    if let Some(s) = status {
-        if !matches!(s, "pending" | "delivered" | "failed") {
-            return Err(AppError::Invalid(
-                "status must be pending, delivered or failed".into(),
-            ));
-        }
-    }
-    let mut select = query(
-        "SELECT d.id, d.endpoint, d.event_seq, o.id AS event_id, o.type AS event_type,
-                o.subject_kind || '/' || o.subject AS subject, o.at AS event_at, d.status, d.attempts,
-                CASE WHEN d.status = 'pending' THEN d.next_attempt_at END AS next_attempt_at,
-                d.last_status, d.last_error, d.updated_at
-         FROM webhook_deliveries d JOIN outbox o ON o.seq = d.event_seq WHERE 1 = 1",
-    );
-    if let Some(s) = status {
-        select.push(" AND d.status = ").push_bind(s);
-    }
-    if let Some(after) = &page.after {
-        let seq = after.number()?;
-        select
-            .push(" AND (d.event_seq < ")
-            .push_bind(seq)
-            .push(" OR (d.event_seq = ")
-            .push_bind(seq)
-            .push(" AND d.id < ")
-            .push_bind(after.id.as_str())
-            .push("))");
-    }
-    select
-        .push(" ORDER BY d.event_seq DESC, d.id DESC LIMIT ")
-        .push_bind(page.fetch());
-    let rows: Vec<DeliveryRow> = select.fetch_all(db).await?;
-    let mut items: Vec<Delivery> = rows.into_iter().map(Delivery::from).collect();
-    let next = page.next_cursor(&mut items, |d| {
-        Cursor {
-            key: d.event_seq.to_string(),
-            id: d.id.clone(),
-        }
-        .encode()
-    });
-    Ok(Page { items, next })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_signature_is_the_standard_webhooks_one() {
-        // The example of the Standard Webhooks specification's reference libraries.
-        let secret = Secret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
-        let body = br#"{"test": 2432232314}"#;
-        assert_eq!(
-            secret.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
-            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-        );
-    }
-
-    #[test]
-    fn short_and_malformed_secrets_are_refused() {
-        assert!(Secret::parse("short").is_err());
-        assert!(Secret::parse("whsec_not base64!").is_err());
-        assert!(Secret::parse("a-raw-secret-of-enough-bytes-here").is_ok());
-    }
-
-    #[test]
-    fn filters_take_a_type_or_a_family_and_nothing_else() {
-        assert!(filter_matches("action.*", "action.approved"));
-        assert!(filter_matches("airdesk.action.approved", "action.approved"));
-        assert!(!filter_matches("action.*", "actions.approved"));
-        assert!(!filter_matches("action.approved", "action.approved_later"));
-        assert!(Endpoint::new(
-            "x".into(),
-            "https://h.test/",
-            None,
-            vec!["action.aproved".into()],
-            Format::Slack
-        )
-        .is_err());
-        assert!(Endpoint::new(
-            "x".into(),
-            "https://h.test/",
-            None,
-            vec![],
-            Format::Cloudevents
-        )
-        .is_err());
-        assert!(Endpoint::new(
-            "x".into(),
-            "file:///etc/passwd",
-            None,
-            vec![],
-            Format::Slack
-        )
-        .is_err());
-    }
-
-    #[test]
-    fn backoff_doubles_from_the_first_wait_up_to_an_hour() {
-        let first = Duration::from_secs(5);
-        assert_eq!(backoff(first, 1), Duration::from_secs(5));
-        assert_eq!(backoff(first, 2), Duration::from_secs(10));
-        assert_eq!(backoff(first, 4), Duration::from_secs(40));
-        assert_eq!(backoff(first, 40), Duration::from_secs(3600));
-    }
-
-    #[test]
-    fn an_endpoint_named_by_its_url_shows_no_path() {
-        let name = Endpoint::name_for("https://hooks.slack.test/services/T0/B0/SECRET");
-        assert!(name.starts_with("hooks.slack.test#"), "{name}");
-        assert!(!name.contains("SECRET"));
-    }
-}
+mod tests;
