@@ -37,13 +37,14 @@ function deliver(mailbox: string, messageId: string, subject: string, url: strin
 export async function ingest(
   request: APIRequestContext,
   title: string,
-  options: { severity?: string; subject?: string } = {},
+  options: { severity?: string; subject?: string; urlPath?: string } = {},
 ) {
   counter += 1;
   const unique = `${Date.now()}-${counter}`;
   const fullTitle = `${title} ${unique}`;
   const subject = options.subject ?? 'Invoice overdue';
-  deliver('alice@example.test', `<e2e-${unique}@evil.test>`, subject, `http://e2e-${unique}.evil.test/`, unique);
+  const url = `http://e2e-${unique}.evil.test/${options.urlPath ?? ''}`;
+  deliver('alice@example.test', `<e2e-${unique}@evil.test>`, subject, url, unique);
   // Ingested by one person, decided by another: whoever ingests an action over the API may not
   // approve it (separation of duties).
   const response = await request.post('/api/v1/investigations', {
@@ -54,7 +55,7 @@ export async function ingest(
       alert: { title: `E2E alert ${unique}`, severity: options.severity ?? 'high' },
       clusters: [{
         cluster_by: 'url',
-        cluster_value: `http://e2e-${unique}.evil.test/`,
+        cluster_value: url,
         verdict: 'malicious',
         messages: [{
           mailbox: 'alice@example.test',
@@ -73,8 +74,8 @@ export async function ingest(
     id: body.id as string,
     title: fullTitle,
     incident: `E2E alert ${unique}`,
-    clusterEntity: `URL: http://e2e-${unique}.evil.test/`,
-    cluster: `Soft delete email cluster: URL: http://e2e-${unique}.evil.test/`,
+    clusterEntity: `URL: ${url}`,
+    cluster: `Soft delete email cluster: URL: ${url}`,
     actions: (body.actions as { id: string }[]).map((a) => a.id),
   };
 }
