@@ -11,7 +11,7 @@ use crate::source::ReadLimits;
 use crate::{Folders, Forwarding, MessageSource, Messages};
 
 /// Which backend, and how to reach it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Connector {
     /// A Maildir++ tree: one directory per mailbox under `root`; global Sieve scripts (for
     /// `include :global`) in `sieve_global`, when there are any.
@@ -25,6 +25,31 @@ pub enum Connector {
         settings: ImapSettings,
         index_mailboxes: Vec<String>,
     },
+}
+
+impl Connector {
+    /// Which store, as a URL without secrets: what `mail check` and the start-up log say.
+    pub fn describe(&self) -> String {
+        match self {
+            Connector::Maildir { root, .. } => format!("maildir://{}", root.display()),
+            Connector::Imap { settings, .. } => {
+                let imap = &settings.imap;
+                let scheme = match imap.security {
+                    crate::tls::Security::Implicit => "imaps",
+                    _ => "imap",
+                };
+                let starttls = match imap.security {
+                    crate::tls::Security::StartTls => "?starttls=required",
+                    _ => "",
+                };
+                format!(
+                    "{scheme}://{}{starttls} as {}",
+                    imap.address(),
+                    settings.user
+                )
+            }
+        }
+    }
 }
 
 /// One backend's capabilities.
@@ -43,6 +68,8 @@ pub struct Backend {
     pub forwarding_checks: Arc<dyn Forwarding>,
     /// The phish-report mailbox's inbox: read, then filed away.
     pub intake: Arc<dyn crate::Intake>,
+    /// `airdesk mail check`: sign in, list, report capabilities; change nothing.
+    pub check: Arc<dyn crate::check::Check>,
 }
 
 impl Backend {
@@ -61,6 +88,7 @@ impl Backend {
                     forwarding_checks: forwarding,
                     messages: Arc::new(maildir.clone()),
                     intake: Arc::new(maildir.clone()),
+                    check: Arc::new(maildir.clone()),
                     source: Arc::new(maildir),
                 }
             }
@@ -76,6 +104,7 @@ impl Backend {
                     forwarding_checks: Arc::new(SieveForwarding(imap.sieve())),
                     messages: Arc::new(imap.clone()),
                     intake: Arc::new(imap.clone()),
+                    check: Arc::new(imap.clone()),
                     source: Arc::new(imap.with_own_pool(settings.index_connections)),
                 }
             }

@@ -4,6 +4,7 @@
 //! in [`messages`], the index's reading in [`source`]; forwarding rules go through ManageSieve
 //! ([`managesieve`] speaks the protocol, `sieve` keeps the scripts, pooled the same way).
 
+mod check;
 mod conn;
 mod find;
 mod intake;
@@ -19,7 +20,7 @@ use crate::pool::Pool;
 use crate::source::ReadLimits;
 use crate::{Folders, StoreError};
 
-pub use settings::ImapSettings;
+pub use settings::{Endpoint, ImapSettings};
 pub use sieve::ManageSieve;
 
 /// One IMAP server.
@@ -37,7 +38,7 @@ pub struct Imap {
 impl std::fmt::Debug for Imap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Imap")
-            .field("address", &self.settings.address)
+            .field("imap", &self.settings.imap)
             .field("user", &self.settings.user)
             .field("folders", &self.folders)
             .finish_non_exhaustive()

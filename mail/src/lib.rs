@@ -6,6 +6,7 @@
 //! at start-up. Sieve is how both backends keep forwarding rules, not part of any interface.
 
 pub mod backend;
+pub mod check;
 pub mod forwarding;
 pub mod imap;
 pub mod intake;
@@ -15,6 +16,7 @@ pub mod parse;
 mod pool;
 pub mod sieve;
 pub mod source;
+pub mod tls;
 
 pub use backend::{Backend, Connector};
 pub use forwarding::{ForwardFinding, Forwarding, ForwardingError, TurnOff};

@@ -10,6 +10,7 @@
 //! Sieve scripts live in `<address>/sieve/<name>.sieve` with the active one linked from
 //! `<address>/.dovecot.sieve` (Dovecot's defaults).
 
+mod check;
 pub mod files;
 mod find;
 mod intake;

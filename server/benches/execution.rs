@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use airdesk_core::actions::{decide, Decision, ExecutionConfig, Executor};
 use airdesk_core::db::{query, Db};
 use airdesk_core::{investigations, AppState, RulesConfig};
-use mail::imap::ImapSettings;
+use mail::imap::{Endpoint, ImapSettings};
+use mail::tls::{Tls, TlsSettings};
 use mail::{Backend, Connector};
 use model::{ActionStatus, Actor, CurrentUser, IngestInvestigation, Role, Scopes, SystemTask};
 use serde_json::json;
@@ -102,11 +103,12 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
 
     let imap = Connector::Imap {
         settings: ImapSettings {
-            address: format!("127.0.0.1:{}", dovecot.imap_port),
+            imap: Endpoint::loopback(dovecot.imap_port),
             user: MASTER_USER.into(),
             password: MASTER_PASSWORD.into(),
             master_separator: "*".into(),
-            managesieve: Some(format!("127.0.0.1:{}", dovecot.sieve_port)),
+            managesieve: Some(Endpoint::loopback(dovecot.sieve_port)),
+            tls: Tls::new(&TlsSettings::default()).unwrap(),
             max_connections: 8,
             index_connections: 2,
             sieve_connections: 4,

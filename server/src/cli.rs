@@ -44,6 +44,12 @@ pub struct Cli {
     #[arg(long, global = true, env = "AIRDESK_DATABASE_POOL", default_value_t = airdesk_core::db::DEFAULT_POOL,
           value_parser = clap::value_parser!(u32).range(2..=1000))]
     pub database_pool: u32,
+    /// The mail store as one URL: `maildir:///srv/mail` (one Maildir++ per mailbox under the
+    /// folder), `imaps://host[:993]` or `imap://host[:143]` (with --imap-user and
+    /// --imap-password-file; STARTTLS required off this machine). Replaces --mail-root and
+    /// --imap-url, which remain for existing set-ups.
+    #[arg(long, global = true, env = "AIRDESK_MAIL_STORE", conflicts_with_all = ["mail_root", "imap_url"])]
+    pub mail_store: Option<String>,
     /// Folder holding one Maildir++ per mailbox.
     #[arg(
         long,
@@ -206,16 +212,47 @@ impl Cli {
             },
             webhooks: webhooks.clone(),
             notify: match serve {
-                Some(s) => s.events.notify(&webhooks, &self.internal_domains)?,
+                Some(s) => s
+                    .events
+                    .notify(&webhooks, &self.internal_domains)?
+                    .map(|mut notify| {
+                        notify.relay.tls = self.imap.tls_settings();
+                        notify
+                    }),
                 None => None,
             },
         })
     }
 
-    /// The mail store, chosen here once: an IMAP server when one is named, else the Maildir
-    /// tree under the mail root.
+    /// The mail store, chosen here once: `--mail-store`, else an IMAP server when one is
+    /// named, else the Maildir tree under the mail root.
     fn connector(&self) -> Result<Connector, String> {
-        let Some(settings) = self.imap.settings()? else {
+        let imap_url = match self.mail_store.as_deref() {
+            None => self.imap.imap_url.as_deref(),
+            Some(url) => match url.split_once("://") {
+                Some((scheme, path)) if scheme.eq_ignore_ascii_case("maildir") => {
+                    if path.is_empty() {
+                        return Err(format!("--mail-store {url:?} names no folder"));
+                    }
+                    return Ok(Connector::Maildir {
+                        root: PathBuf::from(path),
+                        sieve_global: self.sieve_global_dir.clone(),
+                    });
+                }
+                Some((scheme, _))
+                    if scheme.eq_ignore_ascii_case("imap")
+                        || scheme.eq_ignore_ascii_case("imaps") =>
+                {
+                    Some(url)
+                }
+                _ => {
+                    return Err(format!(
+                        "--mail-store {url:?} is not maildir://, imap:// or imaps://"
+                    ))
+                }
+            },
+        };
+        let Some(settings) = self.imap.settings(imap_url)? else {
             return Ok(Connector::Maildir {
                 root: self.mail_root.clone(),
                 sieve_global: self.sieve_global_dir.clone(),

@@ -4,13 +4,13 @@
 
 use async_imap::types::NameAttribute;
 use futures_util::TryStreamExt;
-use tokio::net::TcpStream;
 
 use super::{imap_error, Imap};
 use crate::pool::Lease;
+use crate::tls::{MailStream, Security};
 use crate::StoreError;
 
-pub(super) type Session = async_imap::Session<TcpStream>;
+pub(super) type Session = async_imap::Session<MailStream>;
 
 /// A session and what it knows, so repeated work skips round trips: the folder list, and which
 /// folder is selected (a move right after locating its messages needs no second SELECT).
@@ -97,17 +97,35 @@ impl Imap {
 
     #[tracing::instrument(level = "debug", skip(self))]
     async fn connect(&self, mailbox: &str) -> Result<Session, StoreError> {
-        let stream = TcpStream::connect(&self.settings.address)
+        let endpoint = &self.settings.imap;
+        let unavailable = |why: String| StoreError::Unavailable(format!("IMAP {why}"));
+        let stream = endpoint
+            .open(&self.settings.tls)
             .await
-            .map_err(|e| StoreError::Unavailable(format!("IMAP {}: {e}", self.settings.address)))?;
+            .map_err(unavailable)?;
         let mut client = async_imap::Client::new(stream);
-        client
-            .read_response()
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("IMAP greeting: {e}")))?
-            .ok_or_else(|| {
-                StoreError::Unavailable("IMAP server closed before its greeting".into())
-            })?;
+        greeting(&mut client).await?;
+        if endpoint.security == Security::StartTls {
+            // Refused or not offered, STARTTLS that was asked for is an error, never a reason
+            // to carry on in clear text (a server, or someone between, stripping it).
+            client
+                .run_command_and_check_ok("STARTTLS", None)
+                .await
+                .map_err(|e| {
+                    unavailable(format!(
+                        "{}: STARTTLS is required and the server did not start it ({e}); not \
+                     continuing in clear text",
+                        endpoint.address()
+                    ))
+                })?;
+            // Whatever the server sent after its OK is dropped with the old client's buffer:
+            // nothing read in clear text is taken as part of the TLS session.
+            let MailStream::Plain(tcp) = client.into_inner() else {
+                return Err(unavailable("STARTTLS on a TLS connection".into()));
+            };
+            let stream = self.settings.tls.connect(&endpoint.host, tcp).await;
+            client = async_imap::Client::new(stream.map_err(unavailable)?);
+        }
         client
             .login(self.settings.login_name(mailbox), &self.settings.password)
             .await
@@ -147,4 +165,14 @@ impl Imap {
                 ))
             })
     }
+}
+
+/// Reads the server's greeting (after TLS, for `imaps://`).
+async fn greeting(client: &mut async_imap::Client<MailStream>) -> Result<(), StoreError> {
+    client
+        .read_response()
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("IMAP greeting: {e}")))?
+        .ok_or_else(|| StoreError::Unavailable("IMAP server closed before its greeting".into()))?;
+    Ok(())
 }

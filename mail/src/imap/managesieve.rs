@@ -7,6 +7,9 @@ use std::time::Duration;
 use base64::Engine;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
+use super::settings::Endpoint;
+use crate::tls::{MailStream, Security, Tls};
+
 /// The longest response line or literal accepted: scripts are small.
 const MAX_LITERAL: usize = 4 * 1024 * 1024;
 
@@ -53,17 +56,54 @@ struct Response {
     lines: Vec<Vec<Item>>,
 }
 
-/// A ManageSieve session over any byte stream (TCP in use, an in-memory pipe in tests).
+/// A ManageSieve session over any byte stream (TCP or TLS in use, an in-memory pipe in tests).
 pub struct Client<S> {
     stream: BufReader<S>,
+    /// The last capability listing (the greeting, or after TLS): each name and its value.
+    capabilities: Vec<(String, String)>,
 }
 
-impl Client<tokio::net::TcpStream> {
-    /// Connects and reads the server's greeting.
-    pub async fn connect(address: &str, timeout: Duration) -> Result<Self> {
-        let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(address))
+impl Client<MailStream> {
+    /// Connects, reads the greeting and, if the endpoint asks for it, runs STARTTLS: a server
+    /// that does not offer it, or refuses it, is an error, never a session in clear text.
+    pub async fn connect(endpoint: &Endpoint, tls: &Tls, timeout: Duration) -> Result<Self> {
+        let address = endpoint.address();
+        let opened = tokio::time::timeout(timeout, endpoint.open(tls))
             .await
-            .map_err(|_| ManageSieveError::Io(format!("connecting to {address} timed out")))??;
+            .map_err(|_| ManageSieveError::Io(format!("connecting to {address} timed out")))?
+            .map_err(ManageSieveError::Io)?;
+        let client = Client::start(opened).await?;
+        match endpoint.security {
+            Security::StartTls => client.starttls(tls, &endpoint.host, &address).await,
+            Security::Plain | Security::Implicit => Ok(client),
+        }
+    }
+
+    /// How the session is carried: TLS (version and suite) or clear text.
+    pub fn transport(&self) -> String {
+        self.stream.get_ref().describe()
+    }
+
+    async fn starttls(mut self, tls: &Tls, host: &str, address: &str) -> Result<Self> {
+        if !self.offers("STARTTLS") {
+            return Err(ManageSieveError::Io(format!(
+                "{address} does not offer STARTTLS, which is required; not continuing in clear \
+                 text"
+            )));
+        }
+        self.command("STARTTLS").await?;
+        // Bytes that came with or after the OK were sent in clear text: a server (or someone
+        // between) trying to slip them into the TLS session.
+        if !self.stream.buffer().is_empty() {
+            return Err(ManageSieveError::Io(format!(
+                "{address} sent data after agreeing to STARTTLS; refused"
+            )));
+        }
+        let MailStream::Plain(tcp) = self.stream.into_inner() else {
+            return Err(ManageSieveError::Io("STARTTLS on a TLS session".into()));
+        };
+        let stream = tls.connect(host, tcp).await.map_err(ManageSieveError::Io)?;
+        // RFC 5804 2.2: the server lists its capabilities again once TLS is up.
         Client::start(stream).await
     }
 }
@@ -73,9 +113,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     pub async fn start(stream: S) -> Result<Self> {
         let mut client = Client {
             stream: BufReader::new(stream),
+            capabilities: Vec::new(),
         };
-        client.response().await?;
+        let greeting = client.response().await?;
+        client.capabilities = greeting
+            .lines
+            .into_iter()
+            .filter_map(|line| {
+                let mut texts = line.into_iter().map(|item| match item {
+                    Item::String(text) | Item::Atom(text) => text,
+                });
+                Some((texts.next()?, texts.next().unwrap_or_default()))
+            })
+            .collect();
         Ok(client)
+    }
+
+    /// Whether the last capability listing named `capability` (case-insensitive).
+    pub fn offers(&self, capability: &str) -> bool {
+        self.capabilities
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case(capability))
+    }
+
+    /// The last capability listing, as `NAME value` lines.
+    pub fn capabilities(&self) -> Vec<String> {
+        self.capabilities
+            .iter()
+            .map(|(name, value)| format!("{name} {value}").trim_end().to_string())
+            .collect()
     }
 
     /// SASL PLAIN: acts as `authorize_as` (a mailbox), authenticated as `user` (the service

@@ -5,19 +5,18 @@
 
 use std::sync::Arc;
 
-use tokio::net::TcpStream;
-
 use super::managesieve::{Client, ManageSieveError};
 use super::ImapSettings;
 use crate::pool::Pool;
 use crate::sieve::{SieveScript, SieveScripts};
+use crate::tls::MailStream;
 use crate::StoreError;
 
 /// The Sieve scripts of every mailbox on the server.
 #[derive(Clone)]
 pub struct ManageSieve {
     settings: Arc<ImapSettings>,
-    pool: Pool<Client<TcpStream>>,
+    pool: Pool<Client<MailStream>>,
 }
 
 impl std::fmt::Debug for ManageSieve {
@@ -36,11 +35,11 @@ impl ManageSieve {
     }
 
     #[tracing::instrument(level = "debug", skip(self))]
-    async fn connect(&self, mailbox: &str) -> Result<Client<TcpStream>, StoreError> {
-        let address = self.settings.managesieve.as_deref().ok_or_else(|| {
+    async fn connect(&self, mailbox: &str) -> Result<Client<MailStream>, StoreError> {
+        let endpoint = self.settings.managesieve.as_ref().ok_or_else(|| {
             StoreError::Refused("no ManageSieve server is configured (--managesieve-url)".into())
         })?;
-        let mut client = Client::connect(address, self.settings.timeout)
+        let mut client = Client::connect(endpoint, &self.settings.tls, self.settings.timeout)
             .await
             .map_err(sieve_error)?;
         client
@@ -59,6 +58,16 @@ impl ManageSieve {
         Ok(client)
     }
 
+    /// How the session is carried and what the server offers (`airdesk mail check`).
+    pub async fn capabilities(&self, mailbox: &str) -> Result<Vec<String>, StoreError> {
+        self.with_session(mailbox, async |client| {
+            let mut lines = vec![format!("transport {}", client.transport())];
+            lines.extend(client.capabilities());
+            Ok(lines)
+        })
+        .await
+    }
+
     /// Runs `work` in a session of `mailbox`: an idle one of the pool (so the several reads of
     /// one check or turn-off share one login), or a new one. A session the server refused a
     /// command on is still good and goes back; one that broke is closed. A reused session the
@@ -67,7 +76,7 @@ impl ManageSieve {
     async fn with_session<T>(
         &self,
         mailbox: &str,
-        work: impl AsyncFn(&mut Client<TcpStream>) -> Result<T, ManageSieveError>,
+        work: impl AsyncFn(&mut Client<MailStream>) -> Result<T, ManageSieveError>,
     ) -> Result<T, StoreError> {
         let mut tries = 0;
         loop {

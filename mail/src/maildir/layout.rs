@@ -25,6 +25,10 @@ impl Layout {
         }
     }
 
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     pub fn folders(&self) -> &Folders {
         &self.folders
     }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 
 use airdesk_core::actions::ExecutionConfig;
-use mail::imap::ImapSettings;
+use mail::imap::{Endpoint, ImapSettings};
+use mail::tls::{Security, Tls, TlsSettings};
 use model::{Role, Scope};
 
 /// The folder names actions move mail between.
@@ -46,7 +47,9 @@ pub struct FolderArgs {
 /// A remote IMAP server instead of the local Maildir tree.
 #[derive(Debug, Args)]
 pub struct ImapArgs {
-    /// IMAP server, e.g. imap://127.0.0.1:143; when set it replaces the maildir connector.
+    /// IMAP server; when set it replaces the maildir connector. `imaps://host[:993]` (TLS
+    /// from the first byte), `imap://host[:143]` (STARTTLS required off this machine; clear
+    /// text only on loopback or with `?starttls=off`).
     #[arg(long, global = true, env = "AIRDESK_IMAP_URL")]
     pub imap_url: Option<String>,
     /// The service account that may open every mailbox (with Dovecot, a master user).
@@ -80,7 +83,8 @@ pub struct ImapArgs {
         default_value_t = 2
     )]
     pub imap_index_connections: usize,
-    /// ManageSieve server for forwarding rules, e.g. sieve://127.0.0.1:4190.
+    /// ManageSieve server for forwarding rules, `sieve://host[:4190]` (STARTTLS required off
+    /// this machine, as for imap://).
     #[arg(long, global = true, env = "AIRDESK_MANAGESIEVE_URL")]
     pub managesieve_url: Option<String>,
     /// Most ManageSieve sessions open at once for execution, and as many again for the
@@ -92,23 +96,32 @@ pub struct ImapArgs {
         default_value_t = 4
     )]
     pub managesieve_connections: usize,
+    /// A PEM file of the private CA that mail servers' certificates (IMAP, ManageSieve, the
+    /// SMTP relay) chain to; only it is trusted. The system's roots when unset.
+    #[arg(long, global = true, env = "AIRDESK_MAIL_CA_FILE")]
+    pub mail_ca_file: Option<PathBuf>,
+    /// Accept any certificate from mail servers: encrypted, but not authenticated. For a test
+    /// bench only; logged as a warning at every start.
+    #[arg(long, global = true, env = "AIRDESK_MAIL_TLS_INSECURE")]
+    pub mail_tls_insecure: bool,
 }
 
 impl ImapArgs {
-    /// The IMAP settings, if an IMAP server is named; a clear line for what is missing.
-    pub(super) fn settings(&self) -> Result<Option<ImapSettings>, String> {
-        let Some(url) = &self.imap_url else {
+    /// The IMAP settings, if an IMAP server is named (by `--mail-store` or `--imap-url`); a
+    /// clear line for what is missing.
+    pub(super) fn settings(&self, url: Option<&str>) -> Result<Option<ImapSettings>, String> {
+        let Some(url) = url else {
             return Ok(None);
         };
-        let address = ImapSettings::address_of(url, "imap")?;
+        let imap = Endpoint::parse(url, &["imap", "imaps"]).map_err(|e| format!("IMAP {e}"))?;
         let user = self
             .imap_user
             .clone()
-            .ok_or("--imap-url needs --imap-user (the service account)")?;
+            .ok_or("an IMAP store needs --imap-user (the service account)")?;
         let file = self
             .imap_password_file
             .as_ref()
-            .ok_or("--imap-url needs --imap-password-file")?;
+            .ok_or("an IMAP store needs --imap-password-file")?;
         let password = std::fs::read_to_string(file)
             .map_err(|e| format!("cannot read the IMAP password file {}: {e}", file.display()))?
             .lines()
@@ -118,10 +131,20 @@ impl ImapArgs {
         let managesieve = self
             .managesieve_url
             .as_deref()
-            .map(|url| ImapSettings::address_of(url, "sieve"))
+            .map(|url| {
+                Endpoint::parse(url, &["sieve"]).map_err(|e| format!("--managesieve-url {e}"))
+            })
             .transpose()?;
+        let tls = Tls::new(&self.tls_settings())?;
+        if std::iter::once(&imap)
+            .chain(&managesieve)
+            .any(|endpoint| endpoint.security != Security::Plain)
+        {
+            tls.ready()?;
+        }
         Ok(Some(ImapSettings {
-            address,
+            imap,
+            tls,
             user,
             password,
             master_separator: self.imap_master_separator.clone(),
@@ -131,6 +154,14 @@ impl ImapArgs {
             sieve_connections: self.managesieve_connections.max(1),
             timeout: std::time::Duration::from_secs(30),
         }))
+    }
+
+    /// How mail servers' certificates are checked (IMAP, ManageSieve, the SMTP relay).
+    pub fn tls_settings(&self) -> TlsSettings {
+        TlsSettings {
+            ca_file: self.mail_ca_file.clone(),
+            insecure: self.mail_tls_insecure,
+        }
     }
 }
 
@@ -195,6 +226,21 @@ pub enum Command {
     /// The approval policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The mail store.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Connect, sign in as each mailbox, and report how (TLS or not), what the server offers
+    /// (IMAP and Sieve capabilities) and the folders it shows, changing nothing. Fails if a
+    /// mailbox cannot be opened or the server lacks what airdesk needs.
+    Check {
+        /// Mailboxes to check; by default those of --index-mailboxes (IMAP) or every mailbox
+        /// of the Maildir tree.
+        mailboxes: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

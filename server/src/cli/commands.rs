@@ -7,7 +7,8 @@ use airdesk_core::{audit, index, users};
 use model::{Actor, AppError, Username};
 
 use super::{
-    token, AuditCommand, Cli, Command, DemoCommand, PolicyCommand, ServeArgs, UserCommand,
+    token, AuditCommand, Cli, Command, DemoCommand, MailCommand, PolicyCommand, ServeArgs,
+    UserCommand,
 };
 use crate::config::{check_mail_root, Settings};
 use crate::demo;
@@ -19,6 +20,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Serve(args) => serve(&cli.settings(Some(args))?, args).await,
         Command::Scan => scan(&defaults).await,
+        Command::Mail(MailCommand::Check { mailboxes }) => mail_check(&defaults, mailboxes).await,
         Command::Migrate => {
             open_db(&defaults).await?;
             println!("migrations applied");
@@ -134,6 +136,64 @@ async fn scan(settings: &Settings) -> Result<(), Failure> {
             report.scanned_elsewhere
         );
     }
+    Ok(())
+}
+
+/// `mail check`: one paragraph per mailbox; a mailbox that cannot be opened, or a server that
+/// lacks what the connector needs, fails the command (after every mailbox is reported).
+async fn mail_check(settings: &Settings, named: &[String]) -> Result<(), Failure> {
+    let backend = settings.backend();
+    println!("mail store: {}", settings.mail.describe());
+    let mailboxes = if named.is_empty() {
+        backend
+            .check
+            .mailboxes()
+            .await
+            .map_err(|e| Failure::Other(e.to_string()))?
+    } else {
+        named.to_vec()
+    };
+    if mailboxes.is_empty() {
+        return Err(Failure::Other(
+            "no mailbox to check: name some (airdesk mail check alice@example.test) or give \
+             --index-mailboxes"
+                .into(),
+        ));
+    }
+    let mut failed = 0;
+    for mailbox in &mailboxes {
+        println!();
+        match backend.check.check(mailbox).await {
+            Ok(report) => {
+                println!("{mailbox}");
+                println!("  transport     {}", report.transport);
+                println!("  capabilities  {}", report.capabilities.join(" "));
+                println!("  folders       {}", report.folders.join(", "));
+                match &report.sieve {
+                    Ok(lines) => println!("  sieve         {}", lines.join("; ")),
+                    Err(why) => println!("  sieve         unreadable: {why}"),
+                }
+                for lack in &report.missing {
+                    println!("  MISSING       {lack}");
+                }
+                if !report.missing.is_empty() {
+                    failed += 1;
+                }
+            }
+            Err(error) => {
+                println!("{mailbox}\n  FAILED        {error}");
+                failed += 1;
+            }
+        }
+    }
+    println!();
+    if failed > 0 {
+        return Err(Failure::Other(format!(
+            "{failed} of {} mailboxes failed the check",
+            mailboxes.len()
+        )));
+    }
+    println!("{} mailboxes checked: all can be reached", mailboxes.len());
     Ok(())
 }
 

@@ -1,13 +1,15 @@
-//! One test suite for both connectors: the maildir connector on a temp folder, and the imap
-//! connector (with ManageSieve) against a real Dovecot serving the same layout. Each case runs
-//! once per connector; what it checks is read back through the store and from the files.
+//! One test suite for every connector: the maildir connector on a temp folder, and the imap
+//! connector (with ManageSieve) against a real Dovecot serving the same layout, in clear text on
+//! loopback and over TLS (`ssl = required`, a CA made for the test). Each case runs once per
+//! connector; what it checks is read back through the store and from the files.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mail::imap::{Imap, ImapSettings};
+use mail::imap::{Endpoint, Imap, ImapSettings};
 use mail::maildir::Maildir;
 use mail::sieve::{SieveForwarding, SieveScripts, SCRIPT};
+use mail::tls::{Security, Tls, TlsSettings};
 use mail::{
     Copy, Destination, Folders, Forwarding, Found, MessageSource, Messages, ReadRequest,
     StoreError, TurnOff, Whereabouts,
@@ -54,7 +56,13 @@ impl Fixture {
 
     fn imap() -> Fixture {
         let dovecot = Dovecot::start(&[ALICE, BOB]);
-        let imap = Imap::new(imap_settings(&dovecot), Folders::default());
+        let settings = imap_settings(&dovecot);
+        Fixture::over_imap(dovecot, settings, None)
+    }
+
+    /// Every capability through one IMAP connector to `dovecot`.
+    fn over_imap(dovecot: Dovecot, settings: ImapSettings, dir: Option<TempDir>) -> Fixture {
+        let imap = Imap::new(settings, Folders::default());
         Fixture {
             sieve: Arc::new(imap.sieve()),
             forwarding: Arc::new(SieveForwarding(imap.sieve())),
@@ -62,8 +70,33 @@ impl Fixture {
             store: Arc::new(imap),
             root: dovecot.mail_root(),
             dovecot: Some(dovecot),
-            _dir: None,
+            _dir: dir,
         }
+    }
+
+    /// The same server with `ssl = required`: IMAP in TLS from the first byte and ManageSieve
+    /// after STARTTLS, both verified against a CA made for the test.
+    fn imap_tls() -> Fixture {
+        let ca = crate::certs::TestCa::new("airdesk contract CA");
+        let cert = ca.server_cert(crate::certs::Kind::Valid);
+        let dovecot = Dovecot::start_with(&[ALICE, BOB], Some(&cert));
+        let dir = tempfile::tempdir().unwrap();
+        let tls = Tls::new(&TlsSettings {
+            ca_file: Some(ca.write(dir.path())),
+            insecure: false,
+        })
+        .unwrap();
+        let secured = |port, security| Endpoint {
+            host: "127.0.0.1".into(),
+            port,
+            security,
+        };
+        let settings = imap_settings_with(
+            secured(dovecot.imaps_port, Security::Implicit),
+            secured(dovecot.sieve_port, Security::StartTls),
+            tls,
+        );
+        Fixture::over_imap(dovecot, settings, Some(dir))
     }
 
     /// Delivers a message file (flagged Seen) as the mail server would.
@@ -217,12 +250,22 @@ impl Fixture {
 }
 
 pub fn imap_settings(dovecot: &Dovecot) -> ImapSettings {
+    imap_settings_with(
+        Endpoint::loopback(dovecot.imap_port),
+        Endpoint::loopback(dovecot.sieve_port),
+        Tls::new(&TlsSettings::default()).unwrap(),
+    )
+}
+
+/// The service account's settings for these endpoints and trust store.
+pub fn imap_settings_with(imap: Endpoint, managesieve: Endpoint, tls: Tls) -> ImapSettings {
     ImapSettings {
-        address: format!("127.0.0.1:{}", dovecot.imap_port),
+        imap,
         user: MASTER_USER.into(),
         password: MASTER_PASSWORD.into(),
         master_separator: "*".into(),
-        managesieve: Some(format!("127.0.0.1:{}", dovecot.sieve_port)),
+        managesieve: Some(managesieve),
+        tls,
         max_connections: 4,
         index_connections: 2,
         sieve_connections: 2,
@@ -231,8 +274,8 @@ pub fn imap_settings(dovecot: &Dovecot) -> ImapSettings {
     }
 }
 
-/// Runs a case once per connector.
-macro_rules! for_both_connectors {
+/// Runs a case once per connector: Maildir, IMAP in clear text on loopback, IMAP over TLS.
+macro_rules! for_each_connector {
     ($($case:ident),* $(,)?) => {$(
         mod $case {
             #[tokio::test]
@@ -243,11 +286,15 @@ macro_rules! for_both_connectors {
             async fn imap() {
                 super::$case(super::Fixture::imap()).await
             }
+            #[tokio::test]
+            async fn imap_tls() {
+                super::$case(super::Fixture::imap_tls()).await
+            }
         }
     )*};
 }
 
-for_both_connectors!(
+for_each_connector!(
     finding_follows_each_copy_by_handle_then_by_content,
     moves_keep_flags_and_take_many_messages_at_once,
     hard_delete_expunges_only_the_messages_given,

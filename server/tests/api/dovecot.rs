@@ -16,10 +16,20 @@ pub const MASTER_PASSWORD: &str = "master secret";
 /// A mailbox only for checking that logins work.
 const PROBE: &str = "probe@example.test";
 
+/// A server certificate and its key, as PEM (the tests' CA in certs.rs makes them).
+pub struct ServerCert {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
 pub struct Dovecot {
     root: TempDir,
     pub imap_port: u16,
+    /// IMAP in TLS from the first byte; only with a certificate.
+    pub imaps_port: u16,
     pub sieve_port: u16,
+    /// Whether the server has a certificate (`ssl = required`).
+    tls: bool,
     child: Option<Child>,
 }
 
@@ -54,8 +64,14 @@ pub fn chown_tree(path: &Path) {
 }
 
 impl Dovecot {
-    /// Starts a Dovecot that knows these mailboxes.
+    /// Starts a Dovecot that knows these mailboxes, in clear text (`ssl = no`).
     pub fn start(mailboxes: &[&str]) -> Dovecot {
+        Dovecot::start_with(mailboxes, None)
+    }
+
+    /// With a certificate: `ssl = required` (no login before TLS), STARTTLS on the IMAP and
+    /// ManageSieve ports, and an implicit-TLS IMAP port.
+    pub fn start_with(mailboxes: &[&str], cert: Option<&ServerCert>) -> Dovecot {
         // Short: unix socket paths over ~107 bytes fail.
         let root = tempfile::Builder::new()
             .prefix("dv")
@@ -73,6 +89,18 @@ impl Dovecot {
         .unwrap();
         std::fs::write(root.path().join("users"), "").unwrap();
         let (imap_port, sieve_port) = (free_port(), free_port());
+        let imaps_port = if cert.is_some() { free_port() } else { 0 };
+        let ssl = match cert {
+            Some(cert) => {
+                std::fs::write(root.path().join("cert.pem"), &cert.cert_pem).unwrap();
+                std::fs::write(root.path().join("key.pem"), &cert.key_pem).unwrap();
+                format!(
+                    "ssl = required\nssl_cert = <{r}/cert.pem\nssl_key = <{r}/key.pem\n\
+                     disable_plaintext_auth = yes"
+                )
+            }
+            None => "ssl = no\ndisable_plaintext_auth = no".to_string(),
+        };
         std::fs::write(
             root.path().join("dovecot.conf"),
             format!(
@@ -81,8 +109,7 @@ state_dir = {r}/state
 log_path = {r}/dovecot.log
 protocols = imap sieve
 listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
+{ssl}
 auth_mechanisms = plain login
 auth_master_user_separator = *
 mail_location = maildir:{r}/mail/%u
@@ -108,7 +135,8 @@ service imap-login {{
     port = {imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {imaps_port}
+    ssl = yes
   }}
 }}
 service managesieve-login {{
@@ -137,7 +165,9 @@ plugin {{
         let mut dovecot = Dovecot {
             root,
             imap_port,
+            imaps_port,
             sieve_port,
+            tls: cert.is_some(),
             child: None,
         };
         dovecot.add_mailbox(PROBE);
@@ -213,7 +243,30 @@ plugin {{
         }
     }
 
+    /// In clear text, a master-user login; with `ssl = required` (no login without TLS), the
+    /// greeting and a login through the auth service.
     fn login_works(&self) -> bool {
+        if self.tls {
+            return self.greets()
+                && self
+                    .doveadm(&["auth", "test", PROBE, "user-password-not-used"])
+                    .status
+                    .success();
+        }
+        self.master_login_works()
+    }
+
+    fn greets(&self) -> bool {
+        use std::io::{BufRead, BufReader};
+        let Ok(stream) = TcpStream::connect(("127.0.0.1", self.imap_port)) else {
+            return false;
+        };
+        stream.set_read_timeout(Some(Duration::from_secs(2))).ok();
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).is_ok() && line.starts_with("* OK")
+    }
+
+    fn master_login_works(&self) -> bool {
         use std::io::{BufRead, BufReader};
         let Ok(stream) = TcpStream::connect(("127.0.0.1", self.imap_port)) else {
             return false;

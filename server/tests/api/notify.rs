@@ -25,6 +25,11 @@ struct Smtp {
 
 impl Smtp {
     fn start() -> Smtp {
+        Smtp::start_with(None)
+    }
+
+    /// With a certificate, the server offers STARTTLS and takes no mail before it.
+    fn start_with(cert: Option<&crate::certs::ServerCert>) -> Smtp {
         let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/smtp-venv/bin/aiosmtpd");
         assert!(
             bin.exists(),
@@ -37,14 +42,23 @@ impl Smtp {
             .unwrap()
             .port();
         let maildir = tempfile::tempdir().unwrap();
-        let child = Command::new(bin)
-            .args([
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
+        let mut command = Command::new(bin);
+        command.args(["-n", "-l", &format!("127.0.0.1:{port}")]);
+        if let Some(cert) = cert {
+            let (cert_file, key_file) = (
+                maildir.path().join("cert.pem"),
+                maildir.path().join("key.pem"),
+            );
+            std::fs::write(&cert_file, &cert.cert_pem).unwrap();
+            std::fs::write(&key_file, &cert.key_pem).unwrap();
+            command
+                .arg("--tlscert")
+                .arg(cert_file)
+                .arg("--tlskey")
+                .arg(key_file);
+        }
+        let child = command
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(maildir.path().join("box"))
             .spawn()
             .expect("aiosmtpd starts");
@@ -111,7 +125,10 @@ fn notify_config(smtp: &Smtp) -> NotifyConfig {
 }
 
 async fn app_telling(smtp: &Smtp, dir: Option<PathBuf>) -> TestApp {
-    let config = notify_config(smtp);
+    app_with(notify_config(smtp), dir).await
+}
+
+async fn app_with(config: NotifyConfig, dir: Option<PathBuf>) -> TestApp {
     spawn_app_with(move |settings| {
         settings.notify = Some(config);
         if let Some(dir) = dir {
@@ -142,6 +159,13 @@ fn drop_report(root: &Path, name: &str, raw: &str) {
         raw,
     )
     .unwrap();
+}
+
+/// `reporter` forwards their copy to the report mailbox as an attachment.
+fn report_copy(root: &Path, reporter: &str, copy: &Path) {
+    let name = reporter.split('@').next().unwrap_or(reporter);
+    let original = std::fs::read_to_string(copy).unwrap();
+    drop_report(root, name, &report(reporter, &original));
 }
 
 /// A received message as a mail client reads it: (To, Subject, From, the decoded text).
@@ -203,22 +227,8 @@ async fn each_reporter_is_told_once_with_the_template_of_the_outcome() {
         &newsletter(1, "carol@example.test"),
     );
 
-    drop_report(
-        &root,
-        "alice",
-        &report(
-            "alice@example.test",
-            &std::fs::read_to_string(&alice_copy).unwrap(),
-        ),
-    );
-    drop_report(
-        &root,
-        "carol",
-        &report(
-            "carol@example.test",
-            &std::fs::read_to_string(&carol_copy).unwrap(),
-        ),
-    );
+    report_copy(&root, "alice@example.test", &alice_copy);
+    report_copy(&root, "carol@example.test", &carol_copy);
     let round = intake::process(&app.state, &IntakeConfig::new(PHISH))
         .await
         .unwrap();
@@ -317,4 +327,69 @@ async fn a_restart_tells_no_one_twice() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(smtp.received().len(), 1);
     drop(first);
+}
+
+/// Carol reports an ordinary message: her investigation ends at once, with no threats found,
+/// and she is to be told.
+async fn carol_reports_a_newsletter(app: &TestApp) {
+    let root = app.mail_root();
+    let copy = drop_message(
+        &root,
+        "carol@example.test",
+        "INBOX",
+        &newsletter(1, "carol@example.test"),
+    );
+    report_copy(&root, "carol@example.test", &copy);
+    let round = intake::process(&app.state, &IntakeConfig::new(PHISH))
+        .await
+        .unwrap();
+    assert_eq!(round.started, 1, "{round:?}");
+}
+
+#[tokio::test]
+async fn the_relay_is_reached_over_starttls_and_its_certificate_verified() {
+    let ca = crate::certs::TestCa::new("airdesk relay CA");
+    let smtp = Smtp::start_with(Some(&ca.server_cert(crate::certs::Kind::Valid)));
+    let dir = tempfile::tempdir().unwrap();
+    let relay = |ca_file| {
+        let mut config = notify_config(&smtp);
+        config.relay =
+            Relay::parse(&format!("smtp://{}?starttls=required", smtp.address), None).unwrap();
+        config.relay.tls = mail::tls::TlsSettings {
+            ca_file: Some(ca_file),
+            insecure: false,
+        };
+        config
+    };
+
+    // A relay whose certificate chains to another CA is never given the message.
+    let stranger_dir = tempfile::tempdir().unwrap();
+    let stranger = crate::certs::TestCa::new("someone else's CA").write(stranger_dir.path());
+    let app = app_with(relay(stranger), None).await;
+    carol_reports_a_newsletter(&app).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let error: String = loop {
+        let errors: Vec<String> = airdesk_core::db::query(
+            "SELECT last_error FROM notifications WHERE last_error IS NOT NULL",
+        )
+        .scalars(&app.db)
+        .await
+        .unwrap();
+        if let Some(error) = errors.into_iter().next() {
+            break error;
+        }
+        assert!(Instant::now() < deadline, "no failed delivery recorded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+    assert!(smtp.received().is_empty(), "sent to an unverified relay");
+    drop(app);
+
+    // Trusting the relay's CA, the message goes through STARTTLS.
+    let app = app_with(relay(ca.write(dir.path())), None).await;
+    carol_reports_a_newsletter(&app).await;
+    let got = smtp.until(1).await;
+    let (to, subject, _, _) = read_mail(&got[0]);
+    assert_eq!(to, "carol@example.test");
+    assert!(subject.contains("no threats found"), "{subject}");
 }

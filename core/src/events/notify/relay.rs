@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
+use mail::tls::TlsSettings;
 
 /// How STARTTLS is used on `smtp://`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +27,9 @@ pub struct Relay {
     pub implicit_tls: bool,
     pub starttls: StartTls,
     pub credentials: Option<(String, String)>,
+    /// The trust store, shared with the mail connectors (`--mail-ca-file`,
+    /// `--mail-tls-insecure`).
+    pub tls: TlsSettings,
 }
 
 impl std::fmt::Debug for Relay {
@@ -36,6 +40,7 @@ impl std::fmt::Debug for Relay {
             .field("implicit_tls", &self.implicit_tls)
             .field("starttls", &self.starttls)
             .field("signs_in", &self.credentials.is_some())
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -86,6 +91,7 @@ impl Relay {
             implicit_tls,
             starttls,
             credentials,
+            tls: TlsSettings::default(),
         })
     }
 
@@ -93,7 +99,7 @@ impl Relay {
         &self,
         timeout: Duration,
     ) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-        let tls = || TlsParameters::new(self.host.clone()).map_err(|e| format!("TLS: {e}"));
+        let tls = || self.tls_parameters();
         let tls = if self.implicit_tls {
             Tls::Wrapper(tls()?)
         } else {
@@ -111,6 +117,24 @@ impl Relay {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
         }
         Ok(builder.build())
+    }
+
+    /// The system's roots, or only the private CA's; no verification only when asked for.
+    fn tls_parameters(&self) -> Result<TlsParameters, String> {
+        let mut builder = TlsParameters::builder(self.host.clone());
+        if let Some(file) = &self.tls.ca_file {
+            let pem = std::fs::read(file)
+                .map_err(|e| format!("cannot read the CA file {}: {e}", file.display()))?;
+            let ca = Certificate::from_pem(&pem)
+                .map_err(|e| format!("CA file {}: {e}", file.display()))?;
+            builder = builder
+                .certificate_store(CertificateStore::None)
+                .add_root_certificate(ca);
+        }
+        if self.tls.insecure {
+            builder = builder.dangerous_accept_invalid_certs(true);
+        }
+        builder.build_rustls().map_err(|e| format!("TLS: {e}"))
     }
 }
 

@@ -1,0 +1,180 @@
+//! `airdesk mail check` and `--mail-store`, run as a process: against Dovecot over TLS with a CA
+//! made for the test, and against a Maildir tree. It reports how it connected and what the
+//! server offers, fails with the reason when it cannot verify or open a mailbox, never prints
+//! the password, and changes nothing.
+
+use std::process::{Command, Output};
+
+use crate::certs::{Kind, TestCa};
+use crate::dovecot::{Dovecot, MASTER_PASSWORD, MASTER_USER};
+
+const ALICE: &str = "alice@example.test";
+const BOB: &str = "bob@example.test";
+
+fn airdesk(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_airdesk"))
+        .args(args)
+        .env(
+            "AIRDESK_DATABASE_URL",
+            format!("sqlite://{}", dir.join("unused.db").display()),
+        )
+        .env("AIRDESK_LOG", "warn")
+        .output()
+        .expect("airdesk runs")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn mail_check_over_tls_reports_transport_capabilities_and_folders_and_refuses_a_stranger() {
+    let ca = TestCa::new("airdesk test CA");
+    let dovecot = Dovecot::start_with(&[ALICE, BOB], Some(&ca.server_cert(Kind::Valid)));
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = ca.write(dir.path());
+    let password_file = dir.path().join("imap.password");
+    std::fs::write(&password_file, format!("{MASTER_PASSWORD}\n")).unwrap();
+    let stranger_dir = tempfile::tempdir().unwrap();
+    let stranger = TestCa::new("someone else's CA").write(stranger_dir.path());
+    let store = format!("imaps://127.0.0.1:{}", dovecot.imaps_port);
+    let sieve = format!("sieve://127.0.0.1:{}?starttls=required", dovecot.sieve_port);
+    let check = |ca: &std::path::Path, mailboxes: &[&str]| {
+        let mut args = vec![
+            "--mail-store",
+            &store,
+            "--imap-user",
+            MASTER_USER,
+            "--imap-password-file",
+            password_file.to_str().unwrap(),
+            "--managesieve-url",
+            &sieve,
+            "--mail-ca-file",
+            ca.to_str().unwrap(),
+            "mail",
+            "check",
+        ];
+        args.extend_from_slice(mailboxes);
+        airdesk(dir.path(), &args)
+    };
+
+    let output = check(&ca_file, &[ALICE, BOB]);
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("mail store: {store} as {MASTER_USER}")),
+        "{said}"
+    );
+    assert!(said.contains("transport     TLS TLSv1_"), "{said}");
+    assert!(
+        said.contains(" MOVE") && said.contains(" UIDPLUS"),
+        "{said}"
+    );
+    assert!(said.contains("folders       INBOX"), "{said}");
+    assert!(said.contains("sieve         transport TLS"), "{said}");
+    assert!(said.contains("IMPLEMENTATION"), "{said}");
+    assert!(said.contains("2 mailboxes checked"), "{said}");
+    assert!(
+        !said.contains(MASTER_PASSWORD),
+        "the password is never printed: {said}"
+    );
+
+    let output = check(&stranger, &[ALICE]);
+    let said = text(&output);
+    assert!(!output.status.success(), "{said}");
+    assert!(
+        said.contains("FAILED") && said.contains("UnknownIssuer"),
+        "{said}"
+    );
+    assert!(said.contains("1 of 1 mailboxes failed the check"), "{said}");
+
+    // Nothing was written: no folder was created, no script stored or activated (Pigeonhole
+    // makes an empty sieve/ folder of its own when a session opens).
+    for mailbox in [ALICE, BOB] {
+        let dir = dovecot.mail_root().join(mailbox);
+        let folders: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with('.'))
+            .collect();
+        assert!(folders.is_empty(), "{mailbox}: {folders:?}");
+        let scripts: Vec<_> = walk(&dir.join("sieve"))
+            .into_iter()
+            .filter(|path| path.extension().is_some_and(|e| e == "sieve"))
+            .collect();
+        assert!(scripts.is_empty(), "{mailbox}: {scripts:?}");
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flat_map(|entry| {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn mail_store_urls_choose_the_backend_and_a_wrong_one_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("mail");
+    for mailbox in [ALICE, BOB] {
+        for sub in ["cur", "new", "tmp", ".Junk/cur", ".Junk/new", ".Junk/tmp"] {
+            std::fs::create_dir_all(root.join(mailbox).join(sub)).unwrap();
+        }
+    }
+    let store = format!("maildir://{}", root.display());
+    let output = airdesk(dir.path(), &["--mail-store", &store, "mail", "check"]);
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains(&format!("mail store: {store}")), "{said}");
+    assert!(
+        said.contains(ALICE) && said.contains(BOB),
+        "every mailbox of the tree: {said}"
+    );
+    assert!(said.contains("folders       INBOX, Junk"), "{said}");
+    assert!(said.contains("no active script"), "{said}");
+
+    let output = airdesk(
+        dir.path(),
+        &["--mail-store", &store, "mail", "check", "eve@example.test"],
+    );
+    assert!(!output.status.success());
+    assert!(text(&output).contains("FAILED"), "{}", text(&output));
+
+    for (url, words) in [
+        (
+            "pop3://mail.example.test",
+            "is not maildir://, imap:// or imaps://",
+        ),
+        (
+            "imap://admin:secret@mail.example.test",
+            "no credentials in the URL",
+        ),
+        (
+            "imaps://mail.example.test?starttls=off",
+            "unknown parameter",
+        ),
+    ] {
+        let output = airdesk(
+            dir.path(),
+            &["--mail-store", url, "--imap-user", "admin", "mail", "check"],
+        );
+        let said = text(&output);
+        assert!(!output.status.success(), "{url}: {said}");
+        assert!(said.contains(words), "{url}: {said}");
+        assert!(!said.contains("secret"), "{said}");
+    }
+}
