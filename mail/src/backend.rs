@@ -22,7 +22,7 @@ pub enum Connector {
     /// An IMAP server (with ManageSieve for forwarding). IMAP cannot list a server's mailboxes,
     /// so the operator names the ones to index.
     Imap {
-        settings: ImapSettings,
+        settings: Box<ImapSettings>,
         index_mailboxes: Vec<String>,
     },
 }
@@ -96,7 +96,7 @@ impl Backend {
                 settings,
                 index_mailboxes,
             } => {
-                let imap = Imap::new(settings.clone(), folders)
+                let imap = Imap::new(settings.as_ref().clone(), folders)
                     .with_index(index_mailboxes.clone(), limits);
                 Backend {
                     kind: "imap",

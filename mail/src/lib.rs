@@ -12,6 +12,7 @@ pub mod imap;
 pub mod intake;
 pub mod maildir;
 pub mod messages;
+pub mod oauth;
 pub mod parse;
 mod pool;
 pub mod sieve;

@@ -98,6 +98,12 @@ impl Tls {
         }
     }
 
+    /// The rustls configuration, for other clients that must trust what the mail connections
+    /// trust (the OAuth2 token endpoint); `None` without a trust store.
+    pub fn client_config(&self) -> Option<Arc<ClientConfig>> {
+        self.config.as_ref().ok().cloned()
+    }
+
     /// Whether TLS connections can be made: an error if there is no trust store.
     pub fn ready(&self) -> Result<(), String> {
         self.config.as_ref().map(|_| ()).map_err(Clone::clone)

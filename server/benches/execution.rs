@@ -102,10 +102,11 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
     println!("doveadm move (server-side floor): {floor:.2?}");
 
     let imap = Connector::Imap {
-        settings: ImapSettings {
+        settings: Box::new(ImapSettings {
             imap: Endpoint::loopback(dovecot.imap_port),
             user: MASTER_USER.into(),
             password: MASTER_PASSWORD.into(),
+            oauth2: None,
             master_separator: "*".into(),
             managesieve: Some(Endpoint::loopback(dovecot.sieve_port)),
             tls: Tls::new(&TlsSettings::default()).unwrap(),
@@ -113,7 +114,7 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
             index_connections: 2,
             sieve_connections: 4,
             timeout: Duration::from_secs(30),
-        },
+        }),
         index_mailboxes: names.clone(),
     };
     let over_imap = soft_delete_cluster(imap, &names, per_mailbox).await;

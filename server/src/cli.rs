@@ -268,7 +268,7 @@ impl Cli {
             None => Vec::new(),
         };
         Ok(Connector::Imap {
-            settings,
+            settings: Box::new(settings),
             index_mailboxes,
         })
     }

@@ -95,8 +95,49 @@ impl Imap {
             .await
     }
 
+    /// A session signed in as `mailbox`, with the password or an OAuth2 token (a refused token
+    /// is replaced once: [`crate::oauth::Bearer::sign_in`]).
     #[tracing::instrument(level = "debug", skip(self))]
     async fn connect(&self, mailbox: &str) -> Result<Session, StoreError> {
+        let refused = |error| match imap_error(error) {
+            StoreError::Refused(text) => {
+                StoreError::Refused(format!("cannot open mailbox {mailbox}: {text}"))
+            }
+            other => other,
+        };
+        let login = self.settings.login_name(mailbox);
+        let Some(bearer) = &self.settings.oauth2 else {
+            return self
+                .open()
+                .await?
+                .login(login, &self.settings.password)
+                .await
+                .map_err(|(error, _)| refused(error));
+        };
+        let endpoint = &self.settings.imap;
+        bearer
+            .sign_in(|token| {
+                let login = &login;
+                async move {
+                    let response = bearer.mechanism.initial_response(
+                        login,
+                        &endpoint.host,
+                        endpoint.port,
+                        &token,
+                    );
+                    self.open()
+                        .await?
+                        .authenticate(bearer.mechanism.name(), SaslOnce(Some(response)))
+                        .await
+                        .map_err(|(error, _)| refused(error))
+                }
+            })
+            .await
+    }
+
+    /// A connection ready to sign in: TCP, TLS (from the first byte or after STARTTLS) and the
+    /// server's greeting.
+    async fn open(&self) -> Result<async_imap::Client<MailStream>, StoreError> {
         let endpoint = &self.settings.imap;
         let unavailable = |why: String| StoreError::Unavailable(format!("IMAP {why}"));
         let stream = endpoint
@@ -105,36 +146,28 @@ impl Imap {
             .map_err(unavailable)?;
         let mut client = async_imap::Client::new(stream);
         greeting(&mut client).await?;
-        if endpoint.security == Security::StartTls {
-            // Refused or not offered, STARTTLS that was asked for is an error, never a reason
-            // to carry on in clear text (a server, or someone between, stripping it).
-            client
-                .run_command_and_check_ok("STARTTLS", None)
-                .await
-                .map_err(|e| {
-                    unavailable(format!(
-                        "{}: STARTTLS is required and the server did not start it ({e}); not \
-                     continuing in clear text",
-                        endpoint.address()
-                    ))
-                })?;
-            // Whatever the server sent after its OK is dropped with the old client's buffer:
-            // nothing read in clear text is taken as part of the TLS session.
-            let MailStream::Plain(tcp) = client.into_inner() else {
-                return Err(unavailable("STARTTLS on a TLS connection".into()));
-            };
-            let stream = self.settings.tls.connect(&endpoint.host, tcp).await;
-            client = async_imap::Client::new(stream.map_err(unavailable)?);
+        if endpoint.security != Security::StartTls {
+            return Ok(client);
         }
+        // Refused or not offered, STARTTLS that was asked for is an error, never a reason to
+        // carry on in clear text (a server, or someone between, stripping it).
         client
-            .login(self.settings.login_name(mailbox), &self.settings.password)
+            .run_command_and_check_ok("STARTTLS", None)
             .await
-            .map_err(|(error, _)| match imap_error(error) {
-                StoreError::Refused(text) => {
-                    StoreError::Refused(format!("cannot open mailbox {mailbox}: {text}"))
-                }
-                other => other,
-            })
+            .map_err(|e| {
+                unavailable(format!(
+                    "{}: STARTTLS is required and the server did not start it ({e}); not \
+                     continuing in clear text",
+                    endpoint.address()
+                ))
+            })?;
+        // Whatever the server sent after its OK is dropped with the old client's buffer:
+        // nothing read in clear text is taken as part of the TLS session.
+        let MailStream::Plain(tcp) = client.into_inner() else {
+            return Err(unavailable("STARTTLS on a TLS connection".into()));
+        };
+        let stream = self.settings.tls.connect(&endpoint.host, tcp).await;
+        Ok(async_imap::Client::new(stream.map_err(unavailable)?))
     }
 
     /// Runs `work` on a pooled connection; the connection goes back to the pool only if the
@@ -175,4 +208,16 @@ async fn greeting(client: &mut async_imap::Client<MailStream>) -> Result<(), Sto
         .map_err(|e| StoreError::Unavailable(format!("IMAP greeting: {e}")))?
         .ok_or_else(|| StoreError::Unavailable("IMAP server closed before its greeting".into()))?;
     Ok(())
+}
+
+/// A SASL exchange of one client message (XOAUTH2, OAUTHBEARER): the initial response, then an
+/// empty answer to the server's error challenge, so the server can say NO.
+struct SaslOnce(Option<String>);
+
+impl async_imap::Authenticator for SaslOnce {
+    type Response = String;
+
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        self.0.take().unwrap_or_default()
+    }
 }

@@ -225,27 +225,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         let mut lines = Vec::new();
         loop {
             let items = self.read_line().await?;
-            if let Some(Item::Atom(word)) = items.first() {
-                let status = word.to_ascii_uppercase();
-                if matches!(status.as_str(), "OK" | "NO" | "BYE") {
-                    if status == "OK" {
-                        return Ok(Response { lines });
-                    }
-                    let mut code = String::new();
-                    let mut text = String::new();
-                    for item in &items[1..] {
-                        match item {
-                            Item::Atom(a) => {
-                                code.push_str(a);
-                                code.push(' ');
-                            }
-                            Item::String(s) => text.push_str(s),
-                        }
-                    }
-                    return Err(ManageSieveError::No { code, text });
-                }
+            if let Some(status) = status_of(&items) {
+                return status.map(|()| Response { lines });
             }
             lines.push(items);
+        }
+    }
+
+    /// SASL with one client message (XOAUTH2, OAUTHBEARER). A refusing server first sends a
+    /// challenge with its reason; an empty answer lets it finish with NO.
+    pub async fn authenticate_sasl(&mut self, mechanism: &str, initial: &str) -> Result<()> {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(initial);
+        let stream = self.stream.get_mut();
+        stream
+            .write_all(format!("AUTHENTICATE {} \"{encoded}\"\r\n", quote(mechanism)?).as_bytes())
+            .await?;
+        stream.flush().await?;
+        loop {
+            let items = self.read_line().await?;
+            if let Some(status) = status_of(&items) {
+                return status;
+            }
+            if matches!(items.first(), Some(Item::String(_))) {
+                let stream = self.stream.get_mut();
+                stream.write_all(b"\"\"\r\n").await?;
+                stream.flush().await?;
+            }
         }
     }
 
@@ -278,6 +283,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             items.push(Item::String(String::from_utf8_lossy(&bytes).into_owned()));
             // The line goes on after the literal (often just CRLF).
         }
+    }
+}
+
+/// A status line's outcome: OK, or NO and BYE as errors with their code and words; `None` for
+/// any other line.
+fn status_of(items: &[Item]) -> Option<Result<()>> {
+    let Some(Item::Atom(word)) = items.first() else {
+        return None;
+    };
+    let status = word.to_ascii_uppercase();
+    match status.as_str() {
+        "OK" => Some(Ok(())),
+        "NO" | "BYE" => {
+            let mut code = String::new();
+            let mut text = String::new();
+            for item in &items[1..] {
+                match item {
+                    Item::Atom(a) => {
+                        code.push_str(a);
+                        code.push(' ');
+                    }
+                    Item::String(s) => text.push_str(s),
+                }
+            }
+            Some(Err(ManageSieveError::No { code, text }))
+        }
+        _ => None,
     }
 }
 

@@ -102,9 +102,12 @@ fn redacted(url: &str) -> String {
 #[derive(Clone)]
 pub struct ImapSettings {
     pub imap: Endpoint,
-    /// The service account.
+    /// The service account (empty: each mailbox signs in as itself, as with OAuth2 on hosted
+    /// services where the token is the service principal's).
     pub user: String,
     pub password: String,
+    /// Sign in with OAuth2 bearer tokens (SASL XOAUTH2 or OAUTHBEARER) instead of the password.
+    pub oauth2: Option<crate::oauth::Bearer>,
     /// Joins mailbox and service account in a master-user login (Dovecot: `*`).
     pub master_separator: String,
     /// The ManageSieve server, for forwarding.
@@ -127,6 +130,7 @@ impl std::fmt::Debug for ImapSettings {
             .field("imap", &self.imap)
             .field("user", &self.user)
             .field("password", &"<secret>")
+            .field("oauth2", &self.oauth2)
             .field("managesieve", &self.managesieve)
             .field("max_connections", &self.max_connections)
             .field("index_connections", &self.index_connections)
@@ -137,8 +141,12 @@ impl std::fmt::Debug for ImapSettings {
 }
 
 impl ImapSettings {
-    /// The service account acting as `mailbox`: `alice@example.test*admin`.
+    /// The service account acting as `mailbox`: `alice@example.test*admin`; the mailbox alone
+    /// when there is no service account.
     pub fn login_name(&self, mailbox: &str) -> String {
+        if self.user.is_empty() {
+            return mailbox.to_string();
+        }
         format!("{mailbox}{}{}", self.master_separator, self.user)
     }
 }

@@ -39,23 +39,46 @@ impl ManageSieve {
         let endpoint = self.settings.managesieve.as_ref().ok_or_else(|| {
             StoreError::Refused("no ManageSieve server is configured (--managesieve-url)".into())
         })?;
-        let mut client = Client::connect(endpoint, &self.settings.tls, self.settings.timeout)
-            .await
-            .map_err(sieve_error)?;
-        client
-            .authenticate(
-                "",
-                &self.settings.login_name(mailbox),
-                &self.settings.password,
-            )
-            .await
-            .map_err(|e| match sieve_error(e) {
-                StoreError::Refused(text) => {
-                    StoreError::Refused(format!("cannot open mailbox {mailbox} for Sieve: {text}"))
+        let open = async || {
+            Client::connect(endpoint, &self.settings.tls, self.settings.timeout)
+                .await
+                .map_err(sieve_error)
+        };
+        let refused = |e| match sieve_error(e) {
+            StoreError::Refused(text) => {
+                StoreError::Refused(format!("cannot open mailbox {mailbox} for Sieve: {text}"))
+            }
+            other => other,
+        };
+        let login = self.settings.login_name(mailbox);
+        let Some(bearer) = &self.settings.oauth2 else {
+            let mut client = open().await?;
+            client
+                .authenticate("", &login, &self.settings.password)
+                .await
+                .map_err(refused)?;
+            return Ok(client);
+        };
+        // As for IMAP: a refused token is replaced by a fresh one once, on a new connection.
+        bearer
+            .sign_in(|token| {
+                let login = &login;
+                async move {
+                    let response = bearer.mechanism.initial_response(
+                        login,
+                        &endpoint.host,
+                        endpoint.port,
+                        &token,
+                    );
+                    let mut client = open().await?;
+                    client
+                        .authenticate_sasl(bearer.mechanism.name(), &response)
+                        .await
+                        .map_err(refused)?;
+                    Ok(client)
                 }
-                other => other,
-            })?;
-        Ok(client)
+            })
+            .await
     }
 
     /// How the session is carried and what the server offers (`airdesk mail check`).

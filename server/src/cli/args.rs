@@ -7,6 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use airdesk_core::actions::ExecutionConfig;
 use mail::imap::{Endpoint, ImapSettings};
+use mail::oauth::{Bearer, Mechanism, TokenSource};
 use mail::tls::{Security, Tls, TlsSettings};
 use model::{Role, Scope};
 
@@ -96,6 +97,43 @@ pub struct ImapArgs {
         default_value_t = 4
     )]
     pub managesieve_connections: usize,
+    /// Sign in to IMAP and ManageSieve with OAuth2 instead of a password: a file whose first
+    /// line is a bearer token, read again at every sign-in (an operator's helper refreshes it).
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_IMAP_OAUTH2_TOKEN_FILE",
+        conflicts_with = "imap_oauth2_token_url"
+    )]
+    pub imap_oauth2_token_file: Option<PathBuf>,
+    /// Or: the OAuth2 token endpoint of the client-credentials grant; tokens are fetched again
+    /// before they expire, and after a server refuses one.
+    #[arg(long, global = true, env = "AIRDESK_IMAP_OAUTH2_TOKEN_URL")]
+    pub imap_oauth2_token_url: Option<String>,
+    /// The client id of the client-credentials grant.
+    #[arg(long, global = true, env = "AIRDESK_IMAP_OAUTH2_CLIENT_ID")]
+    pub imap_oauth2_client_id: Option<String>,
+    /// A file holding the client secret of the client-credentials grant (first line).
+    #[arg(long, global = true, env = "AIRDESK_IMAP_OAUTH2_CLIENT_SECRET_FILE")]
+    pub imap_oauth2_client_secret_file: Option<PathBuf>,
+    /// Scopes to ask the token endpoint for (repeatable), e.g.
+    /// https://outlook.office365.com/.default.
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_IMAP_OAUTH2_SCOPE",
+        value_delimiter = ' '
+    )]
+    pub imap_oauth2_scope: Vec<String>,
+    /// The SASL mechanism that carries the token.
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_IMAP_SASL",
+        value_enum,
+        default_value = "xoauth2"
+    )]
+    pub imap_sasl: SaslArg,
     /// A PEM file of the private CA that mail servers' certificates (IMAP, ManageSieve, the
     /// SMTP relay) chain to; only it is trusted. The system's roots when unset.
     #[arg(long, global = true, env = "AIRDESK_MAIL_CA_FILE")]
@@ -106,6 +144,12 @@ pub struct ImapArgs {
     pub mail_tls_insecure: bool,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SaslArg {
+    Xoauth2,
+    Oauthbearer,
+}
+
 impl ImapArgs {
     /// The IMAP settings, if an IMAP server is named (by `--mail-store` or `--imap-url`); a
     /// clear line for what is missing.
@@ -114,20 +158,23 @@ impl ImapArgs {
             return Ok(None);
         };
         let imap = Endpoint::parse(url, &["imap", "imaps"]).map_err(|e| format!("IMAP {e}"))?;
-        let user = self
-            .imap_user
-            .clone()
-            .ok_or("an IMAP store needs --imap-user (the service account)")?;
-        let file = self
-            .imap_password_file
-            .as_ref()
-            .ok_or("an IMAP store needs --imap-password-file")?;
-        let password = std::fs::read_to_string(file)
-            .map_err(|e| format!("cannot read the IMAP password file {}: {e}", file.display()))?
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let tls = Tls::new(&self.tls_settings())?;
+        let oauth2 = self.oauth2(&tls)?;
+        let (user, password) = match &oauth2 {
+            // With OAuth2 the token is the service principal's: a service account name is
+            // Dovecot's master-user form; hosted services take the mailbox alone.
+            Some(_) => (self.imap_user.clone().unwrap_or_default(), String::new()),
+            None => {
+                let user = self
+                    .imap_user
+                    .clone()
+                    .ok_or("an IMAP store needs --imap-user (the service account)")?;
+                let file = self.imap_password_file.as_ref().ok_or(
+                    "an IMAP store needs --imap-password-file (or an --imap-oauth2-… token)",
+                )?;
+                (user, first_line(file, "IMAP password")?)
+            }
+        };
         let managesieve = self
             .managesieve_url
             .as_deref()
@@ -135,7 +182,6 @@ impl ImapArgs {
                 Endpoint::parse(url, &["sieve"]).map_err(|e| format!("--managesieve-url {e}"))
             })
             .transpose()?;
-        let tls = Tls::new(&self.tls_settings())?;
         if std::iter::once(&imap)
             .chain(&managesieve)
             .any(|endpoint| endpoint.security != Security::Plain)
@@ -147,6 +193,7 @@ impl ImapArgs {
             tls,
             user,
             password,
+            oauth2,
             master_separator: self.imap_master_separator.clone(),
             managesieve,
             max_connections: self.imap_connections.max(1),
@@ -156,6 +203,44 @@ impl ImapArgs {
         }))
     }
 
+    /// Where OAuth2 tokens come from, if they are to be used.
+    fn oauth2(&self, tls: &Tls) -> Result<Option<Bearer>, String> {
+        let mechanism = match self.imap_sasl {
+            SaslArg::Xoauth2 => Mechanism::XOAuth2,
+            SaslArg::Oauthbearer => Mechanism::OAuthBearer,
+        };
+        let source = match (&self.imap_oauth2_token_file, &self.imap_oauth2_token_url) {
+            (Some(file), _) => TokenSource::File(file.clone()),
+            (None, Some(url)) => {
+                // The client secret goes in the request: TLS unless the endpoint is this machine.
+                let parsed = url::Url::parse(url)
+                    .map_err(|e| format!("--imap-oauth2-token-url {url:?}: {e}"))?;
+                let loopback = mail::tls::is_loopback(parsed.host_str().unwrap_or_default());
+                if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+                    return Err(format!(
+                        "--imap-oauth2-token-url {url:?} must be https:// (http:// only on loopback)"
+                    ));
+                }
+                let client_id = self
+                    .imap_oauth2_client_id
+                    .clone()
+                    .ok_or("--imap-oauth2-token-url needs --imap-oauth2-client-id")?;
+                let secret = self
+                    .imap_oauth2_client_secret_file
+                    .as_ref()
+                    .ok_or("--imap-oauth2-token-url needs --imap-oauth2-client-secret-file")?;
+                TokenSource::ClientCredentials {
+                    token_url: url.clone(),
+                    client_id,
+                    client_secret: first_line(secret, "OAuth2 client secret")?,
+                    scopes: self.imap_oauth2_scope.clone(),
+                }
+            }
+            (None, None) => return Ok(None),
+        };
+        Bearer::new(source, mechanism, tls).map(Some)
+    }
+
     /// How mail servers' certificates are checked (IMAP, ManageSieve, the SMTP relay).
     pub fn tls_settings(&self) -> TlsSettings {
         TlsSettings {
@@ -163,6 +248,16 @@ impl ImapArgs {
             insecure: self.mail_tls_insecure,
         }
     }
+}
+
+/// A secret file's first line.
+fn first_line(file: &std::path::Path, what: &str) -> Result<String, String> {
+    Ok(std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the {what} file {}: {e}", file.display()))?
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string())
 }
 
 /// How approved actions are carried out.

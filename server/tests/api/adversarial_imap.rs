@@ -83,7 +83,7 @@ async fn on_dovecot_every_phish_copy_goes_and_the_legitimate_twin_and_3000_other
     let all_mailboxes = [ALICE, BOB, CAROL].map(String::from).to_vec();
     let app = spawn_app_with(|s| {
         s.mail = Connector::Imap {
-            settings: imap_settings(&dovecot),
+            settings: Box::new(imap_settings(&dovecot)),
             index_mailboxes: all_mailboxes,
         };
     })

@@ -263,6 +263,7 @@ pub fn imap_settings_with(imap: Endpoint, managesieve: Endpoint, tls: Tls) -> Im
         imap,
         user: MASTER_USER.into(),
         password: MASTER_PASSWORD.into(),
+        oauth2: None,
         master_separator: "*".into(),
         managesieve: Some(managesieve),
         tls,

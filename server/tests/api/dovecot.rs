@@ -72,6 +72,17 @@ impl Dovecot {
     /// With a certificate: `ssl = required` (no login before TLS), STARTTLS on the IMAP and
     /// ManageSieve ports, and an implicit-TLS IMAP port.
     pub fn start_with(mailboxes: &[&str], cert: Option<&ServerCert>) -> Dovecot {
+        Dovecot::launch(mailboxes, cert, None)
+    }
+
+    /// In clear text, with OAuth2 beside the passwords: a master passdb of driver oauth2 that
+    /// asks `introspection_url` about each bearer token (SASL XOAUTH2 and OAUTHBEARER), so a
+    /// service principal's token opens any mailbox as `mailbox*principal`.
+    pub fn start_oauth2(mailboxes: &[&str], introspection_url: &str) -> Dovecot {
+        Dovecot::launch(mailboxes, None, Some(introspection_url))
+    }
+
+    fn launch(mailboxes: &[&str], cert: Option<&ServerCert>, oauth2: Option<&str>) -> Dovecot {
         // Short: unix socket paths over ~107 bytes fail.
         let root = tempfile::Builder::new()
             .prefix("dv")
@@ -101,6 +112,28 @@ impl Dovecot {
             }
             None => "ssl = no\ndisable_plaintext_auth = no".to_string(),
         };
+        let (mechanisms, oauth2_passdb) = match oauth2 {
+            Some(url) => {
+                std::fs::write(
+                    root.path().join("oauth2.conf"),
+                    format!(
+                        "introspection_mode = post\nintrospection_url = {url}\n\
+                         username_attribute = username\nactive_attribute = active\n\
+                         active_value = true\nforce_introspection = yes\n"
+                    ),
+                )
+                .unwrap();
+                // A refused token is answered at once (the tests refuse tokens on purpose).
+                (
+                    "plain login xoauth2 oauthbearer\nauth_failure_delay = 0",
+                    format!(
+                        "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  \
+                         args = {r}/oauth2.conf\n  master = yes\n  pass = yes\n}}\n"
+                    ),
+                )
+            }
+            None => ("plain login", String::new()),
+        };
         std::fs::write(
             root.path().join("dovecot.conf"),
             format!(
@@ -110,13 +143,13 @@ log_path = {r}/dovecot.log
 protocols = imap sieve
 listen = 127.0.0.1
 {ssl}
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_master_user_separator = *
 mail_location = maildir:{r}/mail/%u
 mail_uid = dovecot
 mail_gid = dovecot
 first_valid_uid = 1
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
   args = {r}/master-users
   master = yes

@@ -32,7 +32,7 @@ async fn the_index_reads_imap_incrementally_and_feeds_the_playbook() {
     }
     let app = spawn_app_with(|s| {
         s.mail = Connector::Imap {
-            settings: imap_settings(&dovecot),
+            settings: Box::new(imap_settings(&dovecot)),
             index_mailboxes: mailboxes(),
         };
     })

@@ -250,7 +250,7 @@ async fn reports_are_read_and_filed_over_imap() {
     }
     let app = crate::helpers::spawn_app_with(|s| {
         s.mail = mail::Connector::Imap {
-            settings: crate::connectors::imap_settings(&dovecot),
+            settings: Box::new(crate::connectors::imap_settings(&dovecot)),
             index_mailboxes: MAILBOXES.iter().map(|m| m.to_string()).collect(),
         };
     })

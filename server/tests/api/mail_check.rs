@@ -178,3 +178,52 @@ fn mail_store_urls_choose_the_backend_and_a_wrong_one_is_one_clear_line() {
         assert!(!said.contains("secret"), "{said}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_check_signs_in_with_oauth2_client_credentials_and_prints_no_secret() {
+    use crate::idp::{Idp, CLIENT_ID, CLIENT_SECRET, PRINCIPAL};
+    let idp = Idp::start(std::time::Duration::from_secs(600)).await;
+    let dovecot = Dovecot::start_oauth2(&[ALICE], &idp.introspection_url());
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("client.secret");
+    std::fs::write(&secret, format!("{CLIENT_SECRET}\n")).unwrap();
+    let args: Vec<String> = [
+        "--mail-store".to_string(),
+        format!("imap://127.0.0.1:{}", dovecot.imap_port),
+        "--managesieve-url".into(),
+        format!("sieve://127.0.0.1:{}", dovecot.sieve_port),
+        "--imap-user".into(),
+        PRINCIPAL.into(),
+        "--imap-oauth2-token-url".into(),
+        idp.token_url(),
+        "--imap-oauth2-client-id".into(),
+        CLIENT_ID.into(),
+        "--imap-oauth2-client-secret-file".into(),
+        secret.display().to_string(),
+        "--imap-sasl".into(),
+        "oauthbearer".into(),
+        "mail".into(),
+        "check".into(),
+        ALICE.into(),
+    ]
+    .to_vec();
+    let root = dir.path().to_path_buf();
+    let output = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        airdesk(&root, &args)
+    })
+    .await
+    .unwrap();
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("1 mailboxes checked"), "{said}");
+    assert_eq!(idp.grants(), 1, "{said}");
+    assert!(!said.contains(CLIENT_SECRET), "{said}");
+    assert!(
+        dovecot
+            .log()
+            .contains(&format!("Login: user=<{ALICE}>, method=OAUTHBEARER")),
+        "{}",
+        dovecot.log()
+    );
+}
