@@ -140,7 +140,12 @@ pub struct ImapArgs {
     pub mail_ca_file: Option<PathBuf>,
     /// Accept any certificate from mail servers: encrypted, but not authenticated. For a test
     /// bench only; logged as a warning at every start.
-    #[arg(long, global = true, env = "AIRDESK_MAIL_TLS_INSECURE")]
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_MAIL_TLS_INSECURE",
+        conflicts_with = "mail_ca_file"
+    )]
     pub mail_tls_insecure: bool,
 }
 

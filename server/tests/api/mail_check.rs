@@ -154,6 +154,26 @@ fn mail_store_urls_choose_the_backend_and_a_wrong_one_is_one_clear_line() {
     assert!(!output.status.success());
     assert!(text(&output).contains("FAILED"), "{}", text(&output));
 
+    // Trusting one CA and none at all cannot both be meant.
+    let output = airdesk(
+        dir.path(),
+        &[
+            "--mail-store",
+            &store,
+            "--mail-tls-insecure",
+            "--mail-ca-file",
+            "ca.pem",
+            "mail",
+            "check",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("cannot be used with"),
+        "{}",
+        text(&output)
+    );
+
     for (url, words) in [
         (
             "pop3://mail.example.test",
