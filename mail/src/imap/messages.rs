@@ -53,6 +53,38 @@ async fn select_valid(
     Ok(uids)
 }
 
+/// Forgets the untagged responses earlier commands left (the channel is bounded, and a full one
+/// would drop the COPYUID the next move is judged by).
+fn drain_unsolicited(conn: &mut Conn) {
+    while conn.session.unsolicited_responses.try_recv().is_ok() {}
+}
+
+/// The source UIDs of every COPYUID the server sent for the command just run (RFC 6851 sends
+/// it in an untagged OK before the expunges).
+fn moved_uids(conn: &mut Conn) -> std::collections::HashSet<u32> {
+    use async_imap::imap_proto::rfc4315::UidSetMember;
+    use async_imap::imap_proto::{Response, ResponseCode};
+    let mut moved = std::collections::HashSet::new();
+    while let Ok(response) = conn.session.unsolicited_responses.try_recv() {
+        let async_imap::types::UnsolicitedResponse::Other(data) = response else {
+            continue;
+        };
+        if let Response::Data { outcome, .. } = data.parsed() {
+            if let Some(ResponseCode::CopyUid(_, source, _)) = &outcome.code {
+                for member in source {
+                    match member {
+                        UidSetMember::Uid(uid) => {
+                            moved.insert(*uid);
+                        }
+                        UidSetMember::UidRange(range) => moved.extend(range.clone()),
+                    }
+                }
+            }
+        }
+    }
+    moved
+}
+
 pub(super) fn uid_set(uids: &[u32]) -> String {
     uids.iter()
         .map(u32::to_string)
@@ -93,15 +125,28 @@ impl Messages for Imap {
                 if uids.is_empty() {
                     continue;
                 }
+                // A UID MOVE of a message no longer in the folder (moved or deleted by someone
+                // else since it was found) is still OK; only the server's COPYUID says which
+                // messages this command moved. One not in it is not counted as moved: execution
+                // looks for it again.
+                drain_unsolicited(conn);
                 let moved = match conn.session.uid_mv(uid_set(&uids), &target).await {
-                    Ok(()) => Ok(()),
+                    Ok(()) => Ok(moved_uids(conn)),
                     Err(error) => match imap_error(error) {
                         StoreError::Refused(why) => Err(why),
                         unavailable => return Err(unavailable),
                     },
                 };
-                for (i, _) in &group {
-                    outcomes[*i].get_or_insert_with(|| moved.clone());
+                for (i, message) in &group {
+                    let outcome = match (&moved, parse_handle(&message.handle)) {
+                        (Err(why), _) => Err(why.clone()),
+                        (Ok(moved), Some((_, uid))) if moved.contains(&uid) => Ok(()),
+                        (Ok(_), _) => Err(format!(
+                            "no longer in {folder} when it was moved (the server moved nothing \
+                             for it)"
+                        )),
+                    };
+                    outcomes[*i].get_or_insert(outcome);
                 }
             }
             Ok(outcomes
@@ -127,29 +172,44 @@ impl Messages for Imap {
                 }
                 let set = uid_set(&uids);
                 let session = &mut conn.session;
-                let deleted: Result<(), async_imap::error::Error> = async {
-                    session
-                        .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
-                        .await?
-                        .try_collect::<Vec<_>>()
-                        .await?;
-                    session
-                        .uid_expunge(&set)
-                        .await?
-                        .try_collect::<Vec<_>>()
-                        .await?;
-                    Ok(())
-                }
-                .await;
+                // The flags' answer (not .SILENT) names each message that was still there to be
+                // flagged; one that was not (moved or deleted by someone else since it was
+                // found) is not counted as deleted: execution looks for it again.
+                let deleted: Result<std::collections::HashSet<u32>, async_imap::error::Error> =
+                    async {
+                        let flagged = session
+                            .uid_store(&set, "+FLAGS (\\Deleted)")
+                            .await?
+                            .try_collect::<Vec<_>>()
+                            .await?
+                            .iter()
+                            .filter_map(|fetch| fetch.uid)
+                            .collect();
+                        session
+                            .uid_expunge(&set)
+                            .await?
+                            .try_collect::<Vec<_>>()
+                            .await?;
+                        Ok(flagged)
+                    }
+                    .await;
                 let deleted = match deleted {
-                    Ok(()) => Ok(()),
+                    Ok(flagged) => Ok(flagged),
                     Err(error) => match imap_error(error) {
                         StoreError::Refused(why) => Err(why),
                         unavailable => return Err(unavailable),
                     },
                 };
-                for (i, _) in &group {
-                    outcomes[*i].get_or_insert_with(|| deleted.clone());
+                for (i, message) in &group {
+                    let outcome = match (&deleted, parse_handle(&message.handle)) {
+                        (Err(why), _) => Err(why.clone()),
+                        (Ok(flagged), Some((_, uid))) if flagged.contains(&uid) => Ok(()),
+                        (Ok(_), _) => Err(format!(
+                            "no longer in {folder} when it was deleted (the server deleted \
+                             nothing for it)"
+                        )),
+                    };
+                    outcomes[*i].get_or_insert(outcome);
                 }
             }
             Ok(outcomes

@@ -38,9 +38,15 @@ impl Maildir {
             .iter()
             .map(|message| {
                 let path = self.owned_path(&dir, message)?;
+                // A file that is not where it was found may have been filed away by the user
+                // since: not deleted, so not done (execution looks for it again, and a copy
+                // deleted by an earlier try is found gone everywhere).
                 match fs::remove_file(&path) {
                     Ok(()) => Ok(()),
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Err(format!(
+                        "no longer in {} when it was deleted",
+                        message.folder
+                    )),
                     Err(e) => Err(format!("cannot delete: {e}")),
                 }
             })

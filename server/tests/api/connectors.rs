@@ -299,6 +299,7 @@ for_each_connector!(
     finding_follows_each_copy_by_handle_then_by_content,
     moves_keep_flags_and_take_many_messages_at_once,
     hard_delete_expunges_only_the_messages_given,
+    a_copy_moved_away_after_it_was_found_is_not_counted_as_done,
     forwarding_is_turned_off_validly_and_restored,
     an_unknown_mailbox_is_refused_not_retried,
 );
@@ -412,6 +413,51 @@ async fn hard_delete_expunges_only_the_messages_given(f: Fixture) {
         .collect();
     assert_eq!(left, ["<stays@evil.test>"]);
     assert_eq!(f.files(ALICE, "INBOX").len(), 1);
+}
+
+/// Between finding a copy and acting on it, the user files it away: the store's answer for it
+/// must not be success (IMAP answers OK to a UID MOVE or STORE of a UID no longer there), so
+/// execution looks for it again instead of reporting a phish gone that is still in the mailbox.
+async fn a_copy_moved_away_after_it_was_found_is_not_counted_as_done(f: Fixture) {
+    f.deliver(ALICE, "<filler@example.test>", "Junk");
+    for id in [
+        "<stay-1@evil.test>",
+        "<away-1@evil.test>",
+        "<stay-2@evil.test>",
+        "<away-2@evil.test>",
+    ] {
+        f.deliver(ALICE, id, "INBOX");
+    }
+    let mut to_move = f.found(ALICE, &["<stay-1@evil.test>"]).await;
+    to_move.extend(f.found(ALICE, &["<away-1@evil.test>"]).await);
+    let mut to_delete = f.found(ALICE, &["<stay-2@evil.test>"]).await;
+    to_delete.extend(f.found(ALICE, &["<away-2@evil.test>"]).await);
+    f.user_moves(ALICE, "<away-1@evil.test>", "INBOX", "Junk");
+    f.user_moves(ALICE, "<away-2@evil.test>", "INBOX", "Junk");
+
+    // Looking at another folder first: over IMAP the move then selects the inbox afresh and
+    // sees the user's move, so the server answers OK — for the copy it moved only.
+    f.found(ALICE, &["<filler@example.test>"]).await;
+
+    let moved = f.store.soft_delete(ALICE, &to_move).await.unwrap();
+    assert_eq!(moved[0], Ok(()), "{moved:?}");
+    assert!(
+        moved[1].is_err(),
+        "a copy the move did not touch: {moved:?}"
+    );
+    let deleted = f.store.expunge(ALICE, &to_delete).await.unwrap();
+    assert_eq!(deleted[0], Ok(()), "{deleted:?}");
+    assert!(
+        deleted[1].is_err(),
+        "a copy the delete did not touch: {deleted:?}"
+    );
+    assert_eq!(
+        f.files(ALICE, "Junk").len(),
+        3,
+        "both still where the user put them"
+    );
+    assert_eq!(f.files(ALICE, "Recoverable Items").len(), 1);
+    assert!(f.files(ALICE, "INBOX").is_empty());
 }
 
 async fn forwarding_is_turned_off_validly_and_restored(f: Fixture) {
