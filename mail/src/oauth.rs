@@ -149,21 +149,29 @@ impl Bearer {
         }
     }
 
-    /// Signs in with `attempt`, given a token. A token the server refuses may have been revoked
+    /// Signs in with `attempt`. A token the server refuses may have been revoked
     /// or cut short: when the source can give another, the cached one is dropped and `attempt`
     /// runs once more with a fresh one (on a new connection: Dovecot, for one, refuses every
     /// later try on a connection that failed one).
-    pub async fn sign_in<T, F>(&self, attempt: impl Fn(String) -> F) -> Result<T, StoreError>
+    /// `attempt` is given the mechanism's initial response for `login` on `host:port`.
+    pub async fn sign_in<T, F>(
+        &self,
+        login: &str,
+        host: &str,
+        port: u16,
+        attempt: impl Fn(String) -> F,
+    ) -> Result<T, StoreError>
     where
         F: std::future::Future<Output = Result<T, StoreError>>,
     {
+        let response = |token: &str| self.mechanism.initial_response(login, host, port, token);
         let token = self.token().await.map_err(StoreError::Unavailable)?;
-        match attempt(token.clone()).await {
+        match attempt(response(&token)).await {
             Err(StoreError::Refused(why)) if self.can_refresh() => {
                 tracing::debug!(%why, "the server refused the token; fetching another");
                 self.refused(&token).await;
                 let token = self.token().await.map_err(StoreError::Unavailable)?;
-                attempt(token).await
+                attempt(response(&token)).await
             }
             other => other,
         }

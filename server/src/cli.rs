@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod events;
+mod mail_args;
 mod token;
 
 use std::net::SocketAddr;
@@ -23,6 +24,7 @@ use crate::config::Settings;
 
 pub use args::*;
 pub use commands::run;
+pub use mail_args::*;
 
 #[derive(Debug, Parser)]
 #[command(

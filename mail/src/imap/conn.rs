@@ -116,22 +116,18 @@ impl Imap {
         };
         let endpoint = &self.settings.imap;
         bearer
-            .sign_in(|token| {
-                let login = &login;
-                async move {
-                    let response = bearer.mechanism.initial_response(
-                        login,
-                        &endpoint.host,
-                        endpoint.port,
-                        &token,
-                    );
+            .sign_in(
+                &login,
+                &endpoint.host,
+                endpoint.port,
+                |response| async move {
                     self.open()
                         .await?
                         .authenticate(bearer.mechanism.name(), SaslOnce(Some(response)))
                         .await
                         .map_err(|(error, _)| refused(error))
-                }
-            })
+                },
+            )
             .await
     }
 

@@ -61,23 +61,19 @@ impl ManageSieve {
         };
         // As for IMAP: a refused token is replaced by a fresh one once, on a new connection.
         bearer
-            .sign_in(|token| {
-                let login = &login;
-                async move {
-                    let response = bearer.mechanism.initial_response(
-                        login,
-                        &endpoint.host,
-                        endpoint.port,
-                        &token,
-                    );
+            .sign_in(
+                &login,
+                &endpoint.host,
+                endpoint.port,
+                |response| async move {
                     let mut client = open().await?;
                     client
                         .authenticate_sasl(bearer.mechanism.name(), &response)
                         .await
                         .map_err(refused)?;
                     Ok(client)
-                }
-            })
+                },
+            )
             .await
     }
 
