@@ -24,6 +24,7 @@ pub const TYPES: &[&str] = &[
     "investigation.started",
     "investigation.pending_action",
     "investigation.ended",
+    "investigation.report_joined",
     "action.pending",
     "action.approved",
     "action.rejected",
@@ -91,6 +92,18 @@ pub(crate) fn from_audit(event: &Pending) -> Vec<Outgoing> {
             .and_then(investigation_type)
             .map(|t| vec![outgoing(t, "investigation")])
             .unwrap_or_default(),
+        // A report that joined an investigation already under way (or over): its reporter
+        // is one more to tell what came of it.
+        ("report", "message_reported") => after
+            .get("joined_investigation")
+            .and_then(Value::as_str)
+            .map(|investigation| {
+                vec![Outgoing {
+                    subject: investigation.to_string(),
+                    ..outgoing("investigation.report_joined", "investigation")
+                }]
+            })
+            .unwrap_or_default(),
         (_, "policy_reloaded") => vec![outgoing("policy.reloaded", "policy")],
         _ => Vec::new(),
     }
@@ -122,6 +135,11 @@ fn investigation_type(status: InvestigationStatus) -> Option<&'static str> {
         | TerminatedBySystem => Some("investigation.ended"),
         Starting | Running => None,
     }
+}
+
+/// Whether an investigation in `status` is over (its end was announced).
+pub(crate) fn has_ended(status: InvestigationStatus) -> bool {
+    investigation_type(status) == Some("investigation.ended")
 }
 
 /// Rows per INSERT into the outbox (eight values each).
@@ -249,6 +267,28 @@ mod tests {
             };
             assert_eq!(types(&e), expected, "{status}");
         }
+    }
+
+    #[test]
+    fn a_report_is_announced_only_when_it_joins_an_investigation() {
+        let joined = audited(
+            "report",
+            "message_reported",
+            json!({"reported_by": "bob@example.test", "joined_investigation": "i1"}),
+        );
+        let events = from_audit(&joined);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event_type, "investigation.report_joined");
+        assert_eq!(
+            (events[0].subject_kind, events[0].subject.as_str()),
+            ("investigation", "i1")
+        );
+        let started = audited(
+            "report",
+            "message_reported",
+            json!({"reported_by": "bob@example.test", "joined_investigation": null}),
+        );
+        assert!(types(&started).is_empty());
     }
 
     #[test]

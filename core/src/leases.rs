@@ -10,9 +10,10 @@
 //! same mailbox; that only repeats work, since each computes what to add against what the
 //! index holds and writes with upserts.
 //!
-//! [`Leases::ReportedCopies`]: a report of a copy that no investigation covers yet starts one
-//! while holding the copy's lease; a report of the same copy on another instance waits for it
-//! and then joins the investigation it started, instead of opening a second.
+//! [`Leases::Reports`]: a report of a copy that no investigation covers yet starts one while
+//! holding the lease of the copy's sender domain; a report of another copy of the same
+//! campaign on another instance waits for it and then joins the investigation it started,
+//! instead of opening a second.
 
 use std::time::Duration;
 
@@ -24,8 +25,9 @@ use model::AppError;
 pub enum Leases {
     /// Mailboxes being indexed (`index_leases`).
     Mailboxes,
-    /// Reported copies whose investigation is being started (`report_leases`).
-    ReportedCopies,
+    /// Sender domains of reported copies whose investigation is being started
+    /// (`report_leases`).
+    Reports,
 }
 
 impl Leases {
@@ -33,7 +35,7 @@ impl Leases {
     fn table(self) -> (&'static str, &'static str) {
         match self {
             Leases::Mailboxes => ("index_leases", "mailbox"),
-            Leases::ReportedCopies => ("report_leases", "copy"),
+            Leases::Reports => ("report_leases", "copy"),
         }
     }
 }

@@ -40,8 +40,30 @@ pub struct Investigation {
     pub alert: AlertView,
     pub clusters: Vec<ClusterView>,
     pub forwarding: Vec<ForwardingView>,
+    /// The users who reported a copy this investigation covers, first report first (at most
+    /// [`Investigation::REPORTS_SHOWN`]; `reporter_count` says how many there are in all).
+    #[serde(default)]
+    pub reports: Vec<ReportView>,
+    #[serde(default)]
+    pub reporter_count: i64,
     pub actions: Vec<Action>,
     pub log: Vec<LogEntry>,
+}
+
+impl Investigation {
+    /// Reports an investigation lists.
+    pub const REPORTS_SHOWN: i64 = 100;
+}
+
+/// A user's report that started or joined an investigation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportView {
+    /// Who reported: a mailbox (by the report mailbox) or a portal user's name.
+    pub reported_by: String,
+    /// The mailbox whose copy was reported.
+    pub mailbox: String,
+    pub reported_at: DateTime<Utc>,
 }
 
 /// An alert: a user report, a detection, a manual request.
@@ -253,6 +275,8 @@ mod tests {
             },
             clusters: Vec::new(),
             forwarding: Vec::new(),
+            reports: Vec::new(),
+            reporter_count: 0,
             actions,
             log: Vec::new(),
         }

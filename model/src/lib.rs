@@ -40,7 +40,7 @@ pub use ingest::{
 };
 pub use investigation::{
     AlertView, ClusterMessage, ClusterView, ForwardingView, Investigation, InvestigationCreated,
-    InvestigationSummary, LogEntry, Milestone,
+    InvestigationSummary, LogEntry, Milestone, ReportView,
 };
 pub use message_id::InternetMessageId;
 pub use page::{urlencode, Cursor, Page, PageRequest};

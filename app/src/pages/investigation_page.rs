@@ -14,7 +14,7 @@ use crate::components::portal::use_portal;
 use crate::components::time::{Time, Waiting};
 use crate::model::{
     display_duration, Action, ActionStatus, ClusterView, ForwardingView, Investigation, LogEntry,
-    MessageLocation, Milestone,
+    MessageLocation, Milestone, ReportView,
 };
 use chrono::{DateTime, Utc};
 
@@ -58,10 +58,13 @@ fn InvestigationView(investigation: Investigation) -> impl IntoView {
         alert,
         clusters,
         forwarding,
+        reports,
+        reporter_count,
         actions,
         log,
         ..
     } = investigation;
+    let reported_by = reporters_text(&reports, reporter_count);
     let alerts = vec![alert];
     let query = use_query_map();
     let tab = move || {
@@ -84,6 +87,7 @@ fn InvestigationView(investigation: Investigation) -> impl IntoView {
             <dt>"Creation time"</dt><dd><Time at=created_at/></dd>
             <dt>"Last changed time"</dt><dd><Time at=updated_at/></dd>
             <dt>"Pending actions"</dt><dd>{pending}</dd>
+            {reported_by.map(|who| view! { <dt>"Reported by"</dt><dd>{who}</dd> })}
         </dl>
         <StatusTimeline timeline=timeline wait=wait/>
 
@@ -108,6 +112,26 @@ fn InvestigationView(investigation: Investigation) -> impl IntoView {
             }}
         </div>
     }
+}
+
+/// Who reported the copies the investigation covers, as text (a reporter's name is theirs to
+/// choose): "alice@example.test, bob@example.test" or "… and 40 more"; `None` when no one did.
+fn reporters_text(reports: &[ReportView], count: i64) -> Option<String> {
+    let mut names: Vec<&str> = Vec::new();
+    for report in reports {
+        if !names.contains(&report.reported_by.as_str()) {
+            names.push(&report.reported_by);
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let more = count - names.len() as i64;
+    let mut text = names.join(", ");
+    if more > 0 {
+        text.push_str(&format!(" and {more} more"));
+    }
+    Some(text)
 }
 
 /// The investigation page's tabs: `?tab=<key>`; without one, Email clusters.

@@ -19,10 +19,10 @@ mod templates;
 pub use relay::{Relay, StartTls};
 pub use templates::{Template, Templates};
 
-use super::cursor;
+use super::{cursor, has_ended};
 use crate::db::{self, query, Db};
 use crate::{new_id, AppState};
-use model::{AppError, EmailAddress};
+use model::{AppError, EmailAddress, InvestigationStatus};
 
 /// How reporters are told.
 #[derive(Debug, Clone)]
@@ -93,33 +93,74 @@ async fn outcome(db: &Db, investigation_id: &str) -> Result<Outcome, AppError> {
     })
 }
 
+/// The reports of an investigation (of one reporter, if given): reporter, mailbox and
+/// Message-ID, first reported first.
+async fn to_tell(
+    db: &Db,
+    investigation_id: &str,
+    reporter: Option<&str>,
+) -> Result<Vec<(String, String, String)>, AppError> {
+    let mut select = query(
+        "SELECT reported_by, mailbox, internet_message_id FROM reports WHERE investigation_id = ",
+    );
+    select.push_bind(investigation_id.to_string());
+    if let Some(reporter) = reporter {
+        select
+            .push(" AND reported_by = ")
+            .push_bind(reporter.to_string());
+    }
+    select.push(" ORDER BY reported_at");
+    Ok(select.fetch_all(db).await?)
+}
+
 /// Moves the notifier's cursor along the outbox, leaving a notification for each reporter of
 /// each investigation that ended.
 pub async fn fan_out(db: &Db, config: &NotifyConfig) -> Result<usize, AppError> {
     let Some(from) = cursor::position(db, CONSUMER).await? else {
         return Ok(0);
     };
-    let events: Vec<(i64, String, String)> =
-        query("SELECT seq, type, subject FROM outbox WHERE seq > $1 ORDER BY seq LIMIT 200")
+    let events: Vec<(i64, String, String, String)> =
+        query("SELECT seq, type, subject, data FROM outbox WHERE seq > $1 ORDER BY seq LIMIT 200")
             .bind(from)
             .fetch_all(db)
             .await?;
-    let Some(last) = events.last().map(|(seq, _, _)| *seq) else {
+    let Some(last) = events.last().map(|(seq, ..)| *seq) else {
         return Ok(0);
     };
     let now = db::now();
     let mut rows = Vec::new();
-    for (_, event_type, investigation_id) in &events {
-        if event_type != "investigation.ended" {
-            continue;
-        }
-        let reports: Vec<(String, String, String)> = query(
-            "SELECT reported_by, mailbox, internet_message_id FROM reports WHERE investigation_id = $1
-             ORDER BY reported_at",
-        )
-        .bind(investigation_id.as_str())
-        .fetch_all(db)
-        .await?;
+    for (_, event_type, investigation_id, data) in &events {
+        let reports = match event_type.as_str() {
+            "investigation.ended" => to_tell(db, investigation_id, None).await?,
+            // A reporter who joined an investigation that had already ended is told now (one
+            // who joined while it ran is told when it ends; the notification's key keeps it
+            // to one either way).
+            "investigation.report_joined" => {
+                let status: Option<String> =
+                    query("SELECT status FROM investigations WHERE id = $1")
+                        .bind(investigation_id.as_str())
+                        .optional_scalar(db)
+                        .await?;
+                let ended = status
+                    .as_deref()
+                    .and_then(InvestigationStatus::parse)
+                    .is_some_and(has_ended);
+                let reporter = serde_json::from_str::<serde_json::Value>(data)
+                    .ok()
+                    .and_then(|data| {
+                        data.pointer("/after/reported_by")
+                            .and_then(serde_json::Value::as_str)
+                            .map(str::to_string)
+                    });
+                match reporter {
+                    Some(reporter) if ended => {
+                        to_tell(db, investigation_id, Some(&reporter)).await?
+                    }
+                    _ => Vec::new(),
+                }
+            }
+            _ => continue,
+        };
         if reports.is_empty() {
             continue;
         }

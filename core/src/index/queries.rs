@@ -12,6 +12,10 @@ pub struct IndexedMessage {
     pub id: i64,
     pub mailbox: String,
     pub folder: String,
+    /// The store's handle on the copy within its folder (a Maildir file's base name, or
+    /// UIDVALIDITY:UID): with the mailbox and folder, what identifies it.
+    #[serde(skip)]
+    pub file: String,
     pub location: String,
     pub internet_message_id: String,
     pub sender: String,
@@ -27,7 +31,8 @@ pub struct IndexedMessage {
     pub content_sha256: Option<String>,
 }
 
-const COLUMNS: &str = "m.id, m.mailbox, m.folder, m.location, m.internet_message_id, m.sender,
+const COLUMNS: &str =
+    "m.id, m.mailbox, m.folder, m.file, m.location, m.internet_message_id, m.sender,
     m.sender_domain, m.reply_to, m.recipients, m.subject, m.subject_fingerprint, m.received_at,
     m.spf, m.dkim, m.dmarc, m.content_sha256";
 

@@ -54,7 +54,7 @@ impl IntakeConfig {
 pub struct Round {
     /// Reports that started an investigation.
     pub started: usize,
-    /// Reports that joined one a report of the same copy had started.
+    /// Reports that joined an investigation already covering the reported copy.
     pub joined: usize,
     pub unprocessable: usize,
     /// Left in the inbox for the next round (the reporter's quota, the database away).

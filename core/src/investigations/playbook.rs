@@ -98,10 +98,7 @@ pub async fn investigate(
     state: &AppState,
     trigger: Trigger,
 ) -> Result<Option<InvestigationCreated>, AppError> {
-    let since = chrono::Duration::from_std(state.playbook.lookback)
-        .ok()
-        .and_then(|lookback| db::now().checked_sub_signed(lookback))
-        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let since = lookback_start(state);
     let Some(mut plan) = plan(state, &trigger).await? else {
         return Ok(None);
     };
@@ -130,6 +127,14 @@ pub async fn investigate(
         reports::link(state, reported_by, message, &created.id).await?;
     }
     Ok(Some(created))
+}
+
+/// The oldest mail the playbook looks at, and the oldest investigation a report may join.
+fn lookback_start(state: &AppState) -> DateTime<Utc> {
+    chrono::Duration::from_std(state.playbook.lookback)
+        .ok()
+        .and_then(|lookback| db::now().checked_sub_signed(lookback))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 impl Trigger {

@@ -8,7 +8,7 @@ use crate::incidents;
 use model::{
     AlertView, AppError, ClusterBy, ClusterMessage, ClusterView, Cursor, ForwardingView,
     IncidentDetail, Investigation, InvestigationStatus, InvestigationSummary, InvestigationType,
-    LogEntry, MessageLocation, Page, PageRequest, Severity, Verdict,
+    LogEntry, MessageLocation, Page, PageRequest, ReportView, Severity, Verdict,
 };
 
 #[derive(sqlx::FromRow)]
@@ -89,6 +89,19 @@ pub async fn get(db: &Db, id: &str) -> Result<Investigation, AppError> {
     .bind(id)
     .fetch_all(&mut conn)
     .await?;
+    let reports: Vec<(String, String, DateTime<Utc>)> = query(
+        "SELECT reported_by, mailbox, reported_at FROM reports WHERE investigation_id = $1
+         ORDER BY reported_at, reported_by LIMIT $2",
+    )
+    .bind(id)
+    .bind(Investigation::REPORTS_SHOWN)
+    .fetch_all(&mut conn)
+    .await?;
+    let reporter_count: i64 =
+        query("SELECT COUNT(DISTINCT reported_by) FROM reports WHERE investigation_id = $1")
+            .bind(id)
+            .scalar(&mut conn)
+            .await?;
     let log: Vec<(DateTime<Utc>, String, String)> = query(
         "SELECT at, step, detail FROM investigation_log WHERE investigation_id = $1 ORDER BY seq",
     )
@@ -128,6 +141,15 @@ pub async fn get(db: &Db, id: &str) -> Result<Investigation, AppError> {
                 detail,
             })
             .collect(),
+        reports: reports
+            .into_iter()
+            .map(|(reported_by, mailbox, reported_at)| ReportView {
+                reported_by,
+                mailbox,
+                reported_at,
+            })
+            .collect(),
+        reporter_count,
         actions,
         log: log
             .into_iter()

@@ -105,7 +105,8 @@ async fn reports_by_mail_become_reports_of_the_reporters_copies_and_are_filed() 
             unprocessable: 4,
             deferred: 0
         },
-        "alice's and bob's reports; four unprocessable"
+        "alice's and bob's reports (their copies are older than the look-back: no cluster \
+         holds them, so neither covers the other's); four unprocessable"
     );
     assert!(files(&app, PHISH, "INBOX").is_empty(), "every report filed");
     assert_eq!(files(&app, PHISH, "Processed").len(), 2);
@@ -280,4 +281,191 @@ async fn reports_are_read_and_filed_over_imap() {
         Round::default()
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM reports").await, 2);
+}
+
+/// The campaign of the corpus (one sender, one link, a subject and Message-ID per recipient)
+/// in each mailbox's inbox, delivered now; the copies' files.
+fn campaign_to(app: &TestApp, mailboxes: &[&str]) -> Vec<std::path::PathBuf> {
+    mailboxes
+        .iter()
+        .enumerate()
+        .map(|(n, mailbox)| {
+            crate::corpus::drop_message(
+                &app.mail_root(),
+                mailbox,
+                "INBOX",
+                &crate::corpus::campaign_message(n + 1, mailbox),
+            )
+        })
+        .collect()
+}
+
+/// The reporters an investigation lists, in the order they reported.
+async fn reporters_of(app: &TestApp, token: &str, id: &str) -> (Vec<String>, i64) {
+    let investigation = app.investigation(token, id).await;
+    let names = investigation["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reported_by"].as_str().unwrap().to_string())
+        .collect();
+    (names, investigation["reporter_count"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn reports_of_their_own_copies_of_one_campaign_join_one_investigation() {
+    let app = spawn_app().await;
+    let analyst = app.token("analyst", Role::SearchAndPurge).await;
+    // A known-bad link: the first report's investigation proposes removing the campaign.
+    let bad = model::Indicator {
+        id: String::new(),
+        kind: model::IndicatorKind::Url,
+        value: crate::corpus::CAMPAIGN_URL.into(),
+        verdict: model::Verdict::Malicious,
+        expires_at: None,
+    };
+    airdesk_core::indicators::store(&app.db, &bad, &model::Actor::IndicatorsFile)
+        .await
+        .unwrap();
+    let people = [
+        "alice@example.test",
+        "bob@example.test",
+        "carol@example.test",
+    ];
+    let copies = campaign_to(&app, &people);
+    let config = IntakeConfig::new(PHISH);
+
+    send_report(&app, "a-alice", &attached(people[0], &read(&copies[0])));
+    let first = intake::process(&app.state, &config).await.unwrap();
+    assert_eq!((first.started, first.joined), (1, 0));
+    // Bob and carol each report their own copy (another Message-ID, another subject).
+    send_report(&app, "b-bob", &attached(people[1], &read(&copies[1])));
+    send_report(&app, "c-carol", &attached(people[2], &read(&copies[2])));
+    let then = intake::process(&app.state, &config).await.unwrap();
+    assert_eq!((then.started, then.joined), (0, 2), "{then:?}");
+
+    assert_eq!(app.count("SELECT COUNT(*) FROM investigations").await, 1);
+    let id: String = airdesk_core::db::query("SELECT id FROM investigations")
+        .scalar(&app.db)
+        .await
+        .unwrap();
+    let (listed, count) = reporters_of(&app, &analyst, &id).await;
+    assert_eq!(listed, people, "every reporter listed, first first");
+    assert_eq!(count, 3);
+    // The investigation page says who reported.
+    app.user("portal-analyst", Role::SearchAndPurge).await;
+    let browser = crate::helpers::signed_in(&app, "portal-analyst").await;
+    let page = browser
+        .get(app.url(&format!("/investigations/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Reported by"), "{page}");
+    assert!(page.contains(&people.join(", ")), "{page}");
+    // Each join is announced: a webhook receiver hears of every reporter.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM outbox WHERE type = 'investigation.report_joined'")
+            .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn the_report_that_reaches_the_threshold_is_investigated_again_and_gathers_the_reporters() {
+    let app = spawn_app().await;
+    let analyst = app.token("analyst", Role::SearchAndPurge).await;
+    let people = [
+        "alice@example.test",
+        "bob@example.test",
+        "carol@example.test",
+    ];
+    let copies = campaign_to(&app, &people);
+    let config = IntakeConfig::new(PHISH);
+    let round = |name: &str, n: usize| {
+        send_report(&app, name, &attached(people[n], &read(&copies[n])));
+        intake::process(&app.state, &config)
+    };
+
+    // Alice alone: nothing known about the campaign, nothing proposed.
+    assert_eq!(round("a", 0).await.unwrap().started, 1);
+    let first: String = airdesk_core::db::query("SELECT id FROM investigations")
+        .scalar(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM actions").await,
+        0,
+        "one reporter proposes nothing"
+    );
+    // Bob's report makes two reporters (--reports-for-suspicious 2): looked at again.
+    assert_eq!(round("b", 1).await.unwrap().started, 1);
+    let second: String = airdesk_core::db::query("SELECT id FROM investigations WHERE id <> $1")
+        .bind(first.as_str())
+        .scalar(&app.db)
+        .await
+        .unwrap();
+    let investigation = app.investigation(&analyst, &second).await;
+    assert!(
+        investigation["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["verdict"] == "suspicious"),
+        "{investigation}"
+    );
+    // Carol joins the new one, which lists all three; the first lists no one now.
+    let third = round("c", 2).await.unwrap();
+    assert_eq!((third.started, third.joined), (0, 1));
+    assert_eq!(app.count("SELECT COUNT(*) FROM investigations").await, 2);
+    let (listed, count) = reporters_of(&app, &analyst, &second).await;
+    assert_eq!(listed, people);
+    assert_eq!(count, 3);
+    assert_eq!(reporters_of(&app, &analyst, &first).await, (vec![], 0));
+}
+
+#[tokio::test]
+async fn a_phish_reusing_a_reported_message_id_is_investigated_on_its_own() {
+    let app = spawn_app().await;
+    let analyst = app.token("analyst", Role::SearchAndPurge).await;
+    let carol = "carol@example.test";
+    let legit = format!(
+        "Message-ID: <update-7@partner.test>\r\nFrom: news@partner.test\r\nTo: {carol}\r\n\
+Subject: Partner update\r\nDate: Thu, 26 Nov 2026 07:00:00 +0000\r\n\r\nRead it at https://partner.test/news\r\n"
+    );
+    let copy = crate::corpus::drop_message(&app.mail_root(), carol, "INBOX", legit.as_bytes());
+    let config = IntakeConfig::new(PHISH);
+    send_report(&app, "a", &attached(carol, &read(&copy)));
+    assert_eq!(
+        intake::process(&app.state, &config).await.unwrap().started,
+        1
+    );
+
+    // The attacker sends a phish under the id of the message carol reported (and found
+    // harmless): her report of it must not join that investigation.
+    let phish = format!(
+        "Message-ID: <update-7@partner.test>\r\nFrom: Billing <billing@evil.test>\r\nTo: {carol}\r\n\
+Subject: Invoice overdue\r\nDate: Thu, 26 Nov 2026 09:00:00 +0000\r\n\r\nPay at http://invoice.evil.test/pay\r\n"
+    );
+    let copy = crate::corpus::drop_message(&app.mail_root(), carol, "INBOX", phish.as_bytes());
+    send_report(&app, "b", &attached(carol, &read(&copy)));
+    let round = intake::process(&app.state, &config).await.unwrap();
+    assert_eq!((round.started, round.joined), (1, 0), "{round:?}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM investigations").await, 2);
+    let latest: String = airdesk_core::db::query(
+        "SELECT investigation_id FROM reports WHERE reported_by = 'carol@example.test'",
+    )
+    .scalar(&app.db)
+    .await
+    .unwrap();
+    let investigation = app.investigation(&analyst, &latest).await;
+    assert!(
+        investigation["title"]
+            .as_str()
+            .unwrap()
+            .contains("Invoice overdue"),
+        "{investigation}"
+    );
 }

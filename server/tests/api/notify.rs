@@ -393,3 +393,47 @@ async fn the_relay_is_reached_over_starttls_and_its_certificate_verified() {
     assert_eq!(to, "carol@example.test");
     assert!(subject.contains("no threats found"), "{subject}");
 }
+
+#[tokio::test]
+async fn a_reporter_who_joins_an_investigation_that_has_ended_is_told_too() {
+    let smtp = Smtp::start();
+    let config = notify_config(&smtp);
+    // Three reporters before a campaign counts as suspicious: dave's report joins carol's.
+    let app = spawn_app_with(move |settings| {
+        settings.notify = Some(config);
+        settings.playbook.reports_for_suspicious = 3;
+    })
+    .await;
+    let root = app.mail_root();
+    let dave_copy = drop_message(
+        &root,
+        "dave@example.test",
+        "INBOX",
+        &newsletter(2, "dave@example.test"),
+    );
+    carol_reports_a_newsletter(&app).await;
+    let first = smtp.until(1).await;
+    assert_eq!(read_mail(&first[0]).0, "carol@example.test");
+
+    // Carol's investigation is over; dave reports his own copy of the newsletter later.
+    report_copy(&root, "dave@example.test", &dave_copy);
+    let round = intake::process(&app.state, &IntakeConfig::new(PHISH))
+        .await
+        .unwrap();
+    assert_eq!((round.started, round.joined), (0, 1), "{round:?}");
+    let both = smtp.until(2).await;
+    let (_, subject, _, text) = both
+        .iter()
+        .map(|m| read_mail(m))
+        .find(|(to, ..)| to == "dave@example.test")
+        .expect("dave is told");
+    assert!(subject.contains("no threats found"), "{subject}");
+    let investigation: String = airdesk_core::db::query("SELECT id FROM investigations")
+        .scalar(&app.db)
+        .await
+        .unwrap();
+    assert!(text.contains(&investigation), "{text}");
+    // Carol is not told again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(smtp.received().len(), 2);
+}

@@ -1,13 +1,19 @@
 //! A user reports a delivered message as phish, or an admin asks about one: find the copy in
 //! the index (bringing the index up to date once if it lacks it, in a scan shared with every
 //! concurrent report), record the report so that it counts towards its cluster's
-//! reporters, then investigate — or join the investigation a report of the same copy already
-//! started, so a flood of reports of one message makes one investigation, not one each (on
-//! one instance or several: the copy's lease in the database lets one start it at a time).
+//! reporters, then investigate — or join the investigation that already covers the copy, so
+//! a flood of reports of one campaign, each of the reporter's own copy, makes one
+//! investigation, not one each (on one instance or several: the lease of the copy's sender
+//! domain in the database lets one start it at a time).
+//!
+//! An investigation covers a copy when one of its email clusters holds it by the store's
+//! handle (mailbox, folder, file) — what the index saw, not a header the sender wrote. Joining
+//! by Message-ID would let a phish that reuses a reported message's id join an investigation
+//! that found that message clean, and never be looked at.
 
 use std::time::Duration;
 
-use super::{started, Trigger};
+use super::{lookback_start, started, Trigger};
 use crate::audit::{self, Event};
 use crate::db::{self, query, Db};
 use crate::index::{self, IndexedMessage, Selection};
@@ -87,17 +93,19 @@ async fn report_found(
     actor: &Actor,
     message: IndexedMessage,
 ) -> Result<Reported, AppError> {
-    // Reports of one copy, one at a time: the second finds what the first started. In this
-    // instance a lock; across instances the copy's lease in the database.
-    let copy = format!("{}\n{}", message.mailbox, message.internet_message_id);
-    let lock = state.report_locks.get(&copy);
+    // Reports of one campaign, one at a time: the second finds what the first started. A
+    // campaign's copies share their sender's domain (a sender that varies it per recipient
+    // only costs the joining: each report is still investigated). In this instance a lock;
+    // across instances the domain's lease in the database.
+    let key = format!("from\n{}", message.sender_domain);
+    let lock = state.report_locks.get(&key);
     let _turn = lock.lock().await;
     let holder = leases::holder();
     let leased = leases::wait_for(
         &state.db,
-        Leases::ReportedCopies,
+        Leases::Reports,
         &holder,
-        &copy,
+        &key,
         REPORT_LEASE,
         REPORT_LEASE,
     )
@@ -105,12 +113,12 @@ async fn report_found(
     if !leased {
         tracing::warn!(
             mailbox = message.mailbox,
-            "another instance has been starting this copy's investigation for over two minutes; going on without"
+            "another instance has been starting an investigation of this sender's mail for over two minutes; going on without"
         );
     }
     let reported = investigate_report(state, reporter, actor, message).await;
     if leased {
-        let released = leases::release(&state.db, Leases::ReportedCopies, &holder, &[copy]).await;
+        let released = leases::release(&state.db, Leases::Reports, &holder, &[key]).await;
         if let Err(error) = released {
             tracing::warn!(%error, "cannot give back a report lease; it runs out by itself");
         }
@@ -119,7 +127,7 @@ async fn report_found(
 }
 
 /// How long one instance may take to start a reported copy's investigation before another
-/// may (the lease), and how long a report of the same copy elsewhere waits for it.
+/// may (the lease), and how long a report of the same campaign elsewhere waits for it.
 const REPORT_LEASE: Duration = Duration::from_secs(120);
 
 /// Records the report, and joins the investigation of the copy or starts one.
@@ -190,11 +198,20 @@ pub async fn reported_message(
     }
     let id = &message_id::bracketed(bare);
     let mut found = index::find(&state.db, Some(&mailbox), id).await?;
-    if found.is_empty() {
+    let matches = |found: &[IndexedMessage]| {
+        content.is_none_or(|hash| {
+            found
+                .iter()
+                .any(|m| m.content_sha256.as_deref() == Some(hash))
+        })
+    };
+    if found.is_empty() || !matches(&found) {
+        // Missing, or only other copies under its Message-ID (a phish may reuse the id of a
+        // message the index already holds): the reported one may have arrived since.
         index::coalesce::scan(state).await?;
         found = index::find(&state.db, Some(&mailbox), id).await?;
     }
-    if found.is_empty() && index::is_indexed(state, &mailbox).await? {
+    if (found.is_empty() || !matches(&found)) && index::is_indexed(state, &mailbox).await? {
         // The shared scan leaves a mailbox another instance is scanning to it: wait for that
         // scan (the mailbox's lease), then look at the mailbox once more, before saying the
         // message is not there.
@@ -228,9 +245,9 @@ pub async fn reported_message(
 
 /// Records a user's report before investigating, so it counts towards its own cluster, and
 /// audits it. Returns the investigation this report joins instead of starting one: the latest
-/// one a report of the same copy started within the look-back — unless this reporter is the
-/// one whose report makes the copy's reporters reach `--reports-for-suspicious`, which must
-/// be investigated again to count.
+/// one within the look-back whose clusters hold the reported copy — unless this reporter is
+/// the one whose report makes the reporters of the investigations covering the copy reach
+/// `--reports-for-suspicious`, which must be investigated again to count.
 async fn record(
     state: &AppState,
     reporter: &str,
@@ -239,10 +256,11 @@ async fn record(
 ) -> Result<Option<String>, AppError> {
     let db = &state.db;
     let id = new_id();
+    let since = lookback_start(state);
     let mut tx = db.write().await?;
-    let new_reporter = query(
-        "INSERT INTO reports (id, mailbox, internet_message_id, reported_by, reported_at)
-         VALUES ($1, $2, $3, $4, $5)
+    query(
+        "INSERT INTO reports (id, mailbox, internet_message_id, reported_by, reported_at, folder, file)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (mailbox, internet_message_id, reported_by) DO NOTHING",
     )
     .bind(&id)
@@ -250,42 +268,65 @@ async fn record(
     .bind(&message.internet_message_id)
     .bind(reporter)
     .bind(db::now())
+    .bind(&message.folder)
+    .bind(&message.file)
     .execute(&mut tx)
-    .await?
-        > 0;
-    let reporters: i64 = query(
-        "SELECT COUNT(DISTINCT reported_by) FROM reports WHERE mailbox = $1 AND internet_message_id = $2",
-    )
-    .bind(&message.mailbox)
-    .bind(&message.internet_message_id)
+    .await?;
+    // The investigations covering the copy, latest first.
+    let covering: Vec<String> = query(format!(
+        "SELECT i.id FROM investigations i WHERE i.created_at >= $2 AND i.id IN ({COVERING})
+         ORDER BY i.created_at DESC, i.id DESC"
+    ))
+    .bind(message.id)
+    .bind(since)
+    .scalars(&mut tx)
+    .await?;
+    // Who reported what they cover, this reporter aside.
+    let others: i64 = query(format!(
+        "SELECT COUNT(DISTINCT r.reported_by) FROM reports r JOIN investigations i ON i.id = r.investigation_id
+         WHERE i.created_at >= $2 AND r.reported_by <> $3 AND r.investigation_id IN ({COVERING})"
+    ))
+    .bind(message.id)
+    .bind(since)
+    .bind(reporter)
     .scalar(&mut tx)
     .await?;
-    let since = chrono::Duration::from_std(state.playbook.lookback)
-        .ok()
-        .and_then(|lookback| db::now().checked_sub_signed(lookback))
-        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-    let open: Option<String> = query(
-        "SELECT r.investigation_id FROM reports r JOIN investigations i ON i.id = r.investigation_id
-         WHERE r.mailbox = $1 AND r.internet_message_id = $2 AND i.created_at >= $3
-         ORDER BY i.created_at DESC, i.id DESC LIMIT 1",
-    )
-    .bind(&message.mailbox)
-    .bind(&message.internet_message_id)
+    let already: bool = query(format!(
+        "SELECT EXISTS (SELECT 1 FROM reports r JOIN investigations i ON i.id = r.investigation_id
+         WHERE i.created_at >= $2 AND r.reported_by = $3 AND r.investigation_id IN ({COVERING}))"
+    ))
+    .bind(message.id)
     .bind(since)
-    .optional_scalar(&mut tx)
+    .bind(reporter)
+    .scalar(&mut tx)
     .await?;
+    let reporters = others + 1;
+    let latest = covering.into_iter().next();
+    // Reaching the threshold is news only to an investigation that proposed nothing: one
+    // that already proposed actions (pending, decided or carried out) is joined.
+    let proposed = match &latest {
+        Some(investigation_id) => {
+            query("SELECT EXISTS (SELECT 1 FROM actions WHERE investigation_id = $1)")
+                .bind(investigation_id)
+                .scalar::<bool>(&mut tx)
+                .await?
+        }
+        None => false,
+    };
     let threshold = i64::try_from(state.playbook.reports_for_suspicious).unwrap_or(i64::MAX);
-    let crosses = new_reporter && reporters == threshold;
-    let joins = open.filter(|_| !crosses);
+    let crosses = !already && reporters == threshold && !proposed;
+    let joins = latest.filter(|_| !crosses);
     if let Some(investigation_id) = &joins {
         query(
-            "UPDATE reports SET investigation_id = $1
+            "UPDATE reports SET investigation_id = $1, folder = $5, file = $6
              WHERE mailbox = $2 AND internet_message_id = $3 AND reported_by = $4",
         )
         .bind(investigation_id)
         .bind(&message.mailbox)
         .bind(&message.internet_message_id)
         .bind(reporter)
+        .bind(&message.folder)
+        .bind(&message.file)
         .execute(&mut tx)
         .await?;
     }
@@ -293,6 +334,7 @@ async fn record(
         "mailbox": message.mailbox,
         "internet_message_id": message.internet_message_id,
         "content_sha256": message.content_sha256,
+        "reported_by": reporter,
         "reporters": reporters,
         "joined_investigation": joins,
     });
@@ -309,18 +351,35 @@ async fn record(
     Ok(joins)
 }
 
-/// Links a report to the investigation it started.
+/// The investigations covering the indexed message `$1`: those whose email clusters hold it,
+/// and those a report of it started (a copy older than the look-back is in no cluster) — by
+/// its handle both.
+const COVERING: &str = "SELECT c.investigation_id FROM messages m
+    JOIN cluster_messages cm ON cm.mailbox = m.mailbox AND cm.file = m.file AND cm.folder = m.folder
+    JOIN email_clusters c ON c.id = cm.cluster_id
+    WHERE m.id = $1
+    UNION SELECT r.investigation_id FROM messages m
+    JOIN reports r ON r.mailbox = m.mailbox AND r.file = m.file AND r.folder = m.folder
+    WHERE m.id = $1 AND r.investigation_id IS NOT NULL";
+
+/// Links a report to the investigation it started, and gathers there the reports of the
+/// earlier investigations covering the copy (the threshold's re-investigation sees their
+/// reporters: it is the one they are now told about, and the one it lists).
 pub(super) async fn link(
     state: &AppState,
     reported_by: &str,
     message: &IndexedMessage,
     investigation_id: &str,
 ) -> Result<(), AppError> {
+    let since = lookback_start(state);
+    let mut tx = state.db.write().await?;
     query(
-        "INSERT INTO reports (id, mailbox, internet_message_id, reported_by, reported_at, investigation_id)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO reports (id, mailbox, internet_message_id, reported_by, reported_at, investigation_id,
+             folder, file)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (mailbox, internet_message_id, reported_by)
-         DO UPDATE SET investigation_id = excluded.investigation_id",
+         DO UPDATE SET investigation_id = excluded.investigation_id, folder = excluded.folder,
+             file = excluded.file",
     )
     .bind(new_id())
     .bind(&message.mailbox)
@@ -328,8 +387,21 @@ pub(super) async fn link(
     .bind(reported_by)
     .bind(db::now())
     .bind(investigation_id)
-    .execute(&state.db)
+    .bind(&message.folder)
+    .bind(&message.file)
+    .execute(&mut tx)
     .await?;
+    query(format!(
+        "UPDATE reports SET investigation_id = $3 WHERE investigation_id IN (
+             SELECT i.id FROM investigations i WHERE i.created_at >= $2 AND i.id <> $3
+               AND i.id IN ({COVERING}))"
+    ))
+    .bind(message.id)
+    .bind(since)
+    .bind(investigation_id)
+    .execute(&mut tx)
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
