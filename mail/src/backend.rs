@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::imap::{Imap, ImapSettings};
+use crate::jmap::{Jmap, JmapSettings};
 use crate::maildir::Maildir;
 use crate::sieve::SieveForwarding;
 use crate::source::ReadLimits;
@@ -23,6 +24,12 @@ pub enum Connector {
     /// so the operator names the ones to index.
     Imap {
         settings: Box<ImapSettings>,
+        index_mailboxes: Vec<String>,
+    },
+    /// A JMAP server (with ManageSieve for forwarding); the operator names the mailboxes to
+    /// index, as for IMAP.
+    Jmap {
+        settings: Box<JmapSettings>,
         index_mailboxes: Vec<String>,
     },
 }
@@ -48,6 +55,9 @@ impl Connector {
                     settings.user
                 )
             }
+            Connector::Jmap { settings, .. } => {
+                format!("{} as {}", settings.session_url, settings.user)
+            }
         }
     }
 }
@@ -55,7 +65,7 @@ impl Connector {
 /// One backend's capabilities.
 #[derive(Debug, Clone)]
 pub struct Backend {
-    /// Which connector: `maildir` or `imap` (a metrics label, never an address).
+    /// Which connector: `maildir`, `imap` or `jmap` (a metrics label, never an address).
     pub kind: &'static str,
     /// Finding, moving and deleting messages (execution).
     pub messages: Arc<dyn Messages>,
@@ -74,9 +84,14 @@ pub struct Backend {
 
 impl Backend {
     /// Opens the backend the connector names. Nothing is contacted yet: a store that cannot
-    /// be reached fails its first operation, which is retried.
-    pub fn open(connector: &Connector, folders: Folders, limits: ReadLimits) -> Self {
-        match connector {
+    /// be reached fails its first operation, which is retried. Fails only on settings that
+    /// can never work (an HTTP client that cannot be built).
+    pub fn open(
+        connector: &Connector,
+        folders: Folders,
+        limits: ReadLimits,
+    ) -> Result<Self, String> {
+        Ok(match connector {
             Connector::Maildir { root, sieve_global } => {
                 let maildir = Maildir::new(root, folders)
                     .with_limits(limits)
@@ -108,7 +123,23 @@ impl Backend {
                     source: Arc::new(imap.with_own_pool(settings.index_connections)),
                 }
             }
-        }
+            Connector::Jmap {
+                settings,
+                index_mailboxes,
+            } => {
+                let jmap = Jmap::new(settings.as_ref().clone(), folders)?
+                    .with_index(index_mailboxes.clone(), limits);
+                Backend {
+                    kind: "jmap",
+                    forwarding: Arc::new(SieveForwarding(jmap.sieve())),
+                    forwarding_checks: Arc::new(SieveForwarding(jmap.sieve())),
+                    messages: Arc::new(jmap.clone()),
+                    intake: Arc::new(jmap.clone()),
+                    check: Arc::new(jmap.clone()),
+                    source: Arc::new(jmap),
+                }
+            }
+        })
     }
 
     /// The folders actions move mail between.

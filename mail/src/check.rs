@@ -33,6 +33,22 @@ pub trait Check: Send + Sync + std::fmt::Debug {
     async fn check(&self, mailbox: &str) -> Result<MailboxReport, StoreError>;
 }
 
+/// What ManageSieve offers for a mailbox, or why forwarding cannot be read: `sieve` is the
+/// ManageSieve client when a server is configured.
+pub async fn sieve_report(
+    sieve: Option<crate::imap::ManageSieve>,
+    mailbox: &str,
+) -> Result<Vec<String>, String> {
+    match sieve {
+        None => Err(
+            "no ManageSieve server is configured (--managesieve-url): forwarding \
+             can be neither read nor turned off"
+                .to_string(),
+        ),
+        Some(sieve) => sieve.capabilities(mailbox).await.map_err(|e| e.to_string()),
+    }
+}
+
 /// The capabilities an IMAP server must offer: what the connector's commands rely on.
 pub const IMAP_NEEDS: [(&str, &str); 2] = [
     (

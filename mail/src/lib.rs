@@ -10,6 +10,7 @@ pub mod check;
 pub mod forwarding;
 pub mod imap;
 pub mod intake;
+pub mod jmap;
 pub mod maildir;
 pub mod messages;
 pub mod oauth;

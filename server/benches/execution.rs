@@ -179,7 +179,7 @@ async fn soft_delete_cluster(
         .await
         .unwrap();
     db.migrate().await.unwrap();
-    let store = Backend::open(&connector, Default::default(), Default::default());
+    let store = Backend::open(&connector, Default::default(), Default::default()).unwrap();
     let state = AppState::new(db, RulesConfig::default(), store);
     let user = CurrentUser {
         id: "bench".into(),

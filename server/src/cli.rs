@@ -47,9 +47,10 @@ pub struct Cli {
           value_parser = clap::value_parser!(u32).range(2..=1000))]
     pub database_pool: u32,
     /// The mail store as one URL: `maildir:///srv/mail` (one Maildir++ per mailbox under the
-    /// folder), `imaps://host[:993]` or `imap://host[:143]` (with --imap-user and
-    /// --imap-password-file; STARTTLS required off this machine). Replaces --mail-root and
-    /// --imap-url, which remain for existing set-ups.
+    /// folder), `imaps://host[:993]` or `imap://host[:143]` (with --mail-user and
+    /// --mail-password-file; STARTTLS required off this machine), or a JMAP server:
+    /// `jmap://host[:port]` or `https://host/.well-known/jmap` (`jmap+http://` on loopback
+    /// only). Replaces --mail-root and --imap-url, which remain for existing set-ups.
     #[arg(long, global = true, env = "AIRDESK_MAIL_STORE", conflicts_with_all = ["mail_root", "imap_url"])]
     pub mail_store: Option<String>,
     /// Folder holding one Maildir++ per mailbox.
@@ -226,6 +227,19 @@ impl Cli {
         })
     }
 
+    /// The mailboxes `--index-mailboxes` names (a remote store cannot list its mailboxes).
+    fn index_mailboxes(&self) -> Result<Vec<String>, String> {
+        Ok(match &self.index_mailboxes {
+            Some(file) => std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read the mailbox list {}: {e}", file.display()))?
+                .lines()
+                .map(|l| l.trim().to_ascii_lowercase())
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .collect(),
+            None => Vec::new(),
+        })
+    }
+
     /// The mail store, chosen here once: `--mail-store`, else an IMAP server when one is
     /// named, else the Maildir tree under the mail root.
     fn connector(&self) -> Result<Connector, String> {
@@ -247,9 +261,19 @@ impl Cli {
                 {
                     Some(url)
                 }
+                Some((scheme, _))
+                    if ["jmap", "jmap+http", "https", "http"]
+                        .iter()
+                        .any(|s| scheme.eq_ignore_ascii_case(s)) =>
+                {
+                    return Ok(Connector::Jmap {
+                        settings: Box::new(self.imap.jmap_settings(url)?),
+                        index_mailboxes: self.index_mailboxes()?,
+                    });
+                }
                 _ => {
                     return Err(format!(
-                        "--mail-store {url:?} is not maildir://, imap:// or imaps://"
+                        "--mail-store {url:?} is not maildir://, imap://, imaps://, jmap:// or https://…/.well-known/jmap"
                     ))
                 }
             },
@@ -260,15 +284,7 @@ impl Cli {
                 sieve_global: self.sieve_global_dir.clone(),
             });
         };
-        let index_mailboxes = match &self.index_mailboxes {
-            Some(file) => std::fs::read_to_string(file)
-                .map_err(|e| format!("cannot read the mailbox list {}: {e}", file.display()))?
-                .lines()
-                .map(|l| l.trim().to_ascii_lowercase())
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .collect(),
-            None => Vec::new(),
-        };
+        let index_mailboxes = self.index_mailboxes()?;
         Ok(Connector::Imap {
             settings: Box::new(settings),
             index_mailboxes,

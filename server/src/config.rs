@@ -77,13 +77,14 @@ impl Settings {
     pub fn mail_root(&self) -> Option<&std::path::Path> {
         match &self.mail {
             Connector::Maildir { root, .. } => Some(root),
-            Connector::Imap { .. } => None,
+            Connector::Imap { .. } | Connector::Jmap { .. } => None,
         }
     }
 
     /// The mail store these settings name, opened.
-    pub fn backend(&self) -> mail::Backend {
+    pub fn backend(&self) -> Result<mail::Backend, String> {
         mail::Backend::open(&self.mail, self.folders.clone(), self.read_limits.clone())
+            .map_err(|e| format!("mail store {}: {e}", self.mail.describe()))
     }
 }
 

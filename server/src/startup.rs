@@ -55,7 +55,7 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
     let audit_key = settings.audit_key()?;
     let db = open_db(settings).await?;
     Ok(
-        AppState::new(db, settings.rules.clone(), settings.backend())
+        AppState::new(db, settings.rules.clone(), settings.backend()?)
             .with_audit_key(audit_key)
             .with_playbook(settings.playbook.clone())
             .with_index(settings.index.clone())

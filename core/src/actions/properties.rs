@@ -74,7 +74,7 @@ async fn setup() -> (tempfile::TempDir, AppState, CurrentUser) {
         root: dir.path().join("mail"),
         sieve_global: None,
     };
-    let mail = mail::Backend::open(&connector, Default::default(), Default::default());
+    let mail = mail::Backend::open(&connector, Default::default(), Default::default()).unwrap();
     let state = AppState::new(db, RulesConfig::default(), mail);
     let user = users::create(
         &state.db,

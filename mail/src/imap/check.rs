@@ -4,7 +4,7 @@
 use async_imap::types::Capability;
 
 use super::{imap_error, Imap};
-use crate::check::{missing, Check, MailboxReport, IMAP_NEEDS};
+use crate::check::{missing, sieve_report, Check, MailboxReport, IMAP_NEEDS};
 use crate::StoreError;
 
 #[async_trait::async_trait]
@@ -32,18 +32,11 @@ impl Check for Imap {
                 Ok((conn.session.get_ref().describe(), capabilities, folders))
             })
             .await?;
-        let sieve = match &self.settings.managesieve {
-            None => Err(
-                "no ManageSieve server is configured (--managesieve-url): forwarding \
-                 can be neither read nor turned off"
-                    .to_string(),
-            ),
-            Some(_) => self
-                .sieve()
-                .capabilities(mailbox)
-                .await
-                .map_err(|e| e.to_string()),
-        };
+        let sieve = sieve_report(
+            self.settings.managesieve.is_some().then(|| self.sieve()),
+            mailbox,
+        )
+        .await;
         let mut lacks = missing(&capabilities, &IMAP_NEEDS);
         if let Err(why) = &sieve {
             lacks.push(format!("Sieve: {why}"));

@@ -108,7 +108,9 @@ pub struct ImapSettings {
     pub password: String,
     /// Sign in with OAuth2 bearer tokens (SASL XOAUTH2 or OAUTHBEARER) instead of the password.
     pub oauth2: Option<crate::oauth::Bearer>,
-    /// Joins mailbox and service account in a master-user login (Dovecot: `*`).
+    /// Joins mailbox and service account in a master-user login (Dovecot: `*`). Empty with a
+    /// service account: ManageSieve authenticates as the service account authorised as the
+    /// mailbox (SASL PLAIN's authorisation identity, as Cyrus expects).
     pub master_separator: String,
     /// The ManageSieve server, for forwarding.
     pub managesieve: Option<Endpoint>,
@@ -141,6 +143,12 @@ impl std::fmt::Debug for ImapSettings {
 }
 
 impl ImapSettings {
+    /// Whether the service account acts as each mailbox through SASL's authorisation identity
+    /// rather than a master-user login name.
+    pub fn proxies(&self) -> bool {
+        self.master_separator.is_empty() && !self.user.is_empty()
+    }
+
     /// The service account acting as `mailbox`: `alice@example.test*admin`; the mailbox alone
     /// when there is no service account.
     pub fn login_name(&self, mailbox: &str) -> String {

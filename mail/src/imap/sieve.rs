@@ -53,8 +53,14 @@ impl ManageSieve {
         let login = self.settings.login_name(mailbox);
         let Some(bearer) = &self.settings.oauth2 else {
             let mut client = open().await?;
+            // A service account without a master-user separator acts as the mailbox through
+            // SASL's authorisation identity (Cyrus lets its admins do so).
+            let (authorize_as, user) = match self.settings.proxies() {
+                true => (mailbox, self.settings.user.as_str()),
+                false => ("", login.as_str()),
+            };
             client
-                .authenticate("", &login, &self.settings.password)
+                .authenticate(authorize_as, user, &self.settings.password)
                 .await
                 .map_err(refused)?;
             return Ok(client);

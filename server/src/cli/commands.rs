@@ -142,7 +142,7 @@ async fn scan(settings: &Settings) -> Result<(), Failure> {
 /// `mail check`: one paragraph per mailbox; a mailbox that cannot be opened, or a server that
 /// lacks what the connector needs, fails the command (after every mailbox is reported).
 async fn mail_check(settings: &Settings, named: &[String]) -> Result<(), Failure> {
-    let backend = settings.backend();
+    let backend = settings.backend()?;
     println!("mail store: {}", settings.mail.describe());
     let mailboxes = if named.is_empty() {
         backend

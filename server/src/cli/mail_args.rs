@@ -1,4 +1,4 @@
-//! The mail store's flags: the IMAP server and ManageSieve beside it, how their certificates
+//! The mail store's flags: the IMAP (or JMAP) server and ManageSieve beside it, how their certificates
 //! are checked, and how airdesk signs in (a password or OAuth2).
 
 use std::path::PathBuf;
@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use mail::imap::{Endpoint, ImapSettings};
+use mail::jmap::JmapSettings;
 use mail::oauth::{Bearer, Mechanism, TokenSource};
 use mail::tls::{Security, Tls, TlsSettings};
 
@@ -17,11 +18,22 @@ pub struct ImapArgs {
     /// text only on loopback or with `?starttls=off`).
     #[arg(long, global = true, env = "AIRDESK_IMAP_URL")]
     pub imap_url: Option<String>,
-    /// The service account that may open every mailbox (with Dovecot, a master user).
-    #[arg(long, global = true, env = "AIRDESK_IMAP_USER")]
+    /// The service account that may open every mailbox (with Dovecot, a master user; with
+    /// Cyrus, an admin or an account the mailboxes' ACLs grant). Also for a JMAP store.
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_IMAP_USER",
+        visible_alias = "mail-user"
+    )]
     pub imap_user: Option<String>,
     /// File holding the service account's password (first line).
-    #[arg(long, global = true, env = "AIRDESK_IMAP_PASSWORD_FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "AIRDESK_IMAP_PASSWORD_FILE",
+        visible_alias = "mail-password-file"
+    )]
     pub imap_password_file: Option<PathBuf>,
     /// Joins mailbox and service account in the login name: `alice@example.test*admin`.
     #[arg(
@@ -144,13 +156,7 @@ impl ImapArgs {
                 (user, first_line(file, "IMAP password")?)
             }
         };
-        let managesieve = self
-            .managesieve_url
-            .as_deref()
-            .map(|url| {
-                Endpoint::parse(url, &["sieve"]).map_err(|e| format!("--managesieve-url {e}"))
-            })
-            .transpose()?;
+        let managesieve = self.managesieve()?;
         if std::iter::once(&imap)
             .chain(&managesieve)
             .any(|endpoint| endpoint.security != Security::Plain)
@@ -170,6 +176,56 @@ impl ImapArgs {
             sieve_connections: self.managesieve_connections.max(1),
             timeout: std::time::Duration::from_secs(30),
         }))
+    }
+
+    /// The JMAP settings for a `--mail-store` of `jmap://host`, `jmap+http://127.0.0.1:port`
+    /// (loopback only) or `https://host/.well-known/jmap`: the same service account, OAuth2,
+    /// ManageSieve and certificate flags as an IMAP store.
+    pub(super) fn jmap_settings(&self, url: &str) -> Result<JmapSettings, String> {
+        let session_url =
+            JmapSettings::session_url(url).map_err(|e| format!("--mail-store {e}"))?;
+        let tls = Tls::new(&self.tls_settings())?;
+        let oauth2 = self.oauth2(&tls)?;
+        let user = self
+            .imap_user
+            .clone()
+            .ok_or("a JMAP store needs --mail-user (the service account)")?;
+        let password = match &oauth2 {
+            Some(_) => String::new(),
+            None => {
+                let file = self.imap_password_file.as_ref().ok_or(
+                    "a JMAP store needs --mail-password-file (or an --imap-oauth2-… token)",
+                )?;
+                first_line(file, "mail password")?
+            }
+        };
+        let managesieve = self.managesieve()?;
+        if session_url.scheme() == "https"
+            || managesieve
+                .as_ref()
+                .is_some_and(|endpoint| endpoint.security != Security::Plain)
+        {
+            tls.ready()?;
+        }
+        Ok(JmapSettings {
+            session_url,
+            user,
+            password,
+            oauth2,
+            managesieve,
+            tls,
+            timeout: std::time::Duration::from_secs(30),
+        })
+    }
+
+    /// The ManageSieve server, if one is named.
+    fn managesieve(&self) -> Result<Option<Endpoint>, String> {
+        self.managesieve_url
+            .as_deref()
+            .map(|url| {
+                Endpoint::parse(url, &["sieve"]).map_err(|e| format!("--managesieve-url {e}"))
+            })
+            .transpose()
     }
 
     /// Where OAuth2 tokens come from, if they are to be used.

@@ -1,12 +1,15 @@
-//! One test suite for every connector: the maildir connector on a temp folder, and the imap
+//! One test suite for every connector: the maildir connector on a temp folder, the imap
 //! connector (with ManageSieve) against a real Dovecot serving the same layout, in clear text on
-//! loopback and over TLS (`ssl = required`, a CA made for the test). Each case runs once per
-//! connector; what it checks is read back through the store and from the files.
+//! loopback and over TLS (`ssl = required`, a CA made for the test), and the jmap connector
+//! against a real Cyrus IMAP 3.6 (its mailboxes opened to a service account by their ACLs).
+//! Each case runs once per connector; what it checks is read back through the store and from
+//! the files (Maildir, Dovecot) or over IMAP as the mailbox's owner (Cyrus).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mail::imap::{Endpoint, Imap, ImapSettings};
+use mail::jmap::{Jmap, JmapSettings};
 use mail::maildir::Maildir;
 use mail::sieve::{SieveForwarding, SieveScripts, SCRIPT};
 use mail::tls::{Security, Tls, TlsSettings};
@@ -17,6 +20,7 @@ use mail::{
 use model::{InternalDomains, MessageLocation};
 use tempfile::TempDir;
 
+use crate::cyrus::Cyrus;
 use crate::dovecot::{chown_tree, Dovecot, MASTER_PASSWORD, MASTER_USER};
 use crate::execution::assert_valid_sieve;
 
@@ -30,6 +34,7 @@ struct Fixture {
     forwarding: Arc<dyn Forwarding>,
     root: PathBuf,
     dovecot: Option<Dovecot>,
+    cyrus: Option<Cyrus>,
     _dir: Option<TempDir>,
 }
 
@@ -50,7 +55,33 @@ impl Fixture {
             store: Arc::new(maildir),
             root,
             dovecot: None,
+            cyrus: None,
             _dir: Some(dir),
+        }
+    }
+
+    /// The jmap connector on Cyrus, signed in as the service account.
+    fn jmap() -> Fixture {
+        let cyrus = Cyrus::start(&[ALICE, BOB]);
+        let settings = JmapSettings {
+            session_url: cyrus.session_url(),
+            user: crate::cyrus::SERVICE.into(),
+            password: crate::cyrus::PASSWORD.into(),
+            oauth2: None,
+            managesieve: Some(Endpoint::loopback(cyrus.sieve_port)),
+            tls: Tls::new(&TlsSettings::default()).unwrap(),
+            timeout: std::time::Duration::from_secs(3),
+        };
+        let jmap = Jmap::new(settings, Folders::default()).unwrap();
+        Fixture {
+            sieve: Arc::new(jmap.sieve()),
+            forwarding: Arc::new(SieveForwarding(jmap.sieve())),
+            source: Arc::new(jmap.clone()),
+            store: Arc::new(jmap),
+            root: cyrus.dir().to_path_buf(),
+            dovecot: None,
+            cyrus: Some(cyrus),
+            _dir: None,
         }
     }
 
@@ -70,6 +101,7 @@ impl Fixture {
             store: Arc::new(imap),
             root: dovecot.mail_root(),
             dovecot: Some(dovecot),
+            cyrus: None,
             _dir: dir,
         }
     }
@@ -99,8 +131,15 @@ impl Fixture {
         Fixture::over_imap(dovecot, settings, Some(dir))
     }
 
-    /// Delivers a message file (flagged Seen) as the mail server would.
+    /// Delivers a message (flagged Seen) as the mail server would.
     fn deliver(&self, mailbox: &str, id: &str, folder: &str) -> PathBuf {
+        if let Some(cyrus) = &self.cyrus {
+            let raw = crate::helpers::message(mailbox, id);
+            cyrus.as_owner(mailbox, |imap| {
+                imap.append(cyrus_folder(folder), raw.as_bytes())
+            });
+            return PathBuf::new();
+        }
         let path = crate::helpers::deliver(&self.root, mailbox, id, folder);
         self.give_to_server(mailbox);
         path
@@ -112,8 +151,11 @@ impl Fixture {
         }
     }
 
-    /// File names in a folder's `cur/` and `new/`.
+    /// File names in a folder's `cur/` and `new/` (on Cyrus, `<uid>:2,<flags>` the same way).
     fn files(&self, mailbox: &str, folder: &str) -> Vec<String> {
+        if let Some(cyrus) = &self.cyrus {
+            return cyrus.as_owner(mailbox, |imap| imap.files(cyrus_folder(folder)));
+        }
         let dir = if folder == "INBOX" {
             self.root.join(mailbox)
         } else {
@@ -180,6 +222,15 @@ impl Fixture {
 
     /// A user moves a message to another folder behind airdesk's back.
     fn user_moves(&self, mailbox: &str, id: &str, from: &str, to: &str) {
+        if let Some(cyrus) = &self.cyrus {
+            cyrus.as_owner(mailbox, |imap| {
+                let uids = imap.uids_of(cyrus_folder(from), id);
+                assert!(!uids.is_empty(), "{id} in {from}");
+                let to = cyrus_folder(to);
+                imap.ok(&format!("UID MOVE {} \"{to}\"", uids.join(",")));
+            });
+            return;
+        }
         match &self.dovecot {
             Some(dovecot) => {
                 let out = dovecot.doveadm(&[
@@ -206,6 +257,14 @@ impl Fixture {
 
     /// A user deletes a message for good behind airdesk's back.
     fn user_deletes(&self, mailbox: &str, id: &str, folder: &str) {
+        if let Some(cyrus) = &self.cyrus {
+            cyrus.as_owner(mailbox, |imap| {
+                let uids = imap.uids_of(cyrus_folder(folder), id).join(",");
+                imap.ok(&format!("UID STORE {uids} +FLAGS.SILENT (\\Deleted)"));
+                imap.ok(&format!("UID EXPUNGE {uids}"));
+            });
+            return;
+        }
         match &self.dovecot {
             Some(dovecot) => {
                 let out = dovecot.doveadm(&[
@@ -249,6 +308,14 @@ impl Fixture {
     }
 }
 
+/// A folder's name in Cyrus's IMAP: the trash role folder is what airdesk calls Deleted Items.
+fn cyrus_folder(folder: &str) -> &str {
+    match folder {
+        "Deleted Items" => "Trash",
+        other => other,
+    }
+}
+
 pub fn imap_settings(dovecot: &Dovecot) -> ImapSettings {
     imap_settings_with(
         Endpoint::loopback(dovecot.imap_port),
@@ -275,34 +342,36 @@ pub fn imap_settings_with(imap: Endpoint, managesieve: Endpoint, tls: Tls) -> Im
     }
 }
 
-/// Runs a case once per connector: Maildir, IMAP in clear text on loopback, IMAP over TLS.
+/// Runs a case once per connector: Maildir, IMAP in clear text on loopback, IMAP over TLS,
+/// and (unless the case names only the first three) JMAP on Cyrus.
 macro_rules! for_each_connector {
+    (@case $case:ident, $($backend:ident),*) => {
+        mod $case {$(
+            #[tokio::test]
+            async fn $backend() {
+                super::$case(super::Fixture::$backend()).await
+            }
+        )*}
+    };
     ($($case:ident),* $(,)?) => {$(
-        mod $case {
-            #[tokio::test]
-            async fn maildir() {
-                super::$case(super::Fixture::maildir()).await
-            }
-            #[tokio::test]
-            async fn imap() {
-                super::$case(super::Fixture::imap()).await
-            }
-            #[tokio::test]
-            async fn imap_tls() {
-                super::$case(super::Fixture::imap_tls()).await
-            }
-        }
+        for_each_connector!(@case $case, maildir, imap, imap_tls, jmap);
     )*};
 }
 
 for_each_connector!(
     finding_follows_each_copy_by_handle_then_by_content,
-    moves_keep_flags_and_take_many_messages_at_once,
     hard_delete_expunges_only_the_messages_given,
-    a_copy_moved_away_after_it_was_found_is_not_counted_as_done,
-    forwarding_is_turned_off_validly_and_restored,
     an_unknown_mailbox_is_refused_not_retried,
 );
+// Not yet on JMAP/Cyrus: Cyrus 3.6 refuses, now and then and then for good, mailbox ids it has
+// just listed (invalidProperties on an Email/set of mailboxIds, on a Mailbox/set's parentId;
+// invalidArguments on Email/query's inMailbox), so moves there pass one run in three — the
+// connector reports each such copy as failed, never as moved. And Cyrus keeps \Seen per user: a
+// move by the service account does not carry the owner's. Both are in the README.
+for_each_connector!(@case moves_keep_flags_and_take_many_messages_at_once, maildir, imap, imap_tls);
+for_each_connector!(@case a_copy_moved_away_after_it_was_found_is_not_counted_as_done, maildir, imap, imap_tls);
+// The case writes Dovecot's Sieve files itself.
+for_each_connector!(@case forwarding_is_turned_off_validly_and_restored, maildir, imap, imap_tls);
 
 async fn finding_follows_each_copy_by_handle_then_by_content(f: Fixture) {
     f.deliver(ALICE, "<a@evil.test>", "INBOX");

@@ -271,14 +271,15 @@ pub fn deliver(
     let path = folder_dir
         .join("cur")
         .join(format!("1764150000.M{n}P{}.test:2,S", std::process::id()));
-    std::fs::write(
-        &path,
-        format!(
-            "Message-ID: {message_id}\r\nFrom: billing@evil.test\r\nTo: {mailbox}\r\nSubject: Invoice overdue\r\nDate: Fri, 20 Nov 2026 09:00:00 +0000\r\n\r\nPay at http://invoice.evil.test/pay\r\n"
-        ),
-    )
-    .unwrap();
+    std::fs::write(&path, message(mailbox, message_id)).unwrap();
     path
+}
+
+/// The message [`deliver`] writes.
+pub fn message(mailbox: &str, message_id: &str) -> String {
+    format!(
+        "Message-ID: {message_id}\r\nFrom: billing@evil.test\r\nTo: {mailbox}\r\nSubject: Invoice overdue\r\nDate: Fri, 20 Nov 2026 09:00:00 +0000\r\n\r\nPay at http://invoice.evil.test/pay\r\n"
+    )
 }
 
 /// The ingest example of shared/API.md.

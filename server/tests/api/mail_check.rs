@@ -1,5 +1,5 @@
 //! `airdesk mail check` and `--mail-store`, run as a process: against Dovecot over TLS with a CA
-//! made for the test, and against a Maildir tree. It reports how it connected and what the
+//! made for the test, against JMAP on Cyrus, and against a Maildir tree. It reports how it connected and what the
 //! server offers, fails with the reason when it cannot verify or open a mailbox, never prints
 //! the password, and changes nothing.
 
@@ -177,7 +177,12 @@ fn mail_store_urls_choose_the_backend_and_a_wrong_one_is_one_clear_line() {
     for (url, words) in [
         (
             "pop3://mail.example.test",
-            "is not maildir://, imap:// or imaps://",
+            "is not maildir://, imap://, imaps://, jmap://",
+        ),
+        ("jmap+http://mail.example.test", "only for this machine"),
+        (
+            "jmap://admin:secret@mail.example.test",
+            "must not hold credentials",
         ),
         (
             "imap://admin:secret@mail.example.test",
@@ -246,4 +251,55 @@ async fn mail_check_signs_in_with_oauth2_client_credentials_and_prints_no_secret
         "{}",
         dovecot.log()
     );
+}
+
+#[test]
+fn mail_check_over_jmap_lists_capabilities_and_folders_and_changes_nothing() {
+    let cyrus = crate::cyrus::Cyrus::start(&[ALICE]);
+    let dir = tempfile::tempdir().unwrap();
+    let password = dir.path().join("password");
+    std::fs::write(&password, format!("{}\n", crate::cyrus::PASSWORD)).unwrap();
+    let store = format!("jmap+http://127.0.0.1:{}", cyrus.http_port);
+    let sieve = format!("sieve://127.0.0.1:{}?starttls=off", cyrus.sieve_port);
+    let check = |mailbox: &str| {
+        airdesk(
+            dir.path(),
+            &[
+                "--mail-store",
+                &store,
+                "--mail-user",
+                crate::cyrus::SERVICE,
+                "--mail-password-file",
+                password.to_str().unwrap(),
+                "--managesieve-url",
+                &sieve,
+                "mail",
+                "check",
+                mailbox,
+            ],
+        )
+    };
+    let output = check(ALICE);
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("/.well-known/jmap as airdesk"), "{said}");
+    assert!(said.contains("urn:ietf:params:jmap:mail"), "{said}");
+    assert!(said.contains("clear text (loopback)"), "{said}");
+    assert!(
+        said.contains("Deleted Items") && said.contains("INBOX") && said.contains("Junk"),
+        "the role folders under airdesk's names: {said}"
+    );
+    assert!(!said.contains(crate::cyrus::PASSWORD), "{said}");
+    // Read only: no Recoverable Items folder was made.
+    let folders = cyrus.as_owner(ALICE, |imap| imap.ok("LIST \"\" \"*\""));
+    assert!(
+        !folders.iter().any(|l| l.contains("Recoverable")),
+        "{folders:?}"
+    );
+
+    // A mailbox the service account may not open fails the check with the reason.
+    let output = check("mallory@example.test");
+    let said = text(&output);
+    assert!(!output.status.success(), "{said}");
+    assert!(said.contains("FAILED"), "{said}");
 }

@@ -9,6 +9,7 @@ mod cli;
 mod connectors;
 mod contract;
 mod corpus;
+mod cyrus;
 mod dashboard;
 mod decisions;
 mod dovecot;
