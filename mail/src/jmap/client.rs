@@ -15,6 +15,8 @@ const USING: [&str; 2] = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mai
 /// What the session resource says about the server.
 #[derive(Debug, Clone)]
 pub struct Session {
+    /// The session's state: a method answer naming another one means it changed.
+    pub state: String,
     pub api_url: url::Url,
     /// `…/download/{accountId}/{blobId}/{name}?accept={type}`, absolute.
     pub download_url: String,
@@ -115,14 +117,13 @@ impl Client {
             .body(body.to_string());
         let response = request.send().await.map_err(unavailable)?;
         let body = answer_body(response).await?;
-        if body.get("sessionState").and_then(Value::as_str).is_some() {
-            // A changed session (new accounts, new limits) is read again next time.
-            let mut cached = self.session.lock().await;
-            if cached
-                .as_ref()
-                .is_some_and(|s| s.api_url != session.api_url)
-            {
-                *cached = None;
+        // A changed session (new accounts, new limits) is read again next time.
+        if let Some(state) = body.get("sessionState").and_then(Value::as_str) {
+            if state != session.state {
+                let mut cached = self.session.lock().await;
+                if cached.as_ref().is_some_and(|s| s.state == session.state) {
+                    *cached = None;
+                }
             }
         }
         let answers = body
@@ -292,6 +293,11 @@ fn parse_session(base: &url::Url, body: &Value) -> Result<Session, StoreError> {
         })
         .unwrap_or_default();
     Ok(Session {
+        state: body
+            .get("state")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
         api_url,
         download_url,
         max_objects_in_get: limit("maxObjectsInGet", 500),
@@ -315,6 +321,7 @@ mod tests {
     fn a_session_is_read_relative_to_where_it_was_found_and_never_sends_elsewhere() {
         let base = url::Url::parse("http://127.0.0.1:8080/jmap").unwrap();
         let body = json!({
+            "state": "7",
             "apiUrl": "/jmap/",
             "downloadUrl": "/jmap/download/{accountId}/{blobId}/{name}?accept={type}",
             "capabilities": {"urn:ietf:params:jmap:core": {"maxObjectsInSet": 4096}},
@@ -327,6 +334,7 @@ mod tests {
             "http://127.0.0.1:8080/jmap/download/{accountId}/{blobId}/{name}?accept={type}"
         );
         assert_eq!(session.max_objects_in_set, 4096);
+        assert_eq!(session.state, "7");
         assert_eq!(session.max_objects_in_get, 500);
         assert_eq!(
             session.accounts,
