@@ -22,6 +22,32 @@ pub struct MailboxReport {
     pub missing: Vec<String>,
 }
 
+impl MailboxReport {
+    /// The report of what a connection showed: what `needs` names and the capabilities lack,
+    /// and a Sieve server that cannot be read, are each a reason the check fails.
+    pub fn new(
+        mailbox: &str,
+        transport: String,
+        capabilities: Vec<String>,
+        folders: Vec<String>,
+        sieve: Result<Vec<String>, String>,
+        needs: &[(&str, &str)],
+    ) -> MailboxReport {
+        let mut lacks = missing(&capabilities, needs);
+        if let Err(why) = &sieve {
+            lacks.push(format!("Sieve: {why}"));
+        }
+        MailboxReport {
+            mailbox: mailbox.to_string(),
+            transport,
+            capabilities,
+            folders,
+            sieve,
+            missing: lacks,
+        }
+    }
+}
+
 /// A backend's self-check.
 #[async_trait::async_trait]
 pub trait Check: Send + Sync + std::fmt::Debug {

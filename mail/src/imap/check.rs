@@ -4,7 +4,7 @@
 use async_imap::types::Capability;
 
 use super::{imap_error, Imap};
-use crate::check::{missing, sieve_report, Check, MailboxReport, IMAP_NEEDS};
+use crate::check::{sieve_report, Check, MailboxReport, IMAP_NEEDS};
 use crate::StoreError;
 
 #[async_trait::async_trait]
@@ -37,17 +37,13 @@ impl Check for Imap {
             mailbox,
         )
         .await;
-        let mut lacks = missing(&capabilities, &IMAP_NEEDS);
-        if let Err(why) = &sieve {
-            lacks.push(format!("Sieve: {why}"));
-        }
-        Ok(MailboxReport {
-            mailbox: mailbox.to_string(),
+        Ok(MailboxReport::new(
+            mailbox,
             transport,
             capabilities,
             folders,
             sieve,
-            missing: lacks,
-        })
+            &IMAP_NEEDS,
+        ))
     }
 }

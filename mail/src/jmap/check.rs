@@ -2,7 +2,7 @@
 //! folders, and ManageSieve's — read only.
 
 use super::Jmap;
-use crate::check::{missing, sieve_report, Check, MailboxReport};
+use crate::check::{sieve_report, Check, MailboxReport};
 use crate::StoreError;
 
 /// The capabilities the connector's calls rely on.
@@ -37,17 +37,13 @@ impl Check for Jmap {
             mailbox,
         )
         .await;
-        let mut lacks = missing(&capabilities, &JMAP_NEEDS);
-        if let Err(why) = &sieve {
-            lacks.push(format!("Sieve: {why}"));
-        }
-        Ok(MailboxReport {
-            mailbox: mailbox.to_string(),
+        Ok(MailboxReport::new(
+            mailbox,
             transport,
             capabilities,
             folders,
             sieve,
-            missing: lacks,
-        })
+            &JMAP_NEEDS,
+        ))
     }
 }

@@ -210,6 +210,15 @@ pub fn expect(answer: Option<Answer>, method: &str, mailbox: &str) -> Result<Val
     })
 }
 
+/// The objects of a `/get` answer's `list` (none when it has none).
+pub fn listed(answer: &Value) -> impl Iterator<Item = &Value> {
+    answer
+        .get("list")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
 fn unavailable(error: reqwest::Error) -> StoreError {
     // reqwest's Display leaves out the cause (a refused connection, a certificate that does
     // not verify): the chain is the reason.

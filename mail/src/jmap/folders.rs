@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::client::expect;
+use super::client::{expect, listed};
 use super::Jmap;
 use crate::StoreError;
 
@@ -49,11 +49,7 @@ pub fn get_call(account: &str, call_id: &str) -> Value {
 impl Jmap {
     /// Reads a `Mailbox/get` answer.
     pub(super) fn mailboxes_from(&self, list: &Value) -> Mailboxes {
-        let list = list
-            .get("list")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let list: Vec<&Value> = listed(list).collect();
         let field = |m: &Value, name: &str| m.get(name).and_then(Value::as_str).map(str::to_string);
         let parents: HashMap<String, (String, Option<String>)> = list
             .iter()

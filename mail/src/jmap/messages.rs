@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{json, Map, Value};
 
 use super::change::{moved_away, Plan};
-use super::client::expect;
+use super::client::{expect, listed};
 use super::folders::{get_call, Mailboxes};
 use super::Jmap;
 use crate::messages::{Copy, Found, ItemOutcome, Messages, Whereabouts};
@@ -67,11 +67,7 @@ impl Jmap {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let mailboxes = got
-            .get("list")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let mailboxes = listed(&got)
             .filter_map(|email| {
                 let id = email.get("id")?.as_str()?.to_string();
                 let boxes = email
@@ -140,11 +136,7 @@ impl Jmap {
         let mut answers = self.client.call(calls).await?;
         let got = expect(answers.pop(), "Email/get", mailbox)?;
         expect(answers.pop(), "Email/query", mailbox)?;
-        Ok(got
-            .get("list")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        Ok(listed(&got)
             .filter_map(|email| {
                 let id = email.get("id")?.as_str()?.to_string();
                 let blob = email.get("blobId")?.as_str()?.to_string();

@@ -8,7 +8,7 @@
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
-use super::client::expect;
+use super::client::{expect, listed};
 use super::Jmap;
 use crate::parse::{content_hash, parse, FINGERPRINT_BYTES};
 use crate::source::{in_parallel, plausible_arrival};
@@ -105,11 +105,7 @@ impl MessageSource for Jmap {
                 }, "g"]);
                 let mut answers = self.client.call(vec![get]).await?;
                 let got = expect(answers.pop(), "Email/get", &request.mailbox)?;
-                let emails: Vec<Value> = got
-                    .get("list")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
+                let emails: Vec<Value> = listed(&got).cloned().collect();
                 batch.unreadable += chunk.len().saturating_sub(emails.len());
                 let account = &account;
                 let raw: Vec<Option<Raw>> = futures_util::stream::iter(emails)
@@ -191,12 +187,7 @@ impl Jmap {
                     .unwrap_or_default()
                     .to_string();
             }
-            let emails = got
-                .get("list")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for email in &emails {
+            for email in listed(&got) {
                 let Some(id) = email.get("id").and_then(Value::as_str) else {
                     continue;
                 };
