@@ -106,6 +106,18 @@ impl Imap {
             other => other,
         };
         let login = self.settings.login_name(mailbox);
+        if self.settings.oauth2.is_none() && self.settings.proxies() {
+            // The service account authorised as the mailbox (SASL PLAIN's authorisation
+            // identity, RFC 4616), as Cyrus grants its admins and `proxyservers`.
+            let settings = &self.settings;
+            let plain = format!("{mailbox}\0{}\0{}", settings.user, settings.password);
+            return self
+                .open()
+                .await?
+                .authenticate("PLAIN", SaslOnce(Some(plain)))
+                .await
+                .map_err(|(error, _)| refused(error));
+        }
         let Some(bearer) = &self.settings.oauth2 else {
             return self
                 .open()

@@ -150,9 +150,9 @@ impl ImapSettings {
     }
 
     /// The service account acting as `mailbox`: `alice@example.test*admin`; the mailbox alone
-    /// when there is no service account.
+    /// when there is no service account or it acts through SASL's authorisation identity.
     pub fn login_name(&self, mailbox: &str) -> String {
-        if self.user.is_empty() {
+        if self.user.is_empty() || self.proxies() {
             return mailbox.to_string();
         }
         format!("{mailbox}{}{}", self.master_separator, self.user)

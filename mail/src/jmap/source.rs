@@ -143,9 +143,8 @@ impl MessageSource for Jmap {
 impl Jmap {
     /// Every Email of the account with the folders it is in: `Email/query` of the whole
     /// account page by page, each page's `Email/get` of `mailboxIds` by back-reference in the
-    /// same request. Kept for [`MessageSource::list`] until the next snapshot. (Not by
-    /// `inMailbox` per folder: Cyrus 3.6 was seen refusing, for good, mailbox ids it had just
-    /// listed, after a few appends to them.)
+    /// same request. Kept for [`MessageSource::list`] until the next snapshot: one walk of
+    /// the account lists every folder, where `inMailbox` queries would take one per folder.
     async fn snapshot(&self, mailbox: &str) -> Result<std::sync::Arc<Snapshot>, StoreError> {
         let account = self.account(mailbox).await?;
         let mut position = 0;

@@ -36,6 +36,8 @@ pub struct ImapArgs {
     )]
     pub imap_password_file: Option<PathBuf>,
     /// Joins mailbox and service account in the login name: `alice@example.test*admin`.
+    /// Empty: the service account signs in authorised as the mailbox (SASL PLAIN's
+    /// authorisation identity), as Cyrus expects.
     #[arg(
         long,
         global = true,

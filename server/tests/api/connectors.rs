@@ -35,6 +35,11 @@ struct Fixture {
     root: PathBuf,
     dovecot: Option<Dovecot>,
     cyrus: Option<Cyrus>,
+    /// The connector acts as a service account that keeps its own \Seen (JMAP on Cyrus):
+    /// a move cannot carry the owner's read state.
+    own_seen: bool,
+    /// The folder names the connector reports (IMAP on Cyrus: the trash is `Trash`).
+    folders: Folders,
     _dir: Option<TempDir>,
 }
 
@@ -56,6 +61,8 @@ impl Fixture {
             root,
             dovecot: None,
             cyrus: None,
+            own_seen: false,
+            folders: Folders::default(),
             _dir: Some(dir),
         }
     }
@@ -81,6 +88,40 @@ impl Fixture {
             root: cyrus.dir().to_path_buf(),
             dovecot: None,
             cyrus: Some(cyrus),
+            own_seen: true,
+            folders: Folders::default(),
+            _dir: None,
+        }
+    }
+
+    /// The imap connector on Cyrus: the service account signs in authorised as each mailbox
+    /// (SASL PLAIN's authorisation identity), so it acts as the owner; Cyrus calls the trash
+    /// `Trash`.
+    fn imap_cyrus() -> Fixture {
+        let cyrus = Cyrus::start(&[ALICE, BOB]);
+        let mut settings = imap_settings_with(
+            Endpoint::loopback(cyrus.imap_port),
+            Endpoint::loopback(cyrus.sieve_port),
+            Tls::new(&TlsSettings::default()).unwrap(),
+        );
+        settings.user = crate::cyrus::SERVICE.into();
+        settings.password = crate::cyrus::PASSWORD.into();
+        settings.master_separator = String::new();
+        let folders = Folders {
+            deleted_items: "Trash".into(),
+            ..Folders::default()
+        };
+        let imap = Imap::new(settings, folders.clone());
+        Fixture {
+            sieve: Arc::new(imap.sieve()),
+            forwarding: Arc::new(SieveForwarding(imap.sieve())),
+            source: Arc::new(imap.clone()),
+            store: Arc::new(imap),
+            root: cyrus.dir().to_path_buf(),
+            dovecot: None,
+            cyrus: Some(cyrus),
+            own_seen: false,
+            folders,
             _dir: None,
         }
     }
@@ -102,6 +143,8 @@ impl Fixture {
             root: dovecot.mail_root(),
             dovecot: Some(dovecot),
             cyrus: None,
+            own_seen: false,
+            folders: Folders::default(),
             _dir: dir,
         }
     }
@@ -354,22 +397,19 @@ macro_rules! for_each_connector {
         )*}
     };
     ($($case:ident),* $(,)?) => {$(
-        for_each_connector!(@case $case, maildir, imap, imap_tls, jmap);
+        for_each_connector!(@case $case, maildir, imap, imap_tls, imap_cyrus, jmap);
     )*};
 }
 
 for_each_connector!(
     finding_follows_each_copy_by_handle_then_by_content,
     hard_delete_expunges_only_the_messages_given,
-    an_unknown_mailbox_is_refused_not_retried,
+    moves_keep_flags_and_take_many_messages_at_once,
+    a_copy_moved_away_after_it_was_found_is_not_counted_as_done,
 );
-// Not yet on JMAP/Cyrus: Cyrus 3.6 refuses, now and then and then for good, mailbox ids it has
-// just listed (invalidProperties on an Email/set of mailboxIds, on a Mailbox/set's parentId;
-// invalidArguments on Email/query's inMailbox), so moves there pass one run in three — the
-// connector reports each such copy as failed, never as moved. And Cyrus keeps \Seen per user: a
-// move by the service account does not carry the owner's. Both are in the README.
-for_each_connector!(@case moves_keep_flags_and_take_many_messages_at_once, maildir, imap, imap_tls);
-for_each_connector!(@case a_copy_moved_away_after_it_was_found_is_not_counted_as_done, maildir, imap, imap_tls);
+// Not over IMAP on the tests' Cyrus: it accepts any password and creates an account at its
+// first sign-in, so no mailbox is unknown to it (its JMAP answers accountNotFound).
+for_each_connector!(@case an_unknown_mailbox_is_refused_not_retried, maildir, imap, imap_tls, jmap);
 // The case writes Dovecot's Sieve files itself.
 for_each_connector!(@case forwarding_is_turned_off_validly_and_restored, maildir, imap, imap_tls);
 
@@ -394,7 +434,7 @@ async fn finding_follows_each_copy_by_handle_then_by_content(f: Fixture) {
         copy("<a@evil.test>", "INBOX"),
         copy("<b@evil.test>", "Junk"),
         copy("<c@evil.test>", "INBOX"),
-        copy("<c@evil.test>", "Deleted Items"),
+        copy("<c@evil.test>", &f.folders.deleted_items),
         copy("<d@evil.test>", "INBOX"),
         unrecognisable,
     ];
@@ -447,7 +487,9 @@ async fn moves_keep_flags_and_take_many_messages_at_once(f: Fixture) {
     assert!(f.files(ALICE, "INBOX").is_empty());
     let moved = f.files(ALICE, "Recoverable Items");
     assert_eq!(moved.len(), 30);
-    assert!(moved.iter().all(|name| name.ends_with(":2,S")), "{moved:?}");
+    if !f.own_seen {
+        assert!(moved.iter().all(|name| name.ends_with(":2,S")), "{moved:?}");
+    }
     let again = f.found(ALICE, &refs).await;
     assert!(again
         .iter()

@@ -6,6 +6,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -123,7 +124,7 @@ httpmodules: jmap\nconversations: yes\nconversations_db: twoskip\n\
 jmap_nonstandard_extensions: yes\njmap_vacation: no\nautocreate_post: yes\nautocreate_quota: 0\n\
 autocreate_inbox_folders: Drafts|Sent|Trash|Archive|Junk\nxlist-drafts: Drafts\nxlist-sent: Sent\n\
 xlist-trash: Trash\nxlist-archive: Archive\nxlist-junk: Junk\nspecialusealways: yes\n\
-httpallowcompress: no\nsieve_maxscripts: 10\nproxyservers: {SERVICE}\n",
+httpallowcompress: no\nsieve_maxscripts: 10\nproxyservers: {SERVICE}\ndefaultpartition: default\n",
                 d = d.display(),
                 group = group_of_nobody(),
             ),
@@ -156,6 +157,9 @@ EVENTS {{\n}}\nDAEMON {{\n}}\n",
             .arg("-p")
             .arg(d.join("master.pid"))
             .arg("-D")
+            // A group of its own: a master shutting down signals its whole process group,
+            // which would otherwise take the other tests' Cyrus servers down with it.
+            .process_group(0)
             .env("LD_LIBRARY_PATH", library_path(&root))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
