@@ -78,11 +78,46 @@ impl Imap {
     }
 }
 
+/// Response codes of a NO that says "not now" (RFC 5530).
+const TRANSIENT: [&str; 3] = ["[UNAVAILABLE]", "[SERVERBUG]", "[INUSE]"];
+
 fn imap_error(error: async_imap::error::Error) -> StoreError {
     use async_imap::error::Error;
     match error {
+        // RFC 5530's codes for a failure that is the server's, not the request's: try again
+        // later rather than take the folder as closed to us (and a copy in it as missing).
+        Error::No(text) if TRANSIENT.iter().any(|code| text.contains(code)) => {
+            StoreError::Unavailable(text)
+        }
         Error::No(text) | Error::Bad(text) => StoreError::Refused(text),
         Error::Validate(e) => StoreError::Refused(e.to_string()),
         other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_imap::error::Error;
+
+    #[test]
+    fn a_no_that_says_not_now_is_unavailable_and_any_other_is_refused() {
+        for transient in [
+            "[SERVERBUG] Internal error occurred. Refer to server log",
+            "[UNAVAILABLE] Backend down",
+            "[INUSE] Mailbox is locked",
+        ] {
+            let error = imap_error(Error::No(transient.into()));
+            assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+        }
+        for refused in [
+            "Mailbox doesn't exist: Junk",
+            "[NONEXISTENT] Unknown mailbox",
+        ] {
+            let error = imap_error(Error::No(refused.into()));
+            assert!(matches!(error, StoreError::Refused(_)), "{error:?}");
+        }
+        let bad = imap_error(Error::Bad("[SERVERBUG] syntax".into()));
+        assert!(matches!(bad, StoreError::Refused(_)), "{bad:?}");
     }
 }

@@ -56,11 +56,14 @@ impl MessageSource for Jmap {
     async fn folder_stamps(&self, mailbox: &str) -> Result<Vec<(String, (i64, i64))>, StoreError> {
         let snapshot = self.snapshot(mailbox).await?;
         let state = state_number(&snapshot.state);
-        Ok(snapshot
+        let mut stamps: Vec<(String, (i64, i64))> = snapshot
             .folders
             .iter()
             .map(|(folder, ids)| (folder.clone(), (state, ids.len() as i64)))
-            .collect())
+            .collect();
+        // In one order every time, as the other backends give them.
+        stamps.sort();
+        Ok(stamps)
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(store = "jmap"))]

@@ -407,6 +407,12 @@ for_each_connector!(
     moves_keep_flags_and_take_many_messages_at_once,
     a_copy_moved_away_after_it_was_found_is_not_counted_as_done,
 );
+for_each_connector!(
+    the_index_scans_everything_first_then_nothing_when_idle_then_what_changed,
+    concurrent_movers_move_each_copy_once,
+);
+// A server to stop: Maildir's files cannot become unreachable the same way.
+for_each_connector!(@case a_store_that_went_down_is_unavailable_never_missing, imap, imap_tls, imap_cyrus, jmap);
 // Not over IMAP on the tests' Cyrus: it accepts any password and creates an account at its
 // first sign-in, so no mailbox is unknown to it (its JMAP answers accountNotFound).
 for_each_connector!(@case an_unknown_mailbox_is_refused_not_retried, maildir, imap, imap_tls, jmap);
@@ -506,6 +512,124 @@ async fn moves_keep_flags_and_take_many_messages_at_once(f: Fixture) {
         .unwrap();
     assert_eq!(junked.len(), 5);
     assert_eq!(f.files(ALICE, "Junk").len(), 5);
+}
+
+/// The index's three scans: the first lists every message; one with nothing changed sees
+/// equal stamps (so it reads nothing); after a delivery the folder's stamp moves and its
+/// listing holds the new message beside the same handles as before.
+async fn the_index_scans_everything_first_then_nothing_when_idle_then_what_changed(f: Fixture) {
+    f.deliver(ALICE, "<one@example.test>", "INBOX");
+    f.deliver(ALICE, "<two@example.test>", "INBOX");
+    f.deliver(ALICE, "<spam@example.test>", "Junk");
+    let stamp_of = |stamps: &[(String, (i64, i64))], folder: &str| {
+        stamps
+            .iter()
+            .find(|(name, _)| name == folder)
+            .unwrap_or_else(|| panic!("no {folder} in {stamps:?}"))
+            .1
+    };
+    let first = f.source.folder_stamps(ALICE).await.unwrap();
+    let inbox = f.source.list(ALICE, "INBOX").await.unwrap();
+    assert_eq!(inbox.messages.len(), 2);
+    assert_eq!(
+        f.source.list(ALICE, "Junk").await.unwrap().messages.len(),
+        1
+    );
+    let mut found: Vec<String> = f
+        .copies(ALICE)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "<one@example.test>",
+            "<spam@example.test>",
+            "<two@example.test>"
+        ]
+    );
+
+    let idle = f.source.folder_stamps(ALICE).await.unwrap();
+    assert_eq!(idle, first, "nothing changed, so no stamp may move");
+
+    f.deliver(ALICE, "<three@example.test>", "INBOX");
+    let after = f.source.folder_stamps(ALICE).await.unwrap();
+    assert_ne!(stamp_of(&after, "INBOX"), stamp_of(&first, "INBOX"));
+    let again = f.source.list(ALICE, "INBOX").await.unwrap();
+    assert_eq!(again.messages.len(), 3);
+    for key in inbox.messages.keys() {
+        assert!(
+            again.messages.contains_key(key),
+            "handle {key} changed: {again:?}"
+        );
+    }
+    assert_eq!(again.generation, inbox.generation);
+}
+
+/// Two executions (two instances) move the same copies at once: each copy is moved by exactly
+/// one of them, the other is told it did not move it, and no copy is doubled or lost.
+async fn concurrent_movers_move_each_copy_once(f: Fixture) {
+    let ids: Vec<String> = (0..12).map(|n| format!("<race{n}@evil.test>")).collect();
+    for id in &ids {
+        f.deliver(ALICE, id, "INBOX");
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let found = f.found(ALICE, &refs).await;
+    assert_eq!(found.len(), 12);
+
+    let (a, b) = tokio::join!(
+        f.store.move_to(ALICE, &found, Destination::Junk),
+        f.store.move_to(ALICE, &found, Destination::Junk),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+
+    for (n, (a, b)) in a.iter().zip(&b).enumerate() {
+        assert!(
+            a.is_ok() != b.is_ok(),
+            "copy {n}: exactly one mover may count it as moved: {a:?} / {b:?}"
+        );
+    }
+    assert!(f.files(ALICE, "INBOX").is_empty());
+    assert_eq!(f.files(ALICE, "Junk").len(), 12);
+}
+
+/// The server goes away between the index's scan and execution: finding answers that the
+/// store is unavailable (the job retries), never that the copies are missing or gone.
+async fn a_store_that_went_down_is_unavailable_never_missing(mut f: Fixture) {
+    f.deliver(ALICE, "<down@evil.test>", "INBOX");
+    let copies: Vec<Copy> = f.copies(ALICE).await.into_iter().map(|(_, c)| c).collect();
+    assert_eq!(copies.len(), 1);
+
+    // The server stops, its open sessions too (Dovecot's outlive their master); the files stay.
+    if let Some(dovecot) = &mut f.dovecot {
+        let kicked = dovecot.doveadm(&["kick", ALICE]);
+        assert!(kicked.status.success(), "{kicked:?}");
+        dovecot.stop();
+    }
+    drop(f.cyrus.take());
+
+    match f.store.find(ALICE, &copies).await {
+        Err(StoreError::Unavailable(_)) => {}
+        other => panic!("a stopped server must be unavailable: {other:?}"),
+    }
+    let moved = f
+        .store
+        .move_to(
+            ALICE,
+            &[Found {
+                folder: copies[0].folder.clone(),
+                location: MessageLocation::Inbox,
+                handle: copies[0].key.clone(),
+            }],
+            Destination::Junk,
+        )
+        .await;
+    assert!(
+        matches!(moved, Err(StoreError::Unavailable(_))),
+        "{moved:?}"
+    );
 }
 
 async fn hard_delete_expunges_only_the_messages_given(f: Fixture) {
