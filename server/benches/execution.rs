@@ -11,6 +11,8 @@
 //! Run: `cargo bench -p server --bench execution` (AIRDESK_BENCH_MAILBOXES and
 //! AIRDESK_BENCH_PER_MAILBOX scale it).
 
+#[path = "support/cluster.rs"]
+mod cluster;
 #[path = "../tests/api/dovecot.rs"]
 #[allow(dead_code)]
 mod dovecot;
@@ -18,37 +20,17 @@ mod dovecot;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use airdesk_core::actions::{decide, Decision, ExecutionConfig, Executor};
-use airdesk_core::db::{query, Db};
-use airdesk_core::{investigations, AppState, RulesConfig};
 use mail::imap::{Endpoint, ImapSettings};
 use mail::tls::{Tls, TlsSettings};
-use mail::{Backend, Connector};
-use model::{ActionStatus, Actor, CurrentUser, IngestInvestigation, Role, Scopes, SystemTask};
-use serde_json::json;
+use mail::Connector;
 
 use dovecot::{chown_tree, Dovecot, MASTER_PASSWORD, MASTER_USER};
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    let mailboxes = env("AIRDESK_BENCH_MAILBOXES", 100);
-    let per_mailbox = env("AIRDESK_BENCH_PER_MAILBOX", 100);
+    let (mailboxes, per_mailbox) = cluster::size();
     tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(run(mailboxes, per_mailbox));
-}
-
-fn message(mailbox: &str, id: &str) -> String {
-    format!(
-        "Message-ID: {id}\r\nFrom: billing@evil.test\r\nTo: {mailbox}\r\nSubject: Invoice overdue\r\n\
-         Date: Fri, 20 Nov 2026 09:00:00 +0000\r\n\r\nPay at http://invoice.evil.test/pay\r\n"
-    )
 }
 
 async fn run(mailboxes: usize, per_mailbox: usize) {
@@ -65,7 +47,7 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
             let id = format!("<campaign-{n}@evil.test>");
             std::fs::write(
                 cur.join(format!("1764150000.M{m}x{n}P1.bench:2,S")),
-                message(mailbox, &id),
+                cluster::message(mailbox, &id),
             )
             .unwrap();
         }
@@ -117,7 +99,7 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
         }),
         index_mailboxes: names.clone(),
     };
-    let over_imap = soft_delete_cluster(imap, &names, per_mailbox).await;
+    let over_imap = cluster::soft_delete(imap, &names, per_mailbox).await;
     println!(
         "airdesk, imap connector: {over_imap:.2?} = {:.1}x doveadm ({:.0} messages/s)",
         over_imap.as_secs_f64() / floor.as_secs_f64(),
@@ -130,7 +112,7 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
         root: root.clone(),
         sieve_global: None,
     };
-    let on_disk = soft_delete_cluster(maildir, &names, per_mailbox).await;
+    let on_disk = cluster::soft_delete(maildir, &names, per_mailbox).await;
     println!(
         "airdesk, maildir connector: {on_disk:.2?} = {:.1}x doveadm ({:.0} messages/s)",
         on_disk.as_secs_f64() / floor.as_secs_f64(),
@@ -166,83 +148,4 @@ fn check_all_in(root: &Path, names: &[String], folder: &str, per_mailbox: usize)
             .sum();
         assert_eq!(count, per_mailbox, "{mailbox} {folder}");
     }
-}
-
-/// Ingests the cluster, approves its soft delete and times execution to Completed.
-async fn soft_delete_cluster(
-    connector: Connector,
-    mailboxes: &[String],
-    per_mailbox: usize,
-) -> Duration {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!("sqlite://{}/bench.db", dir.path().display()))
-        .await
-        .unwrap();
-    db.migrate().await.unwrap();
-    let store = Backend::open(&connector, Default::default(), Default::default()).unwrap();
-    let state = AppState::new(db, RulesConfig::default(), store);
-    let user = CurrentUser {
-        id: "bench".into(),
-        username: "bench".into(),
-        role: Role::Admin,
-        scopes: Scopes::ALL,
-    };
-    let messages: Vec<_> = mailboxes
-        .iter()
-        .flat_map(|mailbox| {
-            (0..per_mailbox).map(move |n| {
-                json!({"mailbox": mailbox, "internet_message_id": format!("<campaign-{n}@evil.test>"),
-                       "sender": "billing@evil.test", "subject": "Invoice overdue",
-                       "received_at": "2026-11-20T09:00:00Z"})
-            })
-        })
-        .collect();
-    let body: IngestInvestigation = serde_json::from_value(json!({
-        "title": "Bench campaign", "investigation_type": "url_verdict_change",
-        "alert": {"title": "Bench", "severity": "high"},
-        "clusters": [{"cluster_by": "url", "cluster_value": "http://invoice.evil.test/pay",
-                      "verdict": "malicious", "messages": messages}]
-    }))
-    .unwrap();
-    // The index knows the copies before the investigation names them (as when the playbook
-    // builds the cluster): execution then acts on the index's handles.
-    let scanned = Instant::now();
-    airdesk_core::index::scan(&state).await.unwrap();
-    println!("  (index scan first: {:.2?})", scanned.elapsed());
-    // Proposed by airdesk's own playbook, as an automated investigation's actions are.
-    let created = investigations::ingest(&state, &Actor::System(SystemTask::Playbook), &body)
-        .await
-        .unwrap();
-    let action = created.actions[0].id.clone();
-    let executor = Executor::new(state.clone(), ExecutionConfig::default());
-
-    // Over 1,000 copies the default policy wants a second person (four eyes).
-    let second = CurrentUser {
-        id: "bench2".into(),
-        username: "bench2".into(),
-        role: Role::Admin,
-        scopes: Scopes::ALL,
-    };
-    let started = Instant::now();
-    let first = decide(&state, &user, &action, Decision::Approve, None)
-        .await
-        .unwrap();
-    if first.status == ActionStatus::Pending {
-        decide(&state, &second, &action, Decision::Approve, None)
-            .await
-            .unwrap();
-    }
-    while executor.run_once().await.unwrap() {}
-    let took = started.elapsed();
-
-    let (status, results): (String, i64) = query(
-        "SELECT status, (SELECT COUNT(*) FROM action_results WHERE action_id = $1) FROM actions WHERE id = $1",
-    )
-    .bind(&action)
-    .fetch_one(&state.db)
-    .await
-    .unwrap();
-    assert_eq!(status, "completed");
-    assert_eq!(results as usize, mailboxes.len() * per_mailbox);
-    took
 }
