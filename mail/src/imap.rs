@@ -78,14 +78,16 @@ impl Imap {
     }
 }
 
-/// Response codes of a NO that says "not now" (RFC 5530).
-const TRANSIENT: [&str; 3] = ["[UNAVAILABLE]", "[SERVERBUG]", "[INUSE]"];
+/// Response codes of a NO that says "not now" (RFC 5530). Not `[SERVERBUG]`: Dovecot gives it
+/// for a folder it lists and can never open (a home's `.dovecot.sieve`), which the index must
+/// skip rather than retry the whole mailbox for.
+const TRANSIENT: [&str; 2] = ["[UNAVAILABLE]", "[INUSE]"];
 
 fn imap_error(error: async_imap::error::Error) -> StoreError {
     use async_imap::error::Error;
     match error {
-        // RFC 5530's codes for a failure that is the server's, not the request's: try again
-        // later rather than take the folder as closed to us (and a copy in it as missing).
+        // RFC 5530's codes for "try again later": not a folder closed to us (nor a copy in it
+        // missing), but the job's to retry.
         Error::No(text) if TRANSIENT.iter().any(|code| text.contains(code)) => {
             StoreError::Unavailable(text)
         }
@@ -102,11 +104,7 @@ mod tests {
 
     #[test]
     fn a_no_that_says_not_now_is_unavailable_and_any_other_is_refused() {
-        for transient in [
-            "[SERVERBUG] Internal error occurred. Refer to server log",
-            "[UNAVAILABLE] Backend down",
-            "[INUSE] Mailbox is locked",
-        ] {
+        for transient in ["[UNAVAILABLE] Backend down", "[INUSE] Mailbox is locked"] {
             let error = imap_error(Error::No(transient.into()));
             assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
         }
