@@ -109,6 +109,10 @@ impl Imap {
         if self.settings.oauth2.is_none() && self.settings.proxies() {
             // The service account authorised as the mailbox (SASL PLAIN's authorisation
             // identity, RFC 4616), as Cyrus grants its admins and `proxyservers`.
+            // A NUL in the name would shift the identities PLAIN separates with NULs.
+            if mailbox.is_empty() || mailbox.chars().any(char::is_control) {
+                return Err(StoreError::Refused(format!("no mailbox {mailbox:?}")));
+            }
             let settings = &self.settings;
             let plain = format!("{mailbox}\0{}\0{}", settings.user, settings.password);
             return self
