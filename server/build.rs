@@ -12,7 +12,13 @@ fn main() {
     } else {
         Path::new("../public")
     };
-    println!("cargo::rerun-if-changed=../target/site");
+    // Cargo reruns a build script on every build while a path it watches is missing, and every
+    // rerun rebuilds this crate: watch the site only once it exists. cargo-leptos, which writes
+    // it, sets LEPTOS_OUTPUT_NAME, so the first build through it reruns this script anyway.
+    if dir == site {
+        println!("cargo::rerun-if-changed=../target/site");
+    }
     println!("cargo::rerun-if-changed=../public");
+    println!("cargo::rerun-if-env-changed=LEPTOS_OUTPUT_NAME");
     memory_serve::load_directory(dir);
 }
