@@ -2,7 +2,10 @@
 //! idle connection of that mailbox, opens a new one while the pool has room, and otherwise
 //! closes an idle connection of another mailbox or waits (up to a timeout). The IMAP
 //! connector keeps one for execution and one for the index, ManageSieve one for execution and
-//! one for investigations, so reading can never take the connections execution needs.
+//! one for investigations, so reading can never take the connections execution needs. Idle
+//! connections are closed once they have waited their pool's idle limit, by a reaper of the
+//! pool's own: a session left open is not harmless everywhere (Cyrus' ManageSieve holds the
+//! mailbox's Sieve folder locked for as long as a session lasts, and JMAP waits on it).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -12,7 +15,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::StoreError;
 
-/// An idle pooled connection older than this is closed rather than reused.
+/// How long an idle pooled connection is kept by default.
 const MAX_IDLE: Duration = Duration::from_secs(60);
 
 /// The pool. Clones share it.
@@ -22,6 +25,10 @@ pub(crate) struct Pool<C> {
     permits: Arc<Semaphore>,
     idle: Arc<Mutex<Vec<Lease<C>>>>,
     timeout: Duration,
+    /// An idle connection is closed once it has waited this long.
+    max_idle: Duration,
+    /// Whether the reaper that closes idle connections runs.
+    reaping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<C> Clone for Pool<C> {
@@ -31,6 +38,8 @@ impl<C> Clone for Pool<C> {
             permits: self.permits.clone(),
             idle: self.idle.clone(),
             timeout: self.timeout,
+            max_idle: self.max_idle,
+            reaping: self.reaping.clone(),
         }
     }
 }
@@ -52,7 +61,7 @@ impl<C> Lease<C> {
     }
 }
 
-impl<C> Pool<C> {
+impl<C: Send + 'static> Pool<C> {
     /// A pool of at most `size` connections (at least one); `timeout` bounds the wait for room.
     pub(crate) fn new(what: &'static str, size: usize, timeout: Duration) -> Self {
         Pool {
@@ -60,7 +69,15 @@ impl<C> Pool<C> {
             permits: Arc::new(Semaphore::new(size.max(1))),
             idle: Arc::new(Mutex::new(Vec::new())),
             timeout,
+            max_idle: MAX_IDLE,
+            reaping: Default::default(),
         }
+    }
+
+    /// The same pool, closing connections that have been idle for `max_idle`.
+    pub(crate) fn with_max_idle(mut self, max_idle: Duration) -> Self {
+        self.max_idle = max_idle.max(Duration::from_millis(1));
+        self
     }
 
     /// A connection of `mailbox`: an idle one, or one `connect` opens once there is room.
@@ -74,7 +91,7 @@ impl<C> Pool<C> {
     {
         let reusable = {
             let mut idle = self.idle.lock().expect("pool lock");
-            idle.retain(|lease| lease.since.elapsed() < MAX_IDLE);
+            idle.retain(|lease| lease.since.elapsed() < self.max_idle);
             idle.iter()
                 .position(|lease| lease.mailbox == mailbox)
                 .map(|i| idle.swap_remove(i))
@@ -111,6 +128,39 @@ impl<C> Pool<C> {
     pub(crate) fn checkin(&self, mut lease: Lease<C>) {
         lease.since = Instant::now();
         self.idle.lock().expect("pool lock").push(lease);
+        self.start_reaper();
+    }
+
+    /// Starts (once per pool) the task that closes connections idle for the pool's limit,
+    /// looking twice per limit; it ends with the pool.
+    fn start_reaper(&self) {
+        use std::sync::atomic::Ordering;
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // no runtime: checkout still closes what waited too long
+        };
+        if self.reaping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let idle = Arc::downgrade(&self.idle);
+        let max_idle = self.max_idle;
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(max_idle / 2).await;
+                let Some(idle) = idle.upgrade() else {
+                    return;
+                };
+                let stale: Vec<Lease<C>> = {
+                    let mut idle = idle.lock().expect("pool lock");
+                    let (stale, keep) = std::mem::take(&mut *idle)
+                        .into_iter()
+                        .partition(|lease| lease.since.elapsed() >= max_idle);
+                    *idle = keep;
+                    stale
+                };
+                // Closed outside the lock.
+                drop(stale);
+            }
+        });
     }
 
     /// Connections open now, idle or in use (for tests).
@@ -147,6 +197,24 @@ mod tests {
         let other = pool.checkout("b", async || Ok(2)).await.unwrap();
         assert_eq!(other.conn, 2);
         assert_eq!(pool.open(1), 1, "a's idle connection was closed");
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_is_closed_after_the_idle_limit_without_a_next_checkout() {
+        let pool = pool(2).with_max_idle(Duration::from_millis(100));
+        let lease = pool.checkout("a", async || Ok(1)).await.unwrap();
+        pool.checkin(lease);
+        let busy = pool.checkout("b", async || Ok(2)).await.unwrap();
+        assert_eq!(pool.open(2), 2);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            pool.open(2),
+            1,
+            "a's idle connection was closed, b's in use kept"
+        );
+        pool.checkin(busy);
+        let fresh = pool.checkout("a", async || Ok(3)).await.unwrap();
+        assert_eq!(fresh.conn, 3);
     }
 
     #[tokio::test]

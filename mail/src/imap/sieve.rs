@@ -12,6 +12,9 @@ use crate::sieve::{SieveScript, SieveScripts};
 use crate::tls::MailStream;
 use crate::StoreError;
 
+/// How long a ManageSieve session is kept after its last use.
+const SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The Sieve scripts of every mailbox on the server.
 #[derive(Clone)]
 pub struct ManageSieve {
@@ -28,9 +31,13 @@ impl std::fmt::Debug for ManageSieve {
 }
 
 impl ManageSieve {
-    /// A pool of its own of `settings.sieve_connections` sessions.
+    /// A pool of its own of `settings.sieve_connections` sessions, each closed a second after
+    /// its last use: long enough for the reads and writes of one check or turn-off to share
+    /// it, short enough not to hold the mailbox (Cyrus locks a mailbox's Sieve folder for as
+    /// long as a ManageSieve session lasts, and its JMAP service waits on that lock).
     pub fn new(settings: Arc<ImapSettings>) -> Self {
-        let pool = Pool::new("ManageSieve", settings.sieve_connections, settings.timeout);
+        let pool = Pool::new("ManageSieve", settings.sieve_connections, settings.timeout)
+            .with_max_idle(SESSION_IDLE);
         ManageSieve { settings, pool }
     }
 
