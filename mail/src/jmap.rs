@@ -12,6 +12,7 @@ pub mod client;
 mod folders;
 mod intake;
 mod messages;
+mod snapshot;
 mod source;
 
 use std::collections::HashMap;
@@ -130,7 +131,7 @@ pub struct Jmap {
     index_mailboxes: Arc<Vec<String>>,
     limits: ReadLimits,
     /// The index's last snapshot of each account.
-    snapshots: Arc<tokio::sync::Mutex<HashMap<String, Arc<source::Snapshot>>>>,
+    snapshots: Arc<tokio::sync::Mutex<HashMap<String, Arc<snapshot::Snapshot>>>>,
 }
 
 impl Jmap {
