@@ -11,7 +11,7 @@ use std::sync::Arc;
 use mail::imap::{Endpoint, Imap, ImapSettings};
 use mail::jmap::{Jmap, JmapSettings};
 use mail::maildir::Maildir;
-use mail::sieve::{SieveForwarding, SieveScripts, SCRIPT};
+use mail::sieve::{SieveForwarding, SieveScript, SieveScripts, SCRIPT};
 use mail::tls::{Security, Tls, TlsSettings};
 use mail::{
     Copy, Destination, Folders, Forwarding, Found, MessageSource, Messages, ReadRequest,
@@ -186,6 +186,47 @@ impl Fixture {
         let path = crate::helpers::deliver(&self.root, mailbox, id, folder);
         self.give_to_server(mailbox);
         path
+    }
+
+    /// Gives the mailbox an active Sieve script of its own, as its owner would: a file and
+    /// the `.dovecot.sieve` link (Maildir, Dovecot), or over ManageSieve signed in as the
+    /// owner (Cyrus keeps scripts in its own store).
+    async fn owner_script(&self, mailbox: &str, name: &str, text: &str) {
+        if let Some(cyrus) = &self.cyrus {
+            let owner = cyrus.owner_sieve();
+            let script = SieveScript {
+                name: name.into(),
+                text: text.into(),
+            };
+            owner.put_script(mailbox, &script).await.unwrap();
+            owner.activate_script(mailbox, name).await.unwrap();
+            return;
+        }
+        let home = self.root.join(mailbox);
+        std::fs::create_dir_all(home.join("sieve")).unwrap();
+        std::fs::write(home.join(format!("sieve/{name}.sieve")), text).unwrap();
+        std::os::unix::fs::symlink(format!("sieve/{name}.sieve"), home.join(".dovecot.sieve"))
+            .unwrap();
+        self.give_to_server(mailbox);
+    }
+
+    /// The mail server runs `name` as the mailbox's active script and accepts it: Pigeonhole's
+    /// compiler on the active file (Maildir, Dovecot); on Cyrus, which compiles every script
+    /// when it is stored and refuses one that does not compile, the owner's own session sees
+    /// that script active.
+    async fn assert_active_script_valid(&self, mailbox: &str, name: &str) {
+        if let Some(cyrus) = &self.cyrus {
+            let active = cyrus.owner_sieve().active_script(mailbox).await.unwrap();
+            assert_eq!(active.map(|a| a.name).as_deref(), Some(name));
+            return;
+        }
+        let active = self.root.join(mailbox).join(".dovecot.sieve");
+        let target = std::fs::read_link(&active).unwrap();
+        assert!(
+            target.to_string_lossy().contains(&format!("{name}.sieve")),
+            "{target:?}"
+        );
+        assert_valid_sieve(&active);
     }
 
     fn give_to_server(&self, mailbox: &str) {
@@ -417,7 +458,7 @@ for_each_connector!(@case a_store_that_went_down_is_unavailable_never_missing, i
 // first sign-in, so no mailbox is unknown to it (its JMAP answers accountNotFound).
 for_each_connector!(@case an_unknown_mailbox_is_refused_not_retried, maildir, imap, imap_tls, jmap);
 // The case writes Dovecot's Sieve files itself.
-for_each_connector!(@case forwarding_is_turned_off_validly_and_restored, maildir, imap, imap_tls);
+for_each_connector!(@case forwarding_is_turned_off_validly_and_restored, maildir, imap, imap_tls, imap_cyrus, jmap);
 
 async fn finding_follows_each_copy_by_handle_then_by_content(f: Fixture) {
     f.deliver(ALICE, "<a@evil.test>", "INBOX");
@@ -566,6 +607,32 @@ async fn the_index_scans_everything_first_then_nothing_when_idle_then_what_chang
         );
     }
     assert_eq!(again.generation, inbox.generation);
+    assert_eq!(
+        stamp_of(&after, "Junk"),
+        stamp_of(&first, "Junk"),
+        "a folder nothing happened in keeps its stamp, so it is not listed again"
+    );
+
+    // A user moves one to Junk and deletes another for good: both folders' stamps move and
+    // their listings follow.
+    f.user_moves(ALICE, "<two@example.test>", "INBOX", "Junk");
+    f.user_deletes(ALICE, "<one@example.test>", "INBOX");
+    let moved = f.source.folder_stamps(ALICE).await.unwrap();
+    assert_ne!(stamp_of(&moved, "INBOX"), stamp_of(&after, "INBOX"));
+    assert_ne!(stamp_of(&moved, "Junk"), stamp_of(&after, "Junk"));
+    assert_eq!(
+        f.source.list(ALICE, "INBOX").await.unwrap().messages.len(),
+        1
+    );
+    assert_eq!(
+        f.source.list(ALICE, "Junk").await.unwrap().messages.len(),
+        2
+    );
+    assert_eq!(
+        f.source.folder_stamps(ALICE).await.unwrap(),
+        moved,
+        "and idle again"
+    );
 }
 
 /// Two executions (two instances) move the same copies at once: each copy is moved by exactly
@@ -709,11 +776,7 @@ bob.private@elsewhere.test
 .
 ;
 "#;
-    let home = f.root.join(BOB);
-    std::fs::create_dir_all(home.join("sieve")).unwrap();
-    std::fs::write(home.join("sieve/rules.sieve"), original).unwrap();
-    std::os::unix::fs::symlink("sieve/rules.sieve", home.join(".dovecot.sieve")).unwrap();
-    f.give_to_server(BOB);
+    f.owner_script(BOB, "rules", original).await;
     let internal = InternalDomains::new(["example.test"]);
 
     let done = f.forwarding.turn_off(BOB, &internal).await.unwrap();
@@ -733,7 +796,7 @@ bob.private@elsewhere.test
     assert!(active.text.contains("redirect \"team@example.test\";"));
     assert!(active.text.contains("fileinto \"Junk\";"));
     assert!(!active.text.contains("elsewhere.test\";") && !active.text.contains("redirect text:"));
-    assert_valid_sieve(&home.join(".dovecot.sieve"));
+    f.assert_active_script_valid(BOB, SCRIPT).await;
     assert_eq!(
         f.sieve.read_script(BOB, "rules").await.unwrap().as_deref(),
         Some(original),
@@ -752,6 +815,7 @@ bob.private@elsewhere.test
         (active.name.as_str(), active.text.as_str()),
         ("rules", original)
     );
+    f.assert_active_script_valid(BOB, "rules").await;
 }
 
 async fn an_unknown_mailbox_is_refused_not_retried(f: Fixture) {

@@ -210,6 +210,25 @@ EVENTS {{\n}}\nDAEMON {{\n}}\n",
         act(&mut RawImap::login(self.imap_port, mailbox))
     }
 
+    /// The owners' own ManageSieve sessions (each signs in as itself, no service account):
+    /// what a mail client's filter editor would do, to set up and read back their rules.
+    pub fn owner_sieve(&self) -> mail::imap::ManageSieve {
+        let settings = mail::imap::ImapSettings {
+            imap: mail::imap::Endpoint::loopback(self.imap_port),
+            user: String::new(),
+            password: PASSWORD.into(),
+            oauth2: None,
+            master_separator: String::new(),
+            managesieve: Some(mail::imap::Endpoint::loopback(self.sieve_port)),
+            tls: mail::tls::Tls::new(&mail::tls::TlsSettings::default()).unwrap(),
+            max_connections: 1,
+            index_connections: 1,
+            sieve_connections: 1,
+            timeout: Duration::from_secs(5),
+        };
+        mail::imap::Imap::new(settings, mail::Folders::default()).sieve()
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }

@@ -583,9 +583,25 @@ pub fn serve_process(
     level: &str,
     stderr: std::process::Stdio,
 ) -> Process {
+    serve_process_with(dir, flags, &[], level, stderr)
+}
+
+/// [`serve_process`] with flags of `serve` itself too; the test's Maildir folder is the store
+/// unless the global flags name one with `--mail-store`.
+pub fn serve_process_with(
+    dir: &std::path::Path,
+    flags: &[&str],
+    serve_flags: &[&str],
+    level: &str,
+    stderr: std::process::Stdio,
+) -> Process {
     use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_airdesk"))
-        .args(flags)
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_airdesk"));
+    command.args(flags);
+    if !flags.contains(&"--mail-store") {
+        command.arg("--mail-root").arg(dir.join("mail"));
+    }
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0", "--job-lease", "2s"])
         .args([
             "--job-batch",
@@ -597,8 +613,7 @@ pub fn serve_process(
         ])
         .arg("--database-url")
         .arg(database_url(dir))
-        .arg("--mail-root")
-        .arg(dir.join("mail"))
+        .args(serve_flags)
         .env("AIRDESK_POLICY", lenient_policy(dir))
         .env("AIRDESK_LOG", level)
         .stdout(std::process::Stdio::piped())

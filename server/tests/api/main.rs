@@ -23,6 +23,7 @@ mod index_imap;
 mod instances;
 mod intake;
 mod investigations;
+mod jmap_end_to_end;
 mod limits;
 mod mail_check;
 mod notify;
