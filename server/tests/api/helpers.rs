@@ -139,6 +139,76 @@ pub async fn settled(client: &Client, base: &str, token: &str, id: &str) -> Valu
     }
 }
 
+/// GETs `path` on the server at `base` until `done` holds for the JSON it answers (up to 60 s);
+/// returns that answer.
+pub async fn poll_until(
+    client: &Client,
+    base: &str,
+    token: &str,
+    path: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let body: Value = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("JSON");
+        if done(&body) {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} never got there: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Changes (or undoes) action `id` on the server at `base` to `to`; asserts the change was
+/// accepted and returns the new action once it has finished executing.
+pub async fn change_at(client: &Client, base: &str, token: &str, id: &str, to: &str) -> Value {
+    let response = client
+        .post(format!("{base}/api/v1/actions/{id}/change"))
+        .bearer_auth(token)
+        .json(&json!({"to": to}))
+        .send()
+        .await
+        .expect("request sent");
+    assert!(
+        response.status().is_success(),
+        "changing {id} to {to}: {}",
+        response.status()
+    );
+    let change: Value = response.json().await.expect("action");
+    settled(client, base, token, change["id"].as_str().expect("an id")).await
+}
+
+/// Approves every action of a page of pending ones and waits for each to complete; returns
+/// each one's (type, id).
+pub async fn approve_every_one(
+    client: &Client,
+    base: &str,
+    token: &str,
+    pending: &Value,
+) -> Vec<(String, String)> {
+    let mut done = Vec::new();
+    for action in pending["items"].as_array().expect("a page of actions") {
+        let id = action["id"].as_str().expect("an id");
+        approve_at(client, base, token, id).await;
+        let finished = settled(client, base, token, id).await;
+        assert_eq!(finished["status"], "completed", "{finished}");
+        let kind = action["type"].as_str().expect("a type");
+        done.push((kind.to_string(), id.to_string()));
+    }
+    done
+}
+
 /// Approves an action on the server at `base`; asserts 200 and returns the action.
 pub async fn approve_at(client: &Client, base: &str, token: &str, id: &str) -> Value {
     let response = client

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::corpus::{self, CAMPAIGN_URL, NEWSLETTER_URL};
 use crate::cyrus::{Cyrus, PASSWORD, SERVICE};
-use crate::helpers::{approve_at, settled};
+use crate::helpers::{approve_every_one, change_at, poll_until};
 use mail::sieve::{SieveScript, SieveScripts};
 
 const ALICE: &str = "alice@example.test";
@@ -45,33 +45,6 @@ fn newsletters_in_inbox(cyrus: &Cyrus, n: usize) -> usize {
         imap.uids_of("INBOX", &format!("<news-{n}@newsletter.test>"))
             .len()
     })
-}
-
-/// GETs `path` on the server until `done` holds for the JSON it answers (up to 60 s).
-async fn until(
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
-    path: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let body: Value = client
-            .get(format!("{base}{path}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if done(&body) {
-            return body;
-        }
-        assert!(Instant::now() < deadline, "{path} never got there: {body}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// A report button's message from `from`: a note and the original attached whole.
@@ -139,7 +112,7 @@ async fn the_binary_over_jmap_investigates_a_mailed_report_remediates_and_undoes
     let base = server.base.clone();
 
     // The index reads every copy over JMAP.
-    until(
+    poll_until(
         &client,
         &base,
         &token,
@@ -159,7 +132,7 @@ async fn the_binary_over_jmap_investigates_a_mailed_report_remediates_and_undoes
     // Bob reports his copy by mail; airdesk reads it over JMAP and files it.
     let report = report_of(BOB, &corpus::campaign_message(1, BOB));
     cyrus.as_owner(PHISH, |imap| imap.append("INBOX", &report));
-    let pending = until(
+    let pending = poll_until(
         &client,
         &base,
         &token,
@@ -192,18 +165,10 @@ async fn the_binary_over_jmap_investigates_a_mailed_report_remediates_and_undoes
     }
 
     // Approved: every copy in Recoverable Items, the newsletters untouched, bob's rules off.
-    let mut deletes = Vec::new();
-    let mut forwarding = Vec::new();
-    for action in pending["items"].as_array().unwrap() {
-        let id = action["id"].as_str().unwrap();
-        approve_at(&client, &base, &token, id).await;
-        let done = settled(&client, &base, &token, id).await;
-        assert_eq!(done["status"], "completed", "{done}");
-        match action["type"].as_str().unwrap() {
-            "turn_off_forwarding" => forwarding.push(id.to_string()),
-            _ => deletes.push(id.to_string()),
-        }
-    }
+    let approved = approve_every_one(&client, &base, &token, &pending).await;
+    let (forwarding, deletes): (Vec<_>, Vec<_>) = approved
+        .into_iter()
+        .partition(|(kind, _)| kind == "turn_off_forwarding");
     assert_eq!(forwarding.len(), 1, "{pending}");
     for n in 0..CAMPAIGN.len() {
         assert_eq!(campaign_copies(&cyrus, n, "INBOX"), 0, "{}", CAMPAIGN[n]);
@@ -231,29 +196,18 @@ async fn the_binary_over_jmap_investigates_a_mailed_report_remediates_and_undoes
     assert!(active.text.contains("keep;"), "{}", active.text);
 
     // Changed to Move to inbox: every copy back; forwarding restored: bob's own rules again.
-    for id in &deletes {
-        let response = client
-            .post(format!("{base}/api/v1/actions/{id}/change"))
-            .bearer_auth(&token)
-            .json(&json!({"to": "move_to_inbox"}))
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success(), "{}", response.status());
-        let change: Value = response.json().await.unwrap();
-        let done = settled(&client, &base, &token, change["id"].as_str().unwrap()).await;
+    for (_, id) in &deletes {
+        let done = change_at(&client, &base, &token, id, "move_to_inbox").await;
         assert_eq!(done["status"], "completed", "{done}");
     }
-    let response = client
-        .post(format!("{base}/api/v1/actions/{}/change", forwarding[0]))
-        .bearer_auth(&token)
-        .json(&json!({"to": "restore_forwarding"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-    let change: Value = response.json().await.unwrap();
-    let done = settled(&client, &base, &token, change["id"].as_str().unwrap()).await;
+    let done = change_at(
+        &client,
+        &base,
+        &token,
+        &forwarding[0].1,
+        "restore_forwarding",
+    )
+    .await;
     assert_eq!(done["status"], "completed", "{done}");
     for n in 0..CAMPAIGN.len() {
         assert_eq!(campaign_copies(&cyrus, n, "INBOX"), 1, "{}", CAMPAIGN[n]);
