@@ -170,15 +170,14 @@ async fn the_binary_over_jmap_investigates_a_mailed_report_remediates_and_undoes
         .into_iter()
         .partition(|(kind, _)| kind == "turn_off_forwarding");
     assert_eq!(forwarding.len(), 1, "{pending}");
-    for n in 0..CAMPAIGN.len() {
-        assert_eq!(campaign_copies(&cyrus, n, "INBOX"), 0, "{}", CAMPAIGN[n]);
+    for (n, mailbox) in CAMPAIGN.iter().enumerate() {
+        assert_eq!(campaign_copies(&cyrus, n, "INBOX"), 0, "{mailbox}");
         assert_eq!(
             campaign_copies(&cyrus, n, "Recoverable Items"),
             1,
-            "{}",
-            CAMPAIGN[n]
+            "{mailbox}"
         );
-        assert_eq!(newsletters_in_inbox(&cyrus, n), 1, "{}", CAMPAIGN[n]);
+        assert_eq!(newsletters_in_inbox(&cyrus, n), 1, "{mailbox}");
     }
     let active = owner_sieve.active_script(BOB).await.unwrap().unwrap();
     assert_ne!(active.name, "rules");
@@ -209,13 +208,12 @@ async fn the_binary_over_jmap_investigates_a_mailed_report_remediates_and_undoes
     )
     .await;
     assert_eq!(done["status"], "completed", "{done}");
-    for n in 0..CAMPAIGN.len() {
-        assert_eq!(campaign_copies(&cyrus, n, "INBOX"), 1, "{}", CAMPAIGN[n]);
+    for (n, mailbox) in CAMPAIGN.iter().enumerate() {
+        assert_eq!(campaign_copies(&cyrus, n, "INBOX"), 1, "{mailbox}");
         assert_eq!(
             campaign_copies(&cyrus, n, "Recoverable Items"),
             0,
-            "{}",
-            CAMPAIGN[n]
+            "{mailbox}"
         );
     }
     let active = owner_sieve.active_script(BOB).await.unwrap().unwrap();
