@@ -8,7 +8,9 @@
 //! 2. airdesk's imap connector (the service account authorised as each mailbox) soft deletes
 //!    the cluster, from approval to Completed with every per-message result recorded; the
 //!    owners move the messages back.
-//! 3. airdesk's jmap connector does the same (`Email/set` batches under `ifInState`).
+//! 3. JMAP's floor: the service account moves each inbox with one bare `Email/query` and one
+//!    `Email/set` of every id (nothing looked for, no `ifInState`), and back.
+//! 4. airdesk's jmap connector does the same (`Email/set` batches under `ifInState`).
 //!
 //! Run: `cargo bench -p server --bench cyrus` (AIRDESK_BENCH_MAILBOXES and
 //! AIRDESK_BENCH_PER_MAILBOX scale it).
@@ -85,6 +87,15 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
     check_all_in(&server, &names, "Recoverable Items", per_mailbox);
     move_all(&server, &names, "Recoverable Items", "INBOX", per_mailbox);
 
+    let jmap_floor =
+        jmap_move_all(&server, &names, "INBOX", "Recoverable Items", per_mailbox).await;
+    jmap_move_all(&server, &names, "Recoverable Items", "INBOX", per_mailbox).await;
+    println!(
+        "service account's bare Email/query + Email/set per mailbox (JMAP floor): {jmap_floor:.2?} \
+         = {:.1}x the IMAP floor",
+        jmap_floor.as_secs_f64() / floor.as_secs_f64()
+    );
+
     let jmap = Connector::Jmap {
         settings: Box::new(JmapSettings {
             session_url: server.session_url(),
@@ -101,9 +112,86 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
     report("jmap", over_jmap, floor, total);
     check_all_in(&server, &names, "Recoverable Items", per_mailbox);
     println!(
-        "jmap / imap on the same Cyrus: {:.2}",
-        over_jmap.as_secs_f64() / over_imap.as_secs_f64()
+        "jmap / imap on the same Cyrus: {:.2}; airdesk's jmap / the JMAP floor: {:.2}",
+        over_jmap.as_secs_f64() / over_imap.as_secs_f64(),
+        over_jmap.as_secs_f64() / jmap_floor.as_secs_f64()
     );
+}
+
+/// The service account moves every Email of `from` to `to` in each mailbox over bare JMAP:
+/// one `Email/query` and one `Email/set` per mailbox, one mailbox after another (as the IMAP
+/// floor goes); the mailboxes' ids are read before the clock starts.
+async fn jmap_move_all(
+    server: &Cyrus,
+    names: &[String],
+    from: &str,
+    to: &str,
+    expected: usize,
+) -> Duration {
+    use serde_json::{json, Value};
+    let client = reqwest::Client::new();
+    let api = format!("http://127.0.0.1:{}/jmap/", server.http_port);
+    let call = |calls: Value| {
+        let client = client.clone();
+        let api = api.clone();
+        async move {
+            let body = json!({
+                "using": ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"],
+                "methodCalls": calls,
+            });
+            let answer: Value = client
+                .post(api)
+                .basic_auth(SERVICE, Some(PASSWORD))
+                .json(&body)
+                .send()
+                .await
+                .expect("JMAP answers")
+                .json()
+                .await
+                .expect("JMAP JSON");
+            answer["methodResponses"][0][1].clone()
+        }
+    };
+    let mut folders = Vec::new();
+    for mailbox in names {
+        let listed = call(json!([["Mailbox/get", {"accountId": mailbox}, "m"]])).await;
+        let id_of = |folder: &str| {
+            listed["list"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|m| match folder {
+                    "INBOX" => m["role"] == "inbox",
+                    name => m["name"] == name,
+                })
+                .and_then(|m| m["id"].as_str())
+                .unwrap_or_else(|| panic!("{mailbox} has no {folder}: {listed}"))
+                .to_string()
+        };
+        folders.push((id_of(from), id_of(to)));
+    }
+    let started = Instant::now();
+    for (mailbox, (from, to)) in names.iter().zip(&folders) {
+        let query = json!([["Email/query", {
+            "accountId": mailbox, "filter": {"inMailbox": from}, "limit": expected + 1,
+        }, "q"]]);
+        let ids = call(query).await["ids"].clone();
+        let ids = ids.as_array().expect("ids");
+        assert_eq!(ids.len(), expected, "{mailbox}");
+        let update: serde_json::Map<String, Value> = ids
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|id| {
+                let patch =
+                    json!({format!("mailboxIds/{from}"): null, format!("mailboxIds/{to}"): true});
+                (id.to_string(), patch)
+            })
+            .collect();
+        let set = call(json!([["Email/set", {"accountId": mailbox, "update": update}, "s"]])).await;
+        let updated = set["updated"].as_object().map_or(0, |u| u.len());
+        assert_eq!(updated, expected, "{mailbox}: {set}");
+    }
+    started.elapsed()
 }
 
 fn report(connector: &str, took: Duration, floor: Duration, total: usize) {
