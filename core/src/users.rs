@@ -1,4 +1,9 @@
-//! Users: creation with Argon2id password hashes, sign-in, and loading the current user.
+//! Users: creation with Argon2id password hashes, sign-in, and loading the current user;
+//! their administration (list, role, disable) in `admin`.
+
+mod admin;
+
+pub use admin::{list, set_disabled, set_role, UserInfo};
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;

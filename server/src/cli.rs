@@ -7,6 +7,7 @@ mod commands;
 mod events;
 mod mail_args;
 mod token;
+mod user;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -187,6 +187,20 @@ pub enum UserCommand {
     },
     /// Lift the sign-in backoff on NAME (from every address) and forget its failed sign-ins.
     Unlock { name: String },
+    /// Every user: name, role, enabled or disabled, created.
+    List,
+    /// Give NAME another role; their open sessions and tokens act with it from their next
+    /// request. The last enabled admin keeps theirs.
+    Role {
+        name: String,
+        #[arg(value_enum)]
+        role: RoleArg,
+    },
+    /// Disable NAME: they cannot sign in, and their open sessions and tokens are refused from
+    /// their next request. Their history stays. The last enabled admin cannot be disabled.
+    Disable { name: String },
+    /// Enable NAME again (their tokens that are not revoked or expired work again).
+    Enable { name: String },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -1,14 +1,11 @@
 //! What each command does.
 
-use std::io::BufRead;
-
 use airdesk_core::policy::{self, PolicyHolder};
-use airdesk_core::{audit, index, users};
-use model::{Actor, AppError, Username};
+use airdesk_core::{audit, index};
+use model::AppError;
 
 use super::{
-    token, AuditCommand, Cli, Command, DemoCommand, MailCommand, PolicyCommand, ServeArgs,
-    UserCommand,
+    token, user, AuditCommand, Cli, Command, DemoCommand, MailCommand, PolicyCommand, ServeArgs,
 };
 use crate::config::{check_mail_root, Settings};
 use crate::demo;
@@ -26,28 +23,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             println!("migrations applied");
             Ok(())
         }
-        Command::User(UserCommand::Add { name, role, .. }) => {
-            let username = Username::parse(name)?;
-            let password = read_password()?;
-            let db = open_db(&defaults).await?;
-            let role = (*role).into();
-            let user = users::create(&db, &Actor::CommandLine, &username, &password, role).await?;
-            println!(
-                "user {} added with role {}",
-                user.username,
-                user.role.label()
-            );
-            Ok(())
-        }
-        Command::User(UserCommand::Unlock { name }) => {
-            let db = open_db(&defaults).await?;
-            if airdesk_core::signin::unlock(&db, &Actor::CommandLine, name).await? {
-                println!("sign-in backoff on {} lifted", name.trim());
-            } else {
-                println!("{} had no failed sign-ins to forget", name.trim());
-            }
-            Ok(())
-        }
+        Command::User(command) => user::run(&defaults, command).await,
         Command::Token(command) => token::run(&open_db(&defaults).await?, command).await,
         Command::Demo(DemoCommand::Seed(options)) => {
             let root = demo_root(&defaults)?;
@@ -244,19 +220,6 @@ async fn verify(settings: &Settings, recorded: Option<RecordedHead<'_>>) -> Resu
         None => println!("audit chain intact: {} events", walked.events),
     }
     Ok(())
-}
-
-/// The first line of standard input, without its line ending.
-fn read_password() -> Result<String, Failure> {
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-        Failure::Other(format!("cannot read the password from standard input: {e}"))
-    })?;
-    let password = line.trim_end_matches(['\r', '\n']).to_string();
-    if password.is_empty() {
-        return Err(Failure::Other("no password on standard input".into()));
-    }
-    Ok(password)
 }
 
 /// Demo mail is written as files: it needs the Maildir store.

@@ -174,6 +174,141 @@ async fn tokens_made_listed_and_revoked_on_the_command_line_hold_against_the_ser
     );
 }
 
+// Multi-threaded for the same reason as the tokens' test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_change_or_a_disabled_user_on_the_command_line_holds_at_the_next_request() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, role) in [("root", "admin"), ("carol", "search-and-purge")] {
+        let added = airdesk(
+            &dir,
+            &["user", "add", name, "--role", role, "--password-stdin"],
+            Some(&format!("{PASSWORD}\n")),
+        );
+        assert!(added.status.success(), "{}", stderr(&added));
+    }
+    let created = airdesk(
+        &dir,
+        &["token", "create", "carol", "--scope", "admin"],
+        None,
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let token = stdout(&created).trim().to_string();
+    let settings = crate::helpers::settings_in(&dir);
+    let app = server::startup::Application::build(&settings)
+        .await
+        .unwrap();
+    let db = app.state().db.clone();
+    let address = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let session = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let sign_in = || {
+        session
+            .post(format!("{address}/rpc/login"))
+            .header("Origin", &address)
+            .form(&[("username", "carol"), ("password", PASSWORD)])
+            .send()
+    };
+    sign_in().await.unwrap();
+    // What carol's open session and her token may do now: (hunt, read) by session, read by
+    // token.
+    let can = || async {
+        let rpc = |name: &'static str, body: serde_json::Value| {
+            session
+                .post(format!("{address}/rpc/{name}"))
+                .header("Origin", &address)
+                .json(&body)
+                .send()
+        };
+        let hunt = rpc(
+            "start_investigation",
+            serde_json::json!({"by": "sender", "value": "nobody@nowhere.test"}),
+        );
+        let read = rpc("list_incidents", serde_json::json!({"query": {}}));
+        let by_token = reqwest::Client::new()
+            .get(format!("{address}/api/v1/actions"))
+            .bearer_auth(&token)
+            .send();
+        (
+            hunt.await.unwrap().status().as_u16(),
+            read.await.unwrap().status().as_u16(),
+            by_token.await.unwrap().status().as_u16(),
+        )
+    };
+    assert_eq!(can().await, (200, 200, 200));
+
+    let demoted = airdesk(&dir, &["user", "role", "carol", "reader"], None);
+    assert!(demoted.status.success(), "{}", stderr(&demoted));
+    assert!(stdout(&demoted).contains("Reader"), "{}", stdout(&demoted));
+    assert_eq!(
+        can().await,
+        (403, 200, 200),
+        "a Reader now, in the same session"
+    );
+
+    let disabled = airdesk(&dir, &["user", "disable", "carol"], None);
+    assert!(disabled.status.success(), "{}", stderr(&disabled));
+    assert_eq!(can().await, (401, 401, 401), "refused at the next request");
+    sign_in().await.unwrap();
+    assert_eq!(can().await, (401, 401, 401), "and cannot sign in again");
+
+    // Refusals, each one clear line and nothing changed.
+    for (args, words) in [
+        (&["user", "disable", "carol"][..], "already disabled"),
+        (
+            &["user", "role", "carol", "reader"][..],
+            "already has the role",
+        ),
+        (&["user", "disable", "root"][..], "last enabled admin"),
+        (
+            &["user", "role", "root", "reader"][..],
+            "last enabled admin",
+        ),
+        (&["user", "disable", "nobody"][..], "\"nobody\""),
+    ] {
+        let refused = airdesk(&dir, args, None);
+        assert!(!refused.status.success(), "{args:?}");
+        assert!(
+            stderr(&refused).contains(words),
+            "{args:?}: {}",
+            stderr(&refused)
+        );
+        assert_eq!(
+            stderr(&refused).trim().lines().count(),
+            1,
+            "{}",
+            stderr(&refused)
+        );
+    }
+    let listed = stdout(&airdesk(&dir, &["user", "list"], None));
+    let rows: Vec<Vec<&str>> = listed
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{listed}");
+    assert_eq!(rows[0][..3], ["carol", "Reader", "disabled"]);
+    assert_eq!(rows[1][..3], ["root", "Admin", "enabled"]);
+
+    let enabled = airdesk(&dir, &["user", "enable", "carol"], None);
+    assert!(enabled.status.success(), "{}", stderr(&enabled));
+    sign_in().await.unwrap();
+    assert_eq!(
+        can().await,
+        (403, 200, 200),
+        "back, as a Reader, token and all"
+    );
+    let audited: i64 = airdesk_core::db::query(
+        "SELECT COUNT(*) FROM audit_events WHERE event IN ('user_role_changed', 'user_disabled', 'user_enabled')",
+    )
+    .scalar(&db)
+    .await
+    .unwrap();
+    assert_eq!(audited, 3);
+}
+
 #[test]
 fn a_duplicate_user_or_short_password_or_bad_role_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
