@@ -9,6 +9,7 @@ mod incidents;
 mod investigations;
 mod policy;
 mod session;
+mod users;
 mod webhooks;
 
 pub use actions::{get_action, list_actions, ActionQuery};
@@ -24,4 +25,5 @@ pub use investigations::{
 };
 pub use policy::{get_impact, get_policy};
 pub use session::{current_user, login, logout, Login, Logout};
+pub use users::{change_user, list_users, ChangeUser, UserChange};
 pub use webhooks::{list_deliveries, DeliveryQuery};

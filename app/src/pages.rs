@@ -11,3 +11,4 @@ pub mod login_page;
 pub mod not_found_page;
 pub mod office_action_center_page;
 pub mod policy_page;
+pub mod users_page;

@@ -11,6 +11,7 @@ use crate::pages::dashboard_page::DashboardPage;
 use crate::pages::deliveries_page::DeliveriesPage;
 use crate::pages::office_action_center_page::OfficeActionCenterPage;
 use crate::pages::policy_page::PolicyPage;
+use crate::pages::users_page::UsersPage;
 use crate::pages::{
     action_center_page::ActionCenterPage, incident_page::IncidentPage,
     incidents_page::IncidentsPage, investigation_page::InvestigationPage,
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/threatincidents") view=OfficeActionCenterPage/>
                     <Route path=path!("/policy") view=PolicyPage/>
                     <Route path=path!("/deliveries") view=DeliveriesPage/>
+                    <Route path=path!("/users") view=UsersPage/>
                 </ParentRoute>
             </Routes>
         </Router>

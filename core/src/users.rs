@@ -3,7 +3,7 @@
 
 mod admin;
 
-pub use admin::{list, set_disabled, set_role, UserInfo};
+pub use admin::{list, set_disabled, set_role};
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;

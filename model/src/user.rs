@@ -1,8 +1,19 @@
-//! Who is signed in, and what a username may look like.
+//! Who is signed in, what a username may look like, and a user as administrators see them.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{AppError, Role, Scope, Scopes};
+
+/// A user as the Users page and `airdesk user list` show them. Never a password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserAccount {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
 
 /// The signed-in user as the portal and the rules see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,6 +26,7 @@ pub fn Layout() -> impl IntoView {
                     {move || Suspend::new(async move {
                         user.await.ok().flatten().filter(|u| u.role == Role::Admin).map(|_| view! {
                             <A href="/deliveries">"Deliveries"</A>
+                            <A href="/users">"Users"</A>
                         })
                     })}
                 </Suspense>

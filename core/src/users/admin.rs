@@ -6,29 +6,39 @@
 //! lose the role — nobody would be left who could undo it.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::audit::{self, Event};
 use crate::db::{query, Db, Tx};
-use model::{Actor, AppError, Role};
+use model::{Actor, AppError, Role, UserAccount};
 
-/// One user as the list shows them. Never the password hash.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct UserInfo {
-    pub id: String,
-    pub username: String,
-    pub role: String,
-    pub disabled: bool,
-    pub created_at: DateTime<Utc>,
+#[derive(sqlx::FromRow)]
+struct UserInfo {
+    id: String,
+    username: String,
+    role: String,
+    disabled: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl UserInfo {
+    fn account(self) -> Result<UserAccount, AppError> {
+        Ok(UserAccount {
+            role: Role::parse(&self.role).ok_or(AppError::Internal)?,
+            id: self.id,
+            username: self.username,
+            disabled: self.disabled,
+            created_at: self.created_at,
+        })
+    }
 }
 
 /// Every user, by name.
-pub async fn list(db: &Db) -> Result<Vec<UserInfo>, AppError> {
-    Ok(
+pub async fn list(db: &Db) -> Result<Vec<UserAccount>, AppError> {
+    let rows: Vec<UserInfo> =
         query("SELECT id, username, role, disabled, created_at FROM users ORDER BY username")
             .fetch_all(db)
-            .await?,
-    )
+            .await?;
+    rows.into_iter().map(UserInfo::account).collect()
 }
 
 /// Gives the named user another role. The same role again is a conflict, so a typo is never
@@ -39,7 +49,7 @@ pub async fn set_role(
     actor: &Actor,
     username: &str,
     role: Role,
-) -> Result<UserInfo, AppError> {
+) -> Result<UserAccount, AppError> {
     let mut tx = db.write().await?;
     let user = named(&mut tx, username).await?;
     if user.role == role.as_str() {
@@ -67,10 +77,11 @@ pub async fn set_role(
     };
     audit::record(&mut tx, event);
     tx.commit().await?;
-    Ok(UserInfo {
+    UserInfo {
         role: role.as_str().to_string(),
         ..user
-    })
+    }
+    .account()
 }
 
 /// Disables (or enables again) the named user. Disabling twice, or enabling an enabled user,
@@ -81,7 +92,7 @@ pub async fn set_disabled(
     actor: &Actor,
     username: &str,
     disabled: bool,
-) -> Result<UserInfo, AppError> {
+) -> Result<UserAccount, AppError> {
     let mut tx = db.write().await?;
     let user = named(&mut tx, username).await?;
     if user.disabled == disabled {
@@ -113,7 +124,7 @@ pub async fn set_disabled(
     };
     audit::record(&mut tx, event);
     tx.commit().await?;
-    Ok(UserInfo { disabled, ..user })
+    UserInfo { disabled, ..user }.account()
 }
 
 async fn named(tx: &mut Tx<'_>, username: &str) -> Result<UserInfo, AppError> {

@@ -3,8 +3,8 @@
 
 use std::io::BufRead;
 
-use airdesk_core::users::{self, UserInfo};
-use model::{Actor, Role, Username};
+use airdesk_core::users;
+use model::{Actor, Role, UserAccount, Username};
 
 use super::UserCommand;
 use crate::config::Settings;
@@ -60,14 +60,14 @@ pub async fn run(settings: &Settings, command: &UserCommand) -> Result<(), Failu
 }
 
 /// Tab-separated, a header first, for people and scripts alike.
-fn table(users: &[UserInfo]) -> String {
+fn table(users: &[UserAccount]) -> String {
     let mut out = String::from("name\trole\tstate\tcreated\n");
     for user in users {
-        let role = Role::parse(&user.role).map_or(user.role.clone(), |r| r.label().to_string());
         let state = if user.disabled { "disabled" } else { "enabled" };
         out.push_str(&format!(
-            "{}\t{role}\t{state}\t{}\n",
+            "{}\t{}\t{state}\t{}\n",
             user.username,
+            user.role.label(),
             user.created_at.format("%Y-%m-%dT%H:%M:%SZ")
         ));
     }

@@ -233,6 +233,23 @@ async fn every_endpoint_and_server_function_answers_each_role_as_designed() {
             json!({"mailbox": "alice@example.test", "internet_message_id": "<none@x.test>"}),
             if who == Who::Anonymous { 401 } else { 404 },
         ));
+        // The Users page: Admin only; an admin changing a user who does not exist meets 404.
+        let admin_only = |ok: u16| match who {
+            Who::Anonymous => 401,
+            Who::Reader | Who::Analyst => 403,
+            Who::Admin => ok,
+        };
+        rpc.push(("list_users", json!({}), admin_only(200)));
+        rpc.push((
+            "change_user",
+            json!({"username": "nobody", "change": {"Disabled": true}}),
+            admin_only(404),
+        ));
+        rpc.push((
+            "change_user",
+            json!({"username": "nobody", "change": {"Role": "admin"}}),
+            admin_only(404),
+        ));
         for (name, body, expected) in rpc {
             let status = session
                 .post(app.url(&format!("/rpc/{name}")))
