@@ -240,7 +240,9 @@ fn campaign_copies(dovecot: &Dovecot, mailbox: &str, n: usize, folder: &str) -> 
 async fn the_binary_with_mail_store_imaps_remediates_a_campaign_and_undoes_it_on_a_tls_dovecot() {
     use crate::certs::{Kind, TestCa};
     use crate::corpus::{self, CAMPAIGN_URL};
-    use crate::helpers::{approve_every_one, change_at, poll_until};
+    use crate::helpers::{
+        approve_every_one, change_at, indexed, malicious_domain, remediation_pending,
+    };
     const CAMPAIGN: [&str; 3] = [
         "alice@example.test",
         "bob@example.test",
@@ -296,14 +298,7 @@ async fn the_binary_with_mail_store_imaps_remediates_a_campaign_and_undoes_it_on
     );
     let client = reqwest::Client::new();
     let base = server.base.clone();
-    poll_until(
-        &client,
-        &base,
-        &token,
-        &format!("/api/v1/messages?url={CAMPAIGN_URL}"),
-        |page| page["items"].as_array().is_some_and(|i| i.len() == 3),
-    )
-    .await;
+    indexed(&client, &base, &token, CAMPAIGN_URL, 3).await;
     let post = |path: &str, body: Value| {
         client
             .post(format!("{base}{path}"))
@@ -311,13 +306,7 @@ async fn the_binary_with_mail_store_imaps_remediates_a_campaign_and_undoes_it_on
             .json(&body)
             .send()
     };
-    let added = post(
-        "/api/v1/indicators",
-        json!({"kind": "domain", "value": "evil.test", "verdict": "malicious"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(added.status(), 201);
+    malicious_domain(&client, &base, &token, "evil.test").await;
     let reported = post(
         "/api/v1/reports",
         json!({"mailbox": CAMPAIGN[1], "internet_message_id": "<campaign-1@evil.test>"}),
@@ -325,22 +314,7 @@ async fn the_binary_with_mail_store_imaps_remediates_a_campaign_and_undoes_it_on
     .await
     .unwrap();
     assert_eq!(reported.status(), 202);
-    let pending = poll_until(
-        &client,
-        &base,
-        &token,
-        "/api/v1/actions?status=pending&limit=100",
-        |page| {
-            let types: Vec<&str> = page["items"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|a| a["type"].as_str())
-                .collect();
-            types.contains(&"soft_delete_cluster") && types.contains(&"turn_off_forwarding")
-        },
-    )
-    .await;
+    let pending = remediation_pending(&client, &base, &token).await;
 
     let approved = approve_every_one(&client, &base, &token, &pending).await;
     for (n, mailbox) in CAMPAIGN.iter().enumerate() {

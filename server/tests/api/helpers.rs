@@ -170,6 +170,46 @@ pub async fn poll_until(
     }
 }
 
+/// Waits until the index on the server at `base` holds `copies` messages with this link.
+pub async fn indexed(client: &Client, base: &str, token: &str, url: &str, copies: usize) {
+    poll_until(
+        client,
+        base,
+        token,
+        &format!("/api/v1/messages?url={url}"),
+        |page| page["items"].as_array().is_some_and(|i| i.len() == copies),
+    )
+    .await;
+}
+
+/// Marks a domain malicious on the server at `base`, so an investigation of its mail is.
+pub async fn malicious_domain(client: &Client, base: &str, token: &str, domain: &str) {
+    let added = client
+        .post(format!("{base}/api/v1/indicators"))
+        .bearer_auth(token)
+        .json(&json!({"kind": "domain", "value": domain, "verdict": "malicious"}))
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(added.status(), 201);
+}
+
+/// Waits until the server at `base` has a campaign's remediation pending: a soft delete of a
+/// cluster and forwarding turned off; returns the page of pending actions.
+pub async fn remediation_pending(client: &Client, base: &str, token: &str) -> Value {
+    let path = "/api/v1/actions?status=pending&limit=100";
+    poll_until(client, base, token, path, |page| {
+        let types: Vec<&str> = page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a["type"].as_str())
+            .collect();
+        types.contains(&"soft_delete_cluster") && types.contains(&"turn_off_forwarding")
+    })
+    .await
+}
+
 /// Changes (or undoes) action `id` on the server at `base` to `to`; asserts the change was
 /// accepted and returns the new action once it has finished executing.
 pub async fn change_at(client: &Client, base: &str, token: &str, id: &str, to: &str) -> Value {

@@ -8,11 +8,13 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::corpus::{self, CAMPAIGN_URL, NEWSLETTER_URL};
 use crate::cyrus::{Cyrus, PASSWORD, SERVICE};
-use crate::helpers::{approve_every_one, change_at, poll_until};
+use crate::helpers::{
+    approve_every_one, change_at, indexed, malicious_domain, remediation_pending,
+};
 use mail::sieve::{SieveScript, SieveScripts};
 
 const ALICE: &str = "alice@example.test";
@@ -112,42 +114,13 @@ async fn the_binary_over_jmap_investigates_a_mailed_report_remediates_and_undoes
     let base = server.base.clone();
 
     // The index reads every copy over JMAP.
-    poll_until(
-        &client,
-        &base,
-        &token,
-        &format!("/api/v1/messages?url={CAMPAIGN_URL}"),
-        |page| page["items"].as_array().is_some_and(|i| i.len() == 3),
-    )
-    .await;
-    let added = client
-        .post(format!("{base}/api/v1/indicators"))
-        .bearer_auth(&token)
-        .json(&json!({"kind": "domain", "value": "evil.test", "verdict": "malicious"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(added.status(), 201);
+    indexed(&client, &base, &token, CAMPAIGN_URL, 3).await;
+    malicious_domain(&client, &base, &token, "evil.test").await;
 
     // Bob reports his copy by mail; airdesk reads it over JMAP and files it.
     let report = report_of(BOB, &corpus::campaign_message(1, BOB));
     cyrus.as_owner(PHISH, |imap| imap.append("INBOX", &report));
-    let pending = poll_until(
-        &client,
-        &base,
-        &token,
-        "/api/v1/actions?status=pending&limit=100",
-        |page| {
-            let types: Vec<&str> = page["items"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|a| a["type"].as_str())
-                .collect();
-            types.contains(&"soft_delete_cluster") && types.contains(&"turn_off_forwarding")
-        },
-    )
-    .await;
+    let pending = remediation_pending(&client, &base, &token).await;
     // Filed once the report is recorded, so it is not read twice.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
