@@ -15,7 +15,9 @@ use super::folders::{get_call, Mailboxes};
 use super::Jmap;
 use crate::StoreError;
 
-/// Ids one `Email/query` page asks for, and changes one `Email/changes` call asks for.
+/// Ids one `Email/query` page asks for, and changes one `Email/changes` call asks for, at
+/// most: never more than the server's `maxObjectsInGet`, since the `Email/get` beside each
+/// call reads them all.
 const PAGE: usize = 1024;
 
 /// An account's Emails, as one scan saw them.
@@ -134,10 +136,16 @@ impl Jmap {
         self.snapshots.lock().await.get(mailbox).cloned()
     }
 
+    /// How many ids one call asks for.
+    async fn per_call(&self) -> Result<usize, StoreError> {
+        Ok(self.client.session().await?.max_objects_in_get.clamp(1, PAGE))
+    }
+
     /// Every Email of the account with its mailboxes: one walk lists every folder, where
     /// `inMailbox` queries would take one request per folder.
     async fn walk(&self, mailbox: &str) -> Result<Arc<Snapshot>, StoreError> {
         let account = self.account(mailbox).await?;
+        let per_call = self.per_call().await?;
         let mut position = 0;
         let mut emails = HashMap::new();
         let mut state = String::new();
@@ -151,7 +159,7 @@ impl Jmap {
                 "accountId": account,
                 "sort": [{"property": "receivedAt", "isAscending": true}],
                 "position": position,
-                "limit": PAGE,
+                "limit": per_call,
             }, "q"]));
             calls.push(json!(["Email/get", {
                 "accountId": account,
@@ -177,7 +185,7 @@ impl Jmap {
                 .get("ids")
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len);
-            if count < PAGE {
+            if count < per_call {
                 break;
             }
             position += count;
@@ -199,6 +207,7 @@ impl Jmap {
         last: Arc<Snapshot>,
     ) -> Result<Option<Arc<Snapshot>>, StoreError> {
         let account = self.account(mailbox).await?;
+        let per_call = self.per_call().await?;
         let mut state = last.state.clone();
         let mut emails: Option<HashMap<String, Vec<String>>> = None;
         let mut names: Option<(Mailboxes, String)> = None;
@@ -208,7 +217,7 @@ impl Jmap {
                 calls.push(get_call(&account, "m"));
             }
             calls.push(json!(["Email/changes", {
-                "accountId": account, "sinceState": state, "maxChanges": PAGE,
+                "accountId": account, "sinceState": state, "maxChanges": per_call,
             }, "c"]));
             for (path, call_id) in [("/created", "n"), ("/updated", "u")] {
                 calls.push(json!(["Email/get", {
