@@ -138,7 +138,12 @@ impl Jmap {
 
     /// How many ids one call asks for.
     async fn per_call(&self) -> Result<usize, StoreError> {
-        Ok(self.client.session().await?.max_objects_in_get.clamp(1, PAGE))
+        Ok(self
+            .client
+            .session()
+            .await?
+            .max_objects_in_get
+            .clamp(1, PAGE))
     }
 
     /// Every Email of the account with its mailboxes: one walk lists every folder, where
