@@ -136,8 +136,9 @@ async fn one(
         &route,
         &body.bytes,
         |user| async move {
-            // No body, or JSON null, is no comment.
-            let request: Option<DecisionBody> = if body.bytes.iter().all(u8::is_ascii_whitespace) {
+            // No body, or JSON null, is no comment. A body of whitespace alone is not JSON:
+            // declared as JSON, it is refused like any other that does not parse.
+            let request: Option<DecisionBody> = if body.bytes.is_empty() {
                 None
             } else {
                 body.parse()?

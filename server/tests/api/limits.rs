@@ -24,6 +24,43 @@ async fn unreadable_json_is_400() {
 }
 
 #[tokio::test]
+async fn a_decision_body_of_whitespace_is_400_and_no_body_is_no_comment() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let ids = app.same_cluster_actions(&token, 1).await;
+    for body in ["\n", " ", "\r\n\t"] {
+        let response = app
+            .client
+            .post(app.url(&format!("/api/v1/actions/{}/reject", ids[0])))
+            .bearer_auth(&token)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, 400).await;
+    }
+    let action: serde_json::Value = app
+        .get(&format!("/api/v1/actions/{}", ids[0]), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        action["status"], "pending",
+        "nothing decided by a refused body"
+    );
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/actions/{}/reject", ids[0])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
 async fn a_body_not_declared_as_json_is_400() {
     let app = spawn_app().await;
     let token = app.token("analyst", Role::SearchAndPurge).await;
