@@ -233,6 +233,21 @@ fn campaign_copies(dovecot: &Dovecot, mailbox: &str, n: usize, folder: &str) -> 
     String::from_utf8_lossy(&out.stdout).lines().count()
 }
 
+/// Asserts each recipient's campaign copy count in INBOX and in Recoverable Items.
+fn every_copy_in(dovecot: &Dovecot, campaign: &[&str], inbox: usize, recoverable: usize) {
+    for (n, mailbox) in campaign.iter().enumerate() {
+        let counts = (
+            campaign_copies(dovecot, mailbox, n, "INBOX"),
+            campaign_copies(dovecot, mailbox, n, "Recoverable Items"),
+        );
+        assert_eq!(
+            counts,
+            (inbox, recoverable),
+            "{mailbox}: (INBOX, Recoverable Items)"
+        );
+    }
+}
+
 /// What the hidden harness does on Dovecot: the release binary pointed at a TLS-only server with
 /// `--mail-store imaps://…` and a private CA, a campaign indexed, reported, approved, then
 /// changed back — read through `doveadm` and the Sieve files, not through airdesk.
@@ -317,18 +332,7 @@ async fn the_binary_with_mail_store_imaps_remediates_a_campaign_and_undoes_it_on
     let pending = remediation_pending(&client, &base, &token).await;
 
     let approved = approve_every_one(&client, &base, &token, &pending).await;
-    for (n, mailbox) in CAMPAIGN.iter().enumerate() {
-        assert_eq!(
-            campaign_copies(&dovecot, mailbox, n, "INBOX"),
-            0,
-            "{mailbox}"
-        );
-        assert_eq!(
-            campaign_copies(&dovecot, mailbox, n, "Recoverable Items"),
-            1,
-            "{mailbox}"
-        );
-    }
+    every_copy_in(&dovecot, &CAMPAIGN, 0, 1);
     let active = std::fs::read_link(bob.join(".dovecot.sieve")).unwrap();
     assert!(
         active.to_string_lossy().contains("airdesk-no-forwarding"),
@@ -344,18 +348,7 @@ async fn the_binary_with_mail_store_imaps_remediates_a_campaign_and_undoes_it_on
         let done = change_at(&client, &base, &token, id, to).await;
         assert_eq!(done["status"], "completed", "{done}");
     }
-    for (n, mailbox) in CAMPAIGN.iter().enumerate() {
-        assert_eq!(
-            campaign_copies(&dovecot, mailbox, n, "INBOX"),
-            1,
-            "{mailbox}"
-        );
-        assert_eq!(
-            campaign_copies(&dovecot, mailbox, n, "Recoverable Items"),
-            0,
-            "{mailbox}"
-        );
-    }
+    every_copy_in(&dovecot, &CAMPAIGN, 1, 0);
     assert_eq!(
         std::fs::read_link(bob.join(".dovecot.sieve")).unwrap(),
         std::path::Path::new("sieve/rules.sieve")

@@ -116,27 +116,17 @@ pub fn lenient_policy(dir: &std::path::Path) -> std::path::PathBuf {
 
 /// Waits (up to 60 s) for an action on the server at `base` to finish executing; returns it.
 pub async fn settled(client: &Client, base: &str, token: &str, id: &str) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let action: Value = client
-            .get(format!("{base}/api/v1/actions/{id}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request sent")
-            .json()
-            .await
-            .expect("action");
-        let status = action["status"].as_str().unwrap_or_default();
-        if ["completed", "partially_completed", "failed"].contains(&status) {
-            return action;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "action {id} still {status} after 60 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    poll_until(
+        client,
+        base,
+        token,
+        &format!("/api/v1/actions/{id}"),
+        |action| {
+            let status = action["status"].as_str().unwrap_or_default();
+            ["completed", "partially_completed", "failed"].contains(&status)
+        },
+    )
+    .await
 }
 
 /// GETs `path` on the server at `base` until `done` holds for the JSON it answers (up to 60 s);
@@ -166,7 +156,7 @@ pub async fn poll_until(
             std::time::Instant::now() < deadline,
             "{path} never got there: {body}"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 
