@@ -1,5 +1,6 @@
 //! One module per page of the portal.
 
+pub mod account_page;
 pub mod action_center_page;
 pub mod dashboard_page;
 pub mod deliveries_page;
@@ -11,4 +12,6 @@ pub mod login_page;
 pub mod not_found_page;
 pub mod office_action_center_page;
 pub mod policy_page;
+pub mod settings_page;
+pub mod tokens_page;
 pub mod users_page;

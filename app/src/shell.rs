@@ -7,10 +7,13 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Layout;
+use crate::pages::account_page::{AccountPage, SessionsPage};
 use crate::pages::dashboard_page::DashboardPage;
 use crate::pages::deliveries_page::DeliveriesPage;
 use crate::pages::office_action_center_page::OfficeActionCenterPage;
 use crate::pages::policy_page::PolicyPage;
+use crate::pages::settings_page::SettingsPage;
+use crate::pages::tokens_page::TokensPage;
 use crate::pages::users_page::UsersPage;
 use crate::pages::{
     action_center_page::ActionCenterPage, incident_page::IncidentPage,
@@ -74,6 +77,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/policy") view=PolicyPage/>
                     <Route path=path!("/deliveries") view=DeliveriesPage/>
                     <Route path=path!("/users") view=UsersPage/>
+                    <Route path=path!("/sessions") view=SessionsPage/>
+                    <Route path=path!("/tokens") view=TokensPage/>
+                    <Route path=path!("/settings") view=SettingsPage/>
+                    <Route path=path!("/account") view=AccountPage/>
                 </ParentRoute>
             </Routes>
         </Router>

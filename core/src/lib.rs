@@ -20,6 +20,7 @@ mod keyed;
 mod leases;
 pub mod limit;
 pub mod metrics;
+pub mod oidc;
 pub mod policy;
 pub mod sessions;
 pub mod signin;
@@ -58,6 +59,29 @@ pub struct AppState {
     pub(crate) report_quota: std::sync::Arc<investigations::playbook::ReportQuota>,
     /// Decisions on their way to the writer, committed in groups.
     decisions: actions::decide::Queue,
+    /// How people sign in: through an identity provider, with passwords, or both.
+    pub sign_in: SignInConfig,
+    /// The configuration in force as the Settings page shows it, secrets masked (the
+    /// server describes what it was started with).
+    pub settings_view: std::sync::Arc<Vec<model::Setting>>,
+}
+
+/// The ways to sign in to the portal.
+#[derive(Debug, Clone)]
+pub struct SignInConfig {
+    /// Single sign-on through an OpenID provider (`--oidc-issuer`).
+    pub oidc: Option<std::sync::Arc<oidc::Provider>>,
+    /// Local users' passwords (`--local-passwords off` refuses them).
+    pub local_passwords: bool,
+}
+
+impl Default for SignInConfig {
+    fn default() -> Self {
+        SignInConfig {
+            oidc: None,
+            local_passwords: true,
+        }
+    }
 }
 
 impl AppState {
@@ -75,7 +99,21 @@ impl AppState {
             report_locks: Default::default(),
             report_quota: Default::default(),
             decisions: actions::decide::Queue::default(),
+            sign_in: SignInConfig::default(),
+            settings_view: Default::default(),
         }
+    }
+
+    /// The configuration as the Settings page shows it.
+    pub fn with_settings_view(mut self, view: Vec<model::Setting>) -> Self {
+        self.settings_view = std::sync::Arc::new(view);
+        self
+    }
+
+    /// How people sign in.
+    pub fn with_sign_in(mut self, sign_in: SignInConfig) -> Self {
+        self.sign_in = sign_in;
+        self
     }
 
     /// The approval policy (without one, the built-in defaults).

@@ -2,14 +2,18 @@
 //! their administration (list, role, disable) in `admin`.
 
 mod admin;
+mod external;
+mod password;
 
 pub use admin::{list, set_disabled, set_role};
+pub use external::{sign_in_external, External};
+pub use password::{change_password, identity_provider};
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
 
 use crate::audit::{self, Event};
-use crate::db::{self, query, Db};
+use crate::db::{self, query, Db, Tx};
 use crate::new_id;
 use model::{Actor, AppError, CurrentUser, Role, Scopes, Username};
 
@@ -71,15 +75,7 @@ pub async fn create(
         }
     })?;
     let after = serde_json::json!({"username": username.as_str(), "role": role});
-    let event = Event {
-        actor,
-        entity_kind: "user",
-        entity_id: &id,
-        event: "user_created",
-        before: None,
-        after: Some(after),
-    };
-    audit::record(&mut tx, event);
+    audit_user(&mut tx, actor, &id, "user_created", None, Some(after));
     tx.commit().await?;
     Ok(CurrentUser {
         id,
@@ -98,7 +94,8 @@ pub async fn verify_login(
     password: &str,
 ) -> Result<CurrentUser, AppError> {
     let row: Option<UserRow> = query(
-        "SELECT id, username, role, password_hash FROM users WHERE username = $1 AND NOT disabled",
+        "SELECT id, username, role, password_hash FROM users \
+         WHERE username = $1 AND NOT disabled AND oidc_subject IS NULL",
     )
     .bind(username)
     .fetch_optional(db)
@@ -262,6 +259,28 @@ fn dummy_hash() -> &'static str {
 /// How many users there are (the demo seeds only an empty database).
 pub async fn count(db: &Db) -> Result<i64, AppError> {
     Ok(query("SELECT COUNT(*) FROM users").scalar(db).await?)
+}
+
+/// Audits an event of a user.
+pub(crate) fn audit_user(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    id: &str,
+    event: &'static str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) {
+    audit::record(
+        tx,
+        Event {
+            actor,
+            entity_kind: "user",
+            entity_id: id,
+            event,
+            before,
+            after,
+        },
+    );
 }
 
 #[cfg(test)]

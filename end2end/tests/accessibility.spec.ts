@@ -19,7 +19,7 @@ test('the home page has no WCAG 2.1 AA violations', async ({ page }) => {
   expect(results.violations).toEqual([]);
 });
 
-for (const path of ['/', '/deliveries', '/incidents', '/action-center', '/action-center?tab=history', '/investigations', '/policy']) {
+for (const path of ['/', '/deliveries', '/incidents', '/action-center', '/action-center?tab=history', '/investigations', '/policy', '/users', '/tokens', '/sessions', '/settings', '/account']) {
   test(`${path} has no WCAG 2.1 AA violations`, async ({ page }) => {
     await signIn(page, 'analyst');
     // Let the page signed in to finish hydrating first: a navigation started while the WASM

@@ -44,6 +44,11 @@ test('Layout: every page fits 1,280 px with a long subject and URL in its tables
     '/threatincidents',
     '/policy',
     '/deliveries',
+    '/users',
+    '/tokens',
+    '/sessions',
+    '/settings',
+    '/account',
   ]) {
     await fits(page, path);
   }

@@ -1,19 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { test, expect } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { signIn, hydrated, PASSWORD } from './helpers';
+import { signIn, hydrated, addUser } from './helpers';
 
 const WCAG_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
-const root = process.env.AIRDESK_E2E_ROOT ?? '/tmp/airdesk-e2e';
-
-/** Adds a user with the binary's own command line (as an operator would). */
-function addUser(name: string, role: string) {
-  execFileSync(
-    `${root}/airdesk`,
-    ['--database-url', `sqlite://${root}/e2e.db`, '--log', 'error', 'user', 'add', name, '--role', role, '--password-stdin'],
-    { input: `${PASSWORD}\n`, encoding: 'utf8' },
-  );
-}
 
 test('Users: an admin demotes and disables a user, whose open session is refused at once', async ({ page, browser }) => {
   addUser('e2e-carol', 'search-and-purge');

@@ -180,6 +180,11 @@ impl InternalDomains {
         )
     }
 
+    /// The domains, as configured.
+    pub fn domains(&self) -> &[String] {
+        &self.0
+    }
+
     /// Whether `domain` is one of them or a subdomain of one (`mail.example.test`), but not a
     /// name that merely ends the same way (`notexample.test`).
     pub fn contains(&self, domain: &str) -> bool {

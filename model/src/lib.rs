@@ -45,7 +45,9 @@ pub use investigation::{
 pub use message_id::InternetMessageId;
 pub use page::{urlencode, Cursor, Page, PageRequest};
 pub use policy::{Defaults, GroupView, Level, PolicyView, RuleView, Then, Variable};
-pub use scope::{Scope, Scopes};
+pub use scope::{ApiToken, NewToken, Scope, Scopes};
 pub use time::{days_before, display_duration, display_time, local_time, now, MAX_WITHIN_DAYS};
-pub use user::{safe_next, CurrentUser, UserAccount, Username};
+pub use user::{
+    safe_next, CurrentUser, MyAccount, SessionInfo, Setting, SignInOptions, UserAccount, Username,
+};
 pub use webhook::Delivery;

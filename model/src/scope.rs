@@ -65,6 +65,29 @@ impl Scopes {
     }
 }
 
+/// An API token as the API tokens page shows it. Never the secret, which is not kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub username: String,
+    pub label: String,
+    /// `read,ingest`; every scope for a token made before scopes existed.
+    pub scopes: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Past its expiry when listed (told by the server: the browser's clock is not asked).
+    pub expired: bool,
+}
+
+/// A token just made: its secret, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewToken {
+    pub id: String,
+    pub secret: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,52 @@ pub struct UserAccount {
     pub role: Role,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// The identity provider's issuer for a user who signs in there (their role is set from
+    /// its claim at each sign-in); `None` for a local user.
+    pub identity_provider: Option<String>,
+}
+
+/// How the portal lets people sign in: the identity provider's name for its button, and
+/// whether the password form is there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInOptions {
+    pub provider: Option<String>,
+    pub passwords: bool,
+}
+
+/// My account: who I am, my role and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyAccount {
+    pub username: String,
+    pub role: Role,
+    /// The identity provider's issuer when the role comes from its claim; `None` for a
+    /// local user (role set in airdesk, password here).
+    pub identity_provider: Option<String>,
+    /// The claim the role is read from (identity provider users).
+    pub role_claim: Option<String>,
+}
+
+/// One line of the Settings page: the configuration in force, never a secret's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setting {
+    pub section: String,
+    pub name: String,
+    pub value: String,
+}
+
+/// An open browser session, as the Sessions page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub username: String,
+    /// `password` or `oidc`.
+    pub method: String,
+    pub address: String,
+    pub user_agent: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// The session of the browser asking.
+    pub current: bool,
 }
 
 /// The signed-in user as the portal and the rules see them.

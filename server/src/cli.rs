@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod events;
 mod mail_args;
+mod sign_in_args;
 mod token;
 mod user;
 
@@ -169,7 +170,12 @@ impl Cli {
             Some(s) => s.events.config(s.listen)?,
             None => Default::default(),
         };
+        let sign_in = match serve {
+            Some(s) => s.sign_in.config(&webhooks.public_url)?,
+            None => Default::default(),
+        };
         Ok(Settings {
+            sign_in,
             listen: serve.map_or(SocketAddr::from(([127, 0, 0, 1], 3000)), |s| s.listen),
             database_url: self.database_url.clone(),
             database_pool: self.database_pool,

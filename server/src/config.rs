@@ -13,6 +13,8 @@ use mail::{Connector, Folders, ReadLimits};
 /// Everything `serve` needs.
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// How people sign in to the portal.
+    pub sign_in: airdesk_core::SignInConfig,
     pub listen: SocketAddr,
     pub database_url: String,
     /// Connections in a PostgreSQL pool.

@@ -3,6 +3,7 @@
 
 mod client;
 mod login;
+mod oidc;
 
 use std::time::Duration;
 
@@ -34,6 +35,7 @@ pub struct HttpState {
     pub app: AppState,
     pub leptos: LeptosOptions,
     pub body_limit: usize,
+    pub secure_cookies: bool,
 }
 
 impl FromRef<HttpState> for AppState {
@@ -78,6 +80,7 @@ pub async fn app(
         app: state.clone(),
         leptos: leptos.clone(),
         body_limit: options.body_limit,
+        secure_cookies: options.secure_cookies,
     };
     let (asset_router, site_assets) = assets::load_assets::<HttpState>();
 
@@ -112,6 +115,7 @@ pub async fn app(
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::metrics::scrape))
+        .merge(oidc::router())
         .merge(portal)
         .merge(asset_router)
         .layer(axum::middleware::from_fn(crate::metrics::time_requests))

@@ -12,5 +12,6 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod rest;
+pub mod settings_view;
 pub mod startup;
 pub mod telemetry;

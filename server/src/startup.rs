@@ -58,6 +58,8 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
         AppState::new(db, settings.rules.clone(), settings.backend()?)
             .with_audit_key(audit_key)
             .with_playbook(settings.playbook.clone())
+            .with_sign_in(settings.sign_in.clone())
+            .with_settings_view(crate::settings_view::describe(settings))
             .with_index(settings.index.clone())
             .with_policy(std::sync::Arc::new(policy)),
     )

@@ -33,6 +33,20 @@ mod ssr {
             )
     }
 
+    /// The browser's User-Agent header, as the Sessions page shows it (text, truncated).
+    pub async fn user_agent() -> String {
+        leptos_axum::extract::<axum::http::HeaderMap>()
+            .await
+            .ok()
+            .and_then(|headers| {
+                headers
+                    .get(axum::http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            })
+            .unwrap_or_default()
+    }
+
     /// Gives a failed server function the HTTP status of its error (Leptos would send 500).
     pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         if let Err(error) = &result {

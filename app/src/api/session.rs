@@ -29,6 +29,12 @@ pub async fn login(
         async move {
             use super::context;
             let state = context::state()?;
+            if !state.sign_in.local_passwords {
+                return Err(AppError::Refused(
+                    "password sign-in is turned off here; sign in with your identity provider"
+                        .into(),
+                ));
+            }
             let address = context::client_address().await;
             let user = airdesk_core::signin::sign_in(
                 &state.db,
@@ -38,7 +44,14 @@ pub async fn login(
                 address,
             )
             .await?;
-            airdesk_core::sessions::sign_in(&context::session().await?, &user).await?;
+            let new = airdesk_core::sessions::NewSession {
+                user: &user,
+                method: airdesk_core::sessions::Method::Password,
+                address: address.to_string(),
+                user_agent: context::user_agent().await,
+                id_token: None,
+            };
+            airdesk_core::sessions::sign_in(&context::session().await?, &state.db, new).await?;
             tracing::info!(user = %user.username, "signed in");
             leptos_axum::redirect(&crate::model::safe_next(next.as_deref()));
             Ok(())
@@ -47,15 +60,37 @@ pub async fn login(
     )
 }
 
-/// Ends the session.
+/// Ends the session; one begun at the identity provider ends there too (RP-initiated
+/// sign-out), and the provider sends the browser back to the sign-in page.
 #[server(name = Logout, prefix = "/rpc", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     super::context::with_status(
         async move {
-            airdesk_core::sessions::sign_out(&super::context::session().await?).await?;
-            leptos_axum::redirect("/login");
+            use super::context;
+            let state = context::state()?;
+            let id_token =
+                airdesk_core::sessions::sign_out(&context::session().await?, &state.db).await?;
+            let mut target = None;
+            if let (Some(token), Some(provider)) = (id_token, &state.sign_in.oidc) {
+                target = provider.sign_out_url(&token).await;
+            }
+            leptos_axum::redirect(target.as_deref().unwrap_or("/login"));
             Ok(())
         }
         .await,
     )
+}
+
+/// How this portal lets people sign in, for the sign-in page.
+#[server(name = SignInOptionsFn, prefix = "/rpc", endpoint = "sign_in_options")]
+pub async fn sign_in_options() -> Result<crate::model::SignInOptions, AppError> {
+    let state = super::context::state()?;
+    Ok(crate::model::SignInOptions {
+        provider: state
+            .sign_in
+            .oidc
+            .as_ref()
+            .map(|p| p.config().display_name.clone()),
+        passwords: state.sign_in.local_passwords,
+    })
 }

@@ -27,6 +27,9 @@ pub fn Layout() -> impl IntoView {
                         user.await.ok().flatten().filter(|u| u.role == Role::Admin).map(|_| view! {
                             <A href="/deliveries">"Deliveries"</A>
                             <A href="/users">"Users"</A>
+                            <A href="/tokens">"API tokens"</A>
+                            <A href="/sessions">"Sessions"</A>
+                            <A href="/settings">"Settings"</A>
                         })
                     })}
                 </Suspense>
@@ -35,7 +38,7 @@ pub fn Layout() -> impl IntoView {
                 {move || Suspend::new(async move {
                     user.await.ok().flatten().map(|u| view! {
                         <div class="who">
-                            <span>{u.username}" · "{u.role.label()}</span>
+                            <A href="/account" attr:title="My account">{u.username}" · "{u.role.label()}</A>
                             <ActionForm action=logout>
                                 <button type="submit" class="link">"Sign out"</button>
                             </ActionForm>

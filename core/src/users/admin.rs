@@ -18,6 +18,7 @@ struct UserInfo {
     role: String,
     disabled: bool,
     created_at: DateTime<Utc>,
+    oidc_issuer: Option<String>,
 }
 
 impl UserInfo {
@@ -28,16 +29,18 @@ impl UserInfo {
             username: self.username,
             disabled: self.disabled,
             created_at: self.created_at,
+            identity_provider: self.oidc_issuer,
         })
     }
 }
 
 /// Every user, by name.
 pub async fn list(db: &Db) -> Result<Vec<UserAccount>, AppError> {
-    let rows: Vec<UserInfo> =
-        query("SELECT id, username, role, disabled, created_at FROM users ORDER BY username")
-            .fetch_all(db)
-            .await?;
+    let rows: Vec<UserInfo> = query(
+        "SELECT id, username, role, disabled, created_at, oidc_issuer FROM users ORDER BY username",
+    )
+    .fetch_all(db)
+    .await?;
     rows.into_iter().map(UserInfo::account).collect()
 }
 
@@ -128,7 +131,7 @@ pub async fn set_disabled(
 }
 
 async fn named(tx: &mut Tx<'_>, username: &str) -> Result<UserInfo, AppError> {
-    query("SELECT id, username, role, disabled, created_at FROM users WHERE username = $1")
+    query("SELECT id, username, role, disabled, created_at, oidc_issuer FROM users WHERE username = $1")
         .bind(username.trim())
         .fetch_optional(&mut *tx)
         .await?

@@ -165,6 +165,8 @@ pub struct ServeArgs {
     pub execution: ExecutionArgs,
     #[command(flatten)]
     pub events: super::events::EventArgs,
+    #[command(flatten)]
+    pub sign_in: super::sign_in_args::SignInArgs,
 }
 
 #[derive(Debug, Args)]

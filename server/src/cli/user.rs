@@ -61,14 +61,15 @@ pub async fn run(settings: &Settings, command: &UserCommand) -> Result<(), Failu
 
 /// Tab-separated, a header first, for people and scripts alike.
 fn table(users: &[UserAccount]) -> String {
-    let mut out = String::from("name\trole\tstate\tcreated\n");
+    let mut out = String::from("name\trole\tstate\tcreated\tsigns_in_with\n");
     for user in users {
         let state = if user.disabled { "disabled" } else { "enabled" };
         out.push_str(&format!(
-            "{}\t{}\t{state}\t{}\n",
+            "{}\t{}\t{state}\t{}\t{}\n",
             user.username,
             user.role.label(),
-            user.created_at.format("%Y-%m-%dT%H:%M:%SZ")
+            user.created_at.format("%Y-%m-%dT%H:%M:%SZ"),
+            user.identity_provider.as_deref().unwrap_or("password"),
         ));
     }
     out

@@ -291,6 +291,10 @@ async fn a_role_change_or_a_disabled_user_on_the_command_line_holds_at_the_next_
     assert_eq!(rows.len(), 2, "{listed}");
     assert_eq!(rows[0][..3], ["carol", "Reader", "disabled"]);
     assert_eq!(rows[1][..3], ["root", "Admin", "enabled"]);
+    assert_eq!(
+        rows[1][4], "password",
+        "a local user signs in with a password"
+    );
 
     let enabled = airdesk(&dir, &["user", "enable", "carol"], None);
     assert!(enabled.status.success(), "{}", stderr(&enabled));

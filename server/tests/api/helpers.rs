@@ -92,6 +92,7 @@ pub fn settings_in(dir: &TempDir) -> Settings {
         webhooks: Default::default(),
         intake: None,
         notify: None,
+        sign_in: Default::default(),
     }
 }
 

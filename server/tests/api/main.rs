@@ -1,5 +1,6 @@
 //! Integration tests: the real server on port 0 with a fresh SQLite file per test.
 
+mod admin_pages;
 mod adversarial;
 mod adversarial_imap;
 mod auth;
@@ -28,10 +29,12 @@ mod limits;
 mod mail_check;
 mod notify;
 mod oauth2;
+mod oidc_provider;
 mod pigeonhole;
 mod playbook;
 mod policy;
 mod roles;
+mod sso;
 mod storage;
 mod tls;
 mod tokens;

@@ -250,6 +250,25 @@ async fn every_endpoint_and_server_function_answers_each_role_as_designed() {
             json!({"username": "nobody", "change": {"Role": "admin"}}),
             admin_only(404),
         ));
+        // API tokens, everyone's sessions and the settings: Admin only. One's own sessions
+        // and account: anyone signed in.
+        rpc.push(("list_tokens", json!({}), admin_only(200)));
+        rpc.push((
+            "create_token",
+            json!({"username": "nobody", "label": "x", "scopes": "read", "expires_days": null}),
+            admin_only(404),
+        ));
+        rpc.push(("revoke_token", json!({"id": "nope"}), admin_only(404)));
+        rpc.push(("list_sessions", json!({"everyone": true}), admin_only(200)));
+        rpc.push(("get_settings", json!({}), admin_only(200)));
+        let anyone = if who == Who::Anonymous { 401 } else { 200 };
+        rpc.push(("list_sessions", json!({"everyone": false}), anyone));
+        rpc.push(("my_account", json!({}), anyone));
+        rpc.push((
+            "revoke_session",
+            json!({"id": "nope"}),
+            if who == Who::Anonymous { 401 } else { 404 },
+        ));
         for (name, body, expected) in rpc {
             let status = session
                 .post(app.url(&format!("/rpc/{name}")))
