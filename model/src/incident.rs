@@ -22,8 +22,11 @@ pub struct IncidentSummary {
     pub last_activity_at: DateTime<Utc>,
 }
 
-/// One incident and its investigations, whole: its summary page shows their evidence and the
-/// response to each piece.
+/// One incident and its investigations: its summary page shows their evidence and the
+/// response to each piece. Each investigation comes with its clusters, forwarding findings and
+/// actions, but not what only its own page shows — a cluster's messages, an action's per-copy
+/// results, the list of reports and the log are left empty here (`email_count` and
+/// `reporter_count` still count them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentDetail {
     pub incident: IncidentSummary,

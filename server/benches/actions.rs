@@ -3,15 +3,17 @@
 //! Seeds 1,000,000 actions across 100,000 investigations into a fresh SQLite file, starts the
 //! release `airdesk` binary on it, and reports through the HTTP API: p50/p99 of the first and
 //! the 500th page of Pending and of the incidents queue sorted by severity, p50/p99 of one
-//! approval (duplicate check and audit write included), approvals per second from 32
-//! concurrent clients, and the server's peak memory.
+//! approval (duplicate check and audit write included), approvals per second from 1, 8, 32,
+//! 64 and 128 concurrent clients, and the server's peak memory; and, as a signed-in browser gets them,
+//! the server-rendered Action center (Pending) and an incident page with 500 evidence rows.
 //!
 //! Then starts two more instances on the same database and measures the 32 clients spread
 //! over the three. AIRDESK_BENCH_POSTGRES=postgres://… runs it all on PostgreSQL instead.
 //!
 //! Run: `cargo bench -p server --bench actions` (AIRDESK_BENCH_ACTIONS scales it down;
 //! AIRDESK_BENCH_DROP_INDEXES=a,b drops those indexes after seeding, to see what they cost;
-//! AIRDESK_WORKERS=0 reaches the server and runs it without execution workers).
+//! AIRDESK_WORKERS=0 reaches the server and runs it without execution workers;
+//! AIRDESK_BENCH_SEED_ONLY=dir seeds dir/bench.db and stops, to read query plans with sqlite3).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -23,6 +25,9 @@ mod support;
 
 #[path = "support/floor.rs"]
 mod floor;
+
+#[path = "support/pages.rs"]
+mod pages;
 
 /// Rows one approval writes: the action, its job, its audit event, its incident, and the
 /// claims on its cluster's three copies.
@@ -48,9 +53,17 @@ async fn run(actions: i64) {
     let dir = tempfile::tempdir().expect("temp dir");
     // AIRDESK_BENCH_POSTGRES names a PostgreSQL server: the bench makes a database of its own
     // there (scripts/postgres starts a throw-away one); otherwise an SQLite file.
+    // AIRDESK_BENCH_SEED_ONLY=dir seeds dir/bench.db and stops there (to read query plans).
+    let seed_only = std::env::var("AIRDESK_BENCH_SEED_ONLY").ok();
     let url = match std::env::var("AIRDESK_BENCH_POSTGRES") {
         Ok(server) => support::fresh_postgres(&server).await,
-        Err(_) => format!("sqlite://{}/bench.db", dir.path().display()),
+        Err(_) => format!(
+            "sqlite://{}/bench.db",
+            seed_only
+                .as_deref()
+                .map_or(dir.path(), std::path::Path::new)
+                .display()
+        ),
     };
     let db = Db::connect(&url).await.expect("database");
     db.migrate().await.expect("migrations");
@@ -61,6 +74,8 @@ async fn run(actions: i64) {
         None => seed(db.sqlite_pool().expect("SQLite"), actions).await,
     }
     let token = support::user_with_token(&db, "bench", Role::SearchAndPurge).await;
+    // One incident gathers 50 investigations: 500 pieces of evidence on its page.
+    pages::gather_incident(&db, 50, PER_INVESTIGATION).await;
     let pending: Vec<String> = airdesk_core::db::query(
         "SELECT id FROM actions WHERE status = 'pending' ORDER BY created_at, id LIMIT 100000",
     )
@@ -76,6 +91,10 @@ async fn run(actions: i64) {
         }
     }
     db.close().await;
+    if seed_only.is_some() {
+        println!("seeded {url}");
+        return;
+    }
     println!(
         "seeded {actions} actions across {} investigations in {:.1?}",
         actions / PER_INVESTIGATION,
@@ -181,6 +200,29 @@ async fn run(actions: i64) {
         &mut deep_incidents,
     );
 
+    // The portal's pages rendered on the server, as a signed-in browser gets them.
+    let browser = pages::browser(&base, "bench", "bench passphrase").await;
+    let row = "<tr class=\"selectable\"";
+    let (mut samples, size) =
+        pages::time_page(&browser, &base, "/action-center", 300, row, 50).await;
+    report(
+        &format!("SSR Action center, Pending ({} KB)", size / 1024),
+        &mut samples,
+    );
+    let incident = format!("/incidents/{}?tab=evidence", pages::BIG_INCIDENT);
+    let (mut samples, size) = pages::time_page(&browser, &base, &incident, 300, row, 500).await;
+    report(
+        &format!("SSR incident page, 500 evidence rows ({} KB)", size / 1024),
+        &mut samples,
+    );
+    let body = serde_json::json!({ "id": pages::BIG_INCIDENT });
+    let (mut samples, size) =
+        pages::time_data(&browser, &base, "/rpc/get_incident", &body, 300).await;
+    report(
+        &format!("  of which its data, as JSON ({} KB)", size / 1024),
+        &mut samples,
+    );
+
     // One approval at a time (from the end of the queue, away from the pages read above).
     let mut queue: Vec<String> = pending.into_iter().rev().collect();
     let mut single = Vec::new();
@@ -202,14 +244,28 @@ async fn run(actions: i64) {
     report("one approval (duplicate check + audit)", &mut single);
     println!("  ({duplicates} of 500 were de-duplicated)");
 
-    // 32 concurrent clients against this instance, then against three sharing the database.
+    // Concurrent clients against this instance, 5 s each, then 32 against three sharing the
+    // database.
     let queue = Arc::new(std::sync::Mutex::new(queue));
-    let one = concurrently(&client, &token, std::slice::from_ref(&base), &queue).await;
-    println!(
-        "32 concurrent clients, 1 instance: {} = {:.2}x the floor",
-        one.0,
-        one.1 / floor
-    );
+    let mut one = (String::new(), 0.0);
+    for clients in [1, 8, 32, 64, 128] {
+        let run = concurrently(
+            &client,
+            &token,
+            std::slice::from_ref(&base),
+            &queue,
+            clients,
+        )
+        .await;
+        println!(
+            "{clients} concurrent clients, 1 instance: {} = {:.2}x the floor",
+            run.0,
+            run.1 / floor
+        );
+        if clients == 32 {
+            one = run;
+        }
+    }
     let others: Vec<_> = (0..2)
         .map(|_| {
             support::serve(
@@ -221,7 +277,7 @@ async fn run(actions: i64) {
         .collect();
     let mut bases = vec![base.clone()];
     bases.extend(others.iter().map(|s| s.base.clone()));
-    let three = concurrently(&client, &token, &bases, &queue).await;
+    let three = concurrently(&client, &token, &bases, &queue, 32).await;
     println!(
         "32 concurrent clients, 3 instances on one database: {} = {:.2}x the floor, {:.2}x one instance",
         three.0,
@@ -232,22 +288,23 @@ async fn run(actions: i64) {
     println!("server peak memory (VmHWM): {}", server.peak_memory());
 }
 
-/// Approves from the queue with 32 clients spread over these instances for 10 s; says how many
-/// and how fast, and answers the rate.
+/// Approves from the queue with `clients` clients spread over these instances for 5 s; says
+/// how many and how fast, and answers the rate.
 async fn concurrently(
     client: &reqwest::Client,
     token: &str,
     bases: &[String],
     queue: &Arc<std::sync::Mutex<Vec<String>>>,
+    clients: usize,
 ) -> (String, f64) {
     let done = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let workers: Vec<_> = (0..32)
+    let workers: Vec<_> = (0..clients)
         .map(|n| {
             let (queue, done, client) = (queue.clone(), done.clone(), client.clone());
             let (token, base) = (token.to_string(), bases[n % bases.len()].clone());
             tokio::spawn(async move {
-                while started.elapsed() < Duration::from_secs(10) {
+                while started.elapsed() < Duration::from_secs(5) {
                     let Some(id) = queue.lock().unwrap().pop() else {
                         break;
                     };

@@ -188,6 +188,29 @@ pub async fn load<'a>(on: impl Into<Target<'a>>, ids: &[String]) -> Result<Vec<A
     Ok(actions)
 }
 
+/// Every action of an incident's investigations, oldest first, with their approvals but not
+/// their per-copy results (the incident's page shows what each came to, not each copy).
+pub async fn of_incident<'a>(
+    on: impl Into<Target<'a>>,
+    incident_id: &str,
+) -> Result<Vec<Action>, AppError> {
+    let mut on = on.into();
+    let rows: Vec<ActionRow> = query(format!(
+        "{SELECT} WHERE a.investigation_id IN (SELECT id FROM investigations WHERE incident_id = $1)
+         ORDER BY a.created_at, a.id"
+    ))
+    .bind(incident_id)
+    .fetch_all(on.reborrow())
+    .await?;
+    let mut approvals = approvals_of(&mut on, &rows).await?;
+    rows.into_iter()
+        .map(|row| {
+            let approvals = approvals.remove(&row.id).unwrap_or_default();
+            row.into_action(Vec::new(), approvals)
+        })
+        .collect()
+}
+
 /// A keyset page of actions. Pending is served oldest first (the longest waiting is the most
 /// urgent); every other view newest first.
 #[tracing::instrument(skip(db))]

@@ -4,12 +4,15 @@ use chrono::{DateTime, Utc};
 
 use crate::actions::read as actions;
 use crate::db::{query, Conn, Db};
-use crate::incidents;
 use model::{
     AlertView, AppError, ClusterBy, ClusterMessage, ClusterView, Cursor, ForwardingView,
-    IncidentDetail, Investigation, InvestigationStatus, InvestigationSummary, InvestigationType,
-    LogEntry, MessageLocation, Page, PageRequest, ReportView, Severity, Verdict,
+    Investigation, InvestigationStatus, InvestigationSummary, InvestigationType, LogEntry,
+    MessageLocation, Page, PageRequest, ReportView, Severity, Verdict,
 };
+
+mod incident;
+
+pub use incident::of_incident;
 
 #[derive(sqlx::FromRow)]
 struct InvestigationRow {
@@ -39,25 +42,6 @@ struct MessageRow {
     subject: String,
     received_at: DateTime<Utc>,
     location: String,
-}
-
-/// One incident with its investigations, whole (the incident's summary page).
-#[tracing::instrument(skip(db))]
-pub async fn of_incident(db: &Db, incident_id: &str) -> Result<IncidentDetail, AppError> {
-    let incident = incidents::get(db, incident_id).await?;
-    let ids: Vec<String> =
-        query("SELECT id FROM investigations WHERE incident_id = $1 ORDER BY created_at, id")
-            .bind(incident_id)
-            .scalars(db)
-            .await?;
-    let mut investigations = Vec::with_capacity(ids.len());
-    for investigation in ids {
-        investigations.push(get(db, &investigation).await?);
-    }
-    Ok(IncidentDetail {
-        incident,
-        investigations,
-    })
 }
 
 /// One investigation with everything it found.

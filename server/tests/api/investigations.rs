@@ -389,3 +389,68 @@ async fn seen_first_severity(session: &reqwest::Client, app: &crate::helpers::Te
         .unwrap();
     page["items"][0]["severity"].as_str().unwrap().to_string()
 }
+
+/// The incident page reads every investigation of an incident in a few set queries: each
+/// investigation gets its own clusters, forwarding findings and actions, never another's.
+#[tokio::test]
+async fn the_incident_page_gives_each_investigation_its_own_evidence_and_actions() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let mut second = api_md_example();
+    second["title"] = json!("Second wave");
+    second["clusters"][0]["cluster_value"] = json!("http://second.evil.test/pay");
+    second["forwarding"][0]["mailbox"] = json!("carol@example.test");
+    let first: Value = app
+        .ingest(&token, &api_md_example())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other: Value = app.ingest(&token, &second).await.json().await.unwrap();
+    // Gathered into the first one's incident, as a merge of incidents would leave them.
+    let incident = first["incident_id"].as_str().unwrap();
+    airdesk_core::db::query("UPDATE investigations SET incident_id = $1 WHERE id = $2")
+        .bind(incident)
+        .bind(other["id"].as_str().unwrap())
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    app.sign_in("analyst", crate::helpers::PASSWORD).await;
+    let response = app
+        .browser
+        .post(app.url("/rpc/get_incident"))
+        .header("Origin", &app.address)
+        .json(&json!({ "id": incident }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let detail: Value = response.json().await.unwrap();
+    let investigations = detail["investigations"].as_array().unwrap();
+    let titles: Vec<&str> = investigations
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        ["User-reported phish: Invoice overdue", "Second wave"]
+    );
+    for (investigation, (url, mailbox)) in investigations.iter().zip([
+        ("http://invoice.evil.test/pay", "bob@example.test"),
+        ("http://second.evil.test/pay", "carol@example.test"),
+    ]) {
+        let id = investigation["id"].as_str().unwrap();
+        let clusters = investigation["clusters"].as_array().unwrap();
+        assert_eq!(clusters.len(), 1, "{investigation}");
+        assert_eq!(clusters[0]["cluster_value"], url);
+        assert_eq!(clusters[0]["email_count"], 1);
+        assert_eq!(investigation["forwarding"][0]["mailbox"], mailbox);
+        assert_eq!(investigation["alert"]["investigation_id"], id);
+        let actions = investigation["actions"].as_array().unwrap();
+        assert_eq!(actions.len(), 2, "{investigation}");
+        assert!(actions.iter().all(|a| a["investigation_id"] == id));
+        assert_eq!(actions[0]["target"]["cluster_id"], clusters[0]["id"]);
+        assert_eq!(actions[1]["target"]["mailbox"], mailbox);
+    }
+}
