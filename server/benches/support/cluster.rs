@@ -33,11 +33,28 @@ pub fn message(mailbox: &str, id: &str) -> String {
     )
 }
 
-/// Ingests the cluster, approves its soft delete and times execution to Completed.
+/// Ingests the cluster, approves its soft delete and times execution to Completed, with
+/// execution's default settings.
 pub async fn soft_delete(
     connector: Connector,
     mailboxes: &[String],
     per_mailbox: usize,
+) -> Duration {
+    soft_delete_with(
+        connector,
+        mailboxes,
+        per_mailbox,
+        ExecutionConfig::default(),
+    )
+    .await
+}
+
+/// [`soft_delete`] with these execution settings (how many mailboxes at once, say).
+pub async fn soft_delete_with(
+    connector: Connector,
+    mailboxes: &[String],
+    per_mailbox: usize,
+    config: ExecutionConfig,
 ) -> Duration {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::connect(&format!("sqlite://{}/bench.db", dir.path().display()))
@@ -79,7 +96,7 @@ pub async fn soft_delete(
         .await
         .unwrap();
     let action = created.actions[0].id.clone();
-    let executor = Executor::new(state.clone(), ExecutionConfig::default());
+    let executor = Executor::new(state.clone(), config);
 
     // Over 1,000 copies the default policy wants a second person (four eyes).
     let second = CurrentUser {
