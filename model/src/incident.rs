@@ -22,15 +22,17 @@ pub struct IncidentSummary {
     pub last_activity_at: DateTime<Utc>,
 }
 
-/// One incident and its investigations: its summary page shows their evidence and the
-/// response to each piece. Each investigation comes with its clusters, forwarding findings and
-/// actions, but not what only its own page shows — a cluster's messages, an action's per-copy
-/// results, the list of reports and the log are left empty here (`email_count` and
-/// `reporter_count` still count them).
+/// One incident as its summary page shows it: its investigations, and every piece of evidence
+/// they found with the action answering each — not the investigations whole (their messages,
+/// results, reports and logs are on each investigation's own page), so that an incident
+/// gathering hundreds of investigations stays a page of rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentDetail {
     pub incident: IncidentSummary,
-    pub investigations: Vec<super::Investigation>,
+    /// Oldest first.
+    pub investigations: Vec<super::InvestigationBrief>,
+    /// In the investigations' order; within one, clusters first, then mailboxes.
+    pub evidence: Vec<super::EvidenceRow>,
 }
 
 /// The incidents queue's filter, as it appears in the URL.

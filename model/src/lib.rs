@@ -9,6 +9,7 @@ mod address;
 mod dashboard;
 mod enums;
 mod error;
+mod evidence;
 mod incident;
 mod indicator;
 mod ingest;
@@ -33,6 +34,7 @@ pub use enums::{
     Verdict,
 };
 pub use error::AppError;
+pub use evidence::{EvidenceAction, EvidenceKind, EvidenceRow, InvestigationBrief};
 pub use incident::{IncidentDetail, IncidentFilter, IncidentSummary};
 pub use indicator::{Indicator, IndicatorKind};
 pub use ingest::{

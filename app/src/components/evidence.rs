@@ -7,33 +7,45 @@ use leptos::prelude::*;
 
 use super::decide::DecideButtons;
 use super::time::Time;
-use crate::model::{Action, ActionStatus, AlertView, Investigation, Verdict};
+use crate::model::{ActionStatus, AlertView, EvidenceRow, Investigation};
 
-/// One row of Evidence and Response.
+/// One row of Evidence and Response: a piece of evidence and the title of the investigation
+/// that found it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evidence {
-    kind: &'static str,
-    entity: String,
-    verdict: Verdict,
+    row: EvidenceRow,
     investigation: String,
-    investigation_id: String,
-    /// The action answering this evidence, if any.
-    action: Option<Action>,
 }
 
 impl Evidence {
+    /// The rows with their investigations' titles (`titles` pairs ids with titles).
+    pub fn titled(rows: Vec<EvidenceRow>, titles: &[(String, String)]) -> Vec<Evidence> {
+        rows.into_iter()
+            .map(|row| {
+                let investigation = titles
+                    .iter()
+                    .find(|(id, _)| *id == row.investigation_id)
+                    .map(|(_, title)| title.clone())
+                    .unwrap_or_default();
+                Evidence { row, investigation }
+            })
+            .collect()
+    }
+
     fn remediation(&self) -> String {
-        match &self.action {
-            Some(a) if a.status == ActionStatus::Pending => {
-                a.awaiting().unwrap_or_else(|| "Pending approval".into())
-            }
+        match &self.row.action {
+            Some(a) if a.status == ActionStatus::Pending => a
+                .awaiting
+                .clone()
+                .unwrap_or_else(|| "Pending approval".into()),
             Some(a) => a.status.label().into(),
             None => "No action needed".into(),
         }
     }
 
     fn pending(&self) -> bool {
-        self.action
+        self.row
+            .action
             .as_ref()
             .is_some_and(|a| a.status == ActionStatus::Pending)
     }
@@ -42,40 +54,8 @@ impl Evidence {
 /// Every piece of evidence an investigation collected, with the action answering it (the
 /// proposed one, not a later change).
 pub fn evidence_of(investigation: &Investigation) -> Vec<Evidence> {
-    let clusters = investigation.clusters.iter().map(|cluster| Evidence {
-        kind: "Email cluster",
-        entity: format!("{}: {}", cluster.cluster_by.label(), cluster.cluster_value),
-        verdict: cluster.verdict,
-        investigation: investigation.title.clone(),
-        investigation_id: investigation.id.clone(),
-        action: investigation
-            .actions
-            .iter()
-            .filter(|a| a.target.cluster_id.as_deref() == Some(cluster.id.as_str()))
-            .find(|a| a.changed_from.is_none())
-            .cloned(),
-    });
-    let mailboxes = investigation.forwarding.iter().map(|forwarding| Evidence {
-        kind: "Mailbox",
-        entity: format!(
-            "{} forwards to {}",
-            forwarding.mailbox, forwarding.forward_to
-        ),
-        verdict: forwarding.verdict,
-        investigation: investigation.title.clone(),
-        investigation_id: investigation.id.clone(),
-        action: investigation
-            .actions
-            .iter()
-            // One turn-off per mailbox covers every way it forwards.
-            .find(|a| {
-                a.target.mailbox.as_deref() == Some(forwarding.mailbox.as_str())
-                    && a.action_type == model::ActionType::TurnOffForwarding
-                    && a.changed_from.is_none()
-            })
-            .cloned(),
-    });
-    clusters.chain(mailboxes).collect()
+    let title = [(investigation.id.clone(), investigation.title.clone())];
+    Evidence::titled(EvidenceRow::of(investigation), &title)
 }
 
 /// The Evidence and Response table; `only_pending` hides rows with nothing to approve.
@@ -111,9 +91,9 @@ pub fn EvidenceTable(
                                 }
                             }>
                             <td><button type="button" class="link-like" aria-haspopup="dialog"
-                                on:click=move |_| open.set(Some(shown.clone()))>{row.entity.clone()}</button></td>
-                            <td>{row.kind}</td>
-                            <td>{row.verdict.label()}</td>
+                                on:click=move |_| open.set(Some(shown.clone()))>{row.row.entity.clone()}</button></td>
+                            <td>{row.row.kind.label()}</td>
+                            <td>{row.row.verdict.label()}</td>
                             <td>{row.remediation()}</td>
                             <td>{usize::from(pending)}</td>
                         </tr>
@@ -135,13 +115,13 @@ fn EvidenceFlyout(
 ) -> impl IntoView {
     let remediation = row.remediation();
     let pending = row.pending();
-    let action = row.action.clone();
+    let action = row.row.action.clone();
     view! {
-        <super::panel::Panel title=row.entity.clone() on_close=on_close>
+        <super::panel::Panel title=row.row.entity.clone() on_close=on_close>
             <dl class="facts">
-                <dt>"Kind"</dt><dd>{row.kind}</dd>
-                <dt>"Verdict"</dt><dd>{row.verdict.label()}</dd>
-                <dt>"Investigation"</dt><dd><a href=format!("/investigations/{}", row.investigation_id)>{row.investigation.clone()}</a></dd>
+                <dt>"Kind"</dt><dd>{row.row.kind.label()}</dd>
+                <dt>"Verdict"</dt><dd>{row.row.verdict.label()}</dd>
+                <dt>"Investigation"</dt><dd><a href=format!("/investigations/{}", row.row.investigation_id)>{row.investigation.clone()}</a></dd>
                 <dt>"Remediation status"</dt><dd>{remediation}</dd>
                 {action.as_ref().map(|a| view! {
                     <dt>"Action"</dt><dd>{a.action_type.label()}</dd>
@@ -150,7 +130,7 @@ fn EvidenceFlyout(
                 })}
             </dl>
             {action.filter(|_| pending).map(|a| {
-                let what = format!("{}: {}", a.action_type.label(), a.target.describe());
+                let what = format!("{}: {}", a.action_type.label(), a.target);
                 view! {
                     <div role="group" aria-label="Pending action" class="buttons">
                         <DecideButtons id=a.id.clone() what=what/>

@@ -8,10 +8,10 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::get_incident;
 use crate::components::error_view::ErrorView;
-use crate::components::evidence::{evidence_of, AlertsTable, EvidenceTable};
+use crate::components::evidence::{AlertsTable, Evidence, EvidenceTable};
 use crate::components::portal::use_portal;
 use crate::components::time::Time;
-use crate::model::{IncidentDetail, IncidentSummary, Investigation};
+use crate::model::{IncidentDetail, IncidentSummary, InvestigationBrief};
 
 #[component]
 pub fn IncidentPage() -> impl IntoView {
@@ -66,7 +66,6 @@ fn IncidentView(detail: IncidentDetail) -> impl IntoView {
         };
         navigate(url, Default::default());
     };
-    let evidence: Vec<_> = detail.investigations.iter().flat_map(evidence_of).collect();
     let alerts: Vec<_> = detail
         .investigations
         .iter()
@@ -77,6 +76,7 @@ fn IncidentView(detail: IncidentDetail) -> impl IntoView {
         .iter()
         .map(|i| (i.id.clone(), i.title.clone()))
         .collect();
+    let evidence = Evidence::titled(detail.evidence, &titles);
     let incident = detail.incident.clone();
     let investigations = detail.investigations.clone();
     view! {
@@ -126,7 +126,7 @@ fn IncidentFacts(incident: IncidentSummary) -> impl IntoView {
 
 /// The Investigations tab.
 #[component]
-fn InvestigationsTable(investigations: Vec<Investigation>) -> impl IntoView {
+fn InvestigationsTable(investigations: Vec<InvestigationBrief>) -> impl IntoView {
     view! {
         <table class="queue">
             <caption class="visually-hidden">"Investigations"</caption>

@@ -13,8 +13,8 @@ use crate::actions::read as actions;
 use crate::db::{query, Db};
 use crate::incidents;
 use model::{
-    AlertView, AppError, ClusterBy, ClusterView, ForwardingView, IncidentDetail, Investigation,
-    InvestigationStatus, InvestigationType, Severity, Verdict,
+    AlertView, AppError, ClusterBy, ClusterView, EvidenceRow, ForwardingView, IncidentDetail,
+    Investigation, InvestigationBrief, InvestigationStatus, InvestigationType, Severity, Verdict,
 };
 
 #[derive(sqlx::FromRow)]
@@ -32,8 +32,8 @@ struct Row {
     alert_at: DateTime<Utc>,
 }
 
-/// The incident's investigations, oldest first, each with its clusters (without their
-/// messages), forwarding findings, reporter count and actions (without per-copy results).
+/// The incident's investigations, oldest first, and the evidence they found with the action
+/// answering each piece (see [`IncidentDetail`]).
 #[tracing::instrument(skip(db))]
 pub async fn of_incident(db: &Db, incident_id: &str) -> Result<IncidentDetail, AppError> {
     let incident = incidents::get(db, incident_id).await?;
@@ -121,7 +121,7 @@ pub async fn of_incident(db: &Db, incident_id: &str) -> Result<IncidentDetail, A
             .push(action);
     }
 
-    let investigations = rows
+    let investigations: Vec<Investigation> = rows
         .into_iter()
         .map(|row| {
             Ok(Investigation {
@@ -151,6 +151,10 @@ pub async fn of_incident(db: &Db, incident_id: &str) -> Result<IncidentDetail, A
         .collect::<Result<_, AppError>>()?;
     Ok(IncidentDetail {
         incident,
-        investigations,
+        evidence: investigations.iter().flat_map(EvidenceRow::of).collect(),
+        investigations: investigations
+            .iter()
+            .map(InvestigationBrief::from)
+            .collect(),
     })
 }
