@@ -122,25 +122,18 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
             parallel_mailboxes: parallel,
             ..ExecutionConfig::default()
         };
-        let connector = imap(parallel.max(8));
-        let over_imap =
-            cluster::soft_delete_with(connector, &names, per_mailbox, config.clone()).await;
-        println!(
-            "airdesk, imap connector, {parallel:>2} mailboxes at once: {over_imap:.2?} = {:.2}x doveadm ({:.0} messages/s)",
-            over_imap.as_secs_f64() / floor.as_secs_f64(),
-            total as f64 / over_imap.as_secs_f64()
-        );
-        check_all_in(&root, &names, "Recoverable Items", per_mailbox);
-        doveadm_move(&dovecot, &users_file, "INBOX", "Recoverable Items", total);
-
-        let on_disk = cluster::soft_delete_with(maildir(), &names, per_mailbox, config).await;
-        println!(
-            "airdesk, maildir connector, {parallel:>2} mailboxes at once: {on_disk:.2?} = {:.2}x doveadm ({:.0} messages/s)",
-            on_disk.as_secs_f64() / floor.as_secs_f64(),
-            total as f64 / on_disk.as_secs_f64()
-        );
-        check_all_in(&root, &names, "Recoverable Items", per_mailbox);
-        doveadm_move(&dovecot, &users_file, "INBOX", "Recoverable Items", total);
+        let connectors = [("imap", imap(parallel.max(8))), ("maildir", maildir())];
+        for (name, connector) in connectors {
+            let took =
+                cluster::soft_delete_with(connector, &names, per_mailbox, config.clone()).await;
+            println!(
+                "airdesk, {name} connector, {parallel:>2} mailboxes at once: {took:.2?} = {:.2}x doveadm ({:.0} messages/s)",
+                took.as_secs_f64() / floor.as_secs_f64(),
+                total as f64 / took.as_secs_f64()
+            );
+            check_all_in(&root, &names, "Recoverable Items", per_mailbox);
+            doveadm_move(&dovecot, &users_file, "INBOX", "Recoverable Items", total);
+        }
     }
 }
 

@@ -14,6 +14,7 @@ mod incident;
 
 pub use incident::of_incident;
 
+/// An investigation's row with its alert's (`i` and `a` in [`WITH_ALERT`]).
 #[derive(sqlx::FromRow)]
 struct InvestigationRow {
     id: String,
@@ -23,6 +24,79 @@ struct InvestigationRow {
     status: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    alert_id: String,
+    alert_title: String,
+    severity: String,
+    alert_at: DateTime<Utc>,
+}
+
+/// The columns of [`InvestigationRow`], from `investigations i` joined with its alert `a`.
+const WITH_ALERT: &str = "SELECT i.id, i.incident_id, i.title, i.investigation_type, i.status,
+        i.created_at, i.updated_at, a.id AS alert_id, a.title AS alert_title, a.severity,
+        a.created_at AS alert_at
+    FROM investigations i JOIN alerts a ON a.id = i.alert_id";
+
+/// What an investigation found, beside its row.
+struct Found {
+    clusters: Vec<ClusterView>,
+    forwarding: Vec<ForwardingView>,
+    reports: Vec<ReportView>,
+    reporter_count: i64,
+    actions: Vec<model::Action>,
+    log: Vec<LogEntry>,
+}
+
+impl InvestigationRow {
+    fn with(self, found: Found) -> Result<Investigation, AppError> {
+        Ok(Investigation {
+            investigation_type: InvestigationType::parse(&self.investigation_type)
+                .ok_or(AppError::Internal)?,
+            status: InvestigationStatus::parse(&self.status).ok_or(AppError::Internal)?,
+            alert: AlertView {
+                id: self.alert_id,
+                title: self.alert_title,
+                severity: Severity::parse(&self.severity).unwrap_or(Severity::Informational),
+                created_at: self.alert_at,
+                investigation_id: self.id.clone(),
+            },
+            id: self.id,
+            incident_id: self.incident_id,
+            title: self.title,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            clusters: found.clusters,
+            forwarding: found.forwarding,
+            reports: found.reports,
+            reporter_count: found.reporter_count,
+            actions: found.actions,
+            log: found.log,
+        })
+    }
+}
+
+/// A row of `mailbox_forwarding`: mailbox, forward_to, verdict, detail.
+type ForwardingRow = (String, String, String, Option<String>);
+
+fn forwarding_view((mailbox, forward_to, verdict, detail): ForwardingRow) -> ForwardingView {
+    ForwardingView {
+        mailbox,
+        forward_to,
+        verdict: Verdict::parse(&verdict).unwrap_or(Verdict::Clean),
+        detail,
+    }
+}
+
+impl ClusterRow {
+    fn view(self, messages: Vec<ClusterMessage>) -> ClusterView {
+        ClusterView {
+            messages,
+            cluster_by: ClusterBy::parse(&self.cluster_by).unwrap_or(ClusterBy::Sender),
+            verdict: Verdict::parse(&self.verdict).unwrap_or(Verdict::Clean),
+            id: self.id,
+            cluster_value: self.cluster_value,
+            email_count: self.email_count,
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -48,25 +122,13 @@ struct MessageRow {
 #[tracing::instrument(skip(db))]
 pub async fn get(db: &Db, id: &str) -> Result<Investigation, AppError> {
     let mut conn = db.read().await?;
-    let row: InvestigationRow = query(
-        "SELECT id, incident_id, title, investigation_type, status, created_at, updated_at
-         FROM investigations WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut conn)
-    .await?
-    .ok_or_else(|| AppError::NotFound(format!("investigation {id:?}")))?;
-
-    let (alert_id, alert_title, severity, alert_at): (String, String, String, DateTime<Utc>) =
-        query(
-            "SELECT a.id, a.title, a.severity, a.created_at
-             FROM investigations i JOIN alerts a ON a.id = i.alert_id WHERE i.id = $1",
-        )
+    let row: InvestigationRow = query(format!("{WITH_ALERT} WHERE i.id = $1"))
         .bind(id)
-        .fetch_one(&mut conn)
-        .await?;
+        .fetch_optional(&mut conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("investigation {id:?}")))?;
     let clusters = clusters(&mut conn, id).await?;
-    let forwarding: Vec<(String, String, String, Option<String>)> = query(
+    let forwarding: Vec<ForwardingRow> = query(
         "SELECT mailbox, forward_to, verdict, detail FROM mailbox_forwarding
          WHERE investigation_id = $1 ORDER BY mailbox, forward_to",
     )
@@ -99,32 +161,9 @@ pub async fn get(db: &Db, id: &str) -> Result<Investigation, AppError> {
             .await?;
     let actions = actions::load(&mut conn, &action_ids).await?;
 
-    Ok(Investigation {
-        investigation_type: InvestigationType::parse(&row.investigation_type)
-            .ok_or(AppError::Internal)?,
-        status: InvestigationStatus::parse(&row.status).ok_or(AppError::Internal)?,
-        id: row.id,
-        incident_id: row.incident_id,
-        title: row.title,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-        alert: AlertView {
-            id: alert_id,
-            title: alert_title,
-            severity: Severity::parse(&severity).unwrap_or(Severity::Informational),
-            created_at: alert_at,
-            investigation_id: id.to_string(),
-        },
+    row.with(Found {
         clusters,
-        forwarding: forwarding
-            .into_iter()
-            .map(|(mailbox, forward_to, verdict, detail)| ForwardingView {
-                mailbox,
-                forward_to,
-                verdict: Verdict::parse(&verdict).unwrap_or(Verdict::Clean),
-                detail,
-            })
-            .collect(),
+        forwarding: forwarding.into_iter().map(forwarding_view).collect(),
         reports: reports
             .into_iter()
             .map(|(reported_by, mailbox, reported_at)| ReportView {
@@ -164,24 +203,18 @@ async fn clusters(conn: &mut Conn, id: &str) -> Result<Vec<ClusterView>, AppErro
         .bind(ClusterView::MESSAGES_SHOWN)
         .fetch_all(&mut *conn)
         .await?;
-        clusters.push(ClusterView {
-            messages: message_rows
-                .into_iter()
-                .map(|m| ClusterMessage {
-                    location: MessageLocation::parse(&m.location).unwrap_or(MessageLocation::Other),
-                    mailbox: m.mailbox,
-                    internet_message_id: m.internet_message_id,
-                    sender: m.sender,
-                    subject: m.subject,
-                    received_at: m.received_at,
-                })
-                .collect(),
-            cluster_by: ClusterBy::parse(&c.cluster_by).unwrap_or(ClusterBy::Sender),
-            verdict: Verdict::parse(&c.verdict).unwrap_or(Verdict::Clean),
-            id: c.id,
-            cluster_value: c.cluster_value,
-            email_count: c.email_count,
-        });
+        let messages = message_rows
+            .into_iter()
+            .map(|m| ClusterMessage {
+                location: MessageLocation::parse(&m.location).unwrap_or(MessageLocation::Other),
+                mailbox: m.mailbox,
+                internet_message_id: m.internet_message_id,
+                sender: m.sender,
+                subject: m.subject,
+                received_at: m.received_at,
+            })
+            .collect();
+        clusters.push(c.view(messages));
     }
     Ok(clusters)
 }

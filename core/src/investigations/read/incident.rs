@@ -6,30 +6,21 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-
-use super::ClusterRow;
+use super::{forwarding_view, ClusterRow, Found, InvestigationRow, WITH_ALERT};
 use crate::actions::read as actions;
 use crate::db::{query, Db};
 use crate::incidents;
 use model::{
-    AlertView, AppError, ClusterBy, ClusterView, EvidenceRow, ForwardingView, IncidentDetail,
-    Investigation, InvestigationBrief, InvestigationStatus, InvestigationType, Severity, Verdict,
+    AppError, ClusterView, EvidenceRow, ForwardingView, IncidentDetail, Investigation,
+    InvestigationBrief,
 };
 
+/// A cluster and the investigation that found it.
 #[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    incident_id: String,
-    title: String,
-    investigation_type: String,
-    status: String,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    alert_id: String,
-    alert_title: String,
-    severity: String,
-    alert_at: DateTime<Utc>,
+struct Placed {
+    investigation_id: String,
+    #[sqlx(flatten)]
+    cluster: ClusterRow,
 }
 
 /// The incident's investigations, oldest first, and the evidence they found with the action
@@ -38,50 +29,27 @@ struct Row {
 pub async fn of_incident(db: &Db, incident_id: &str) -> Result<IncidentDetail, AppError> {
     let incident = incidents::get(db, incident_id).await?;
     let mut conn = db.read().await?;
-    let rows: Vec<Row> = query(
-        "SELECT i.id, i.incident_id, i.title, i.investigation_type, i.status, i.created_at, i.updated_at,
-                a.id AS alert_id, a.title AS alert_title, a.severity, a.created_at AS alert_at
-         FROM investigations i JOIN alerts a ON a.id = i.alert_id
-         WHERE i.incident_id = $1 ORDER BY i.created_at, i.id",
-    )
+    let rows: Vec<InvestigationRow> = query(format!(
+        "{WITH_ALERT} WHERE i.incident_id = $1 ORDER BY i.created_at, i.id"
+    ))
     .bind(incident_id)
     .fetch_all(&mut conn)
     .await?;
     let mut clusters: HashMap<String, Vec<ClusterView>> = HashMap::new();
-    let cluster_rows: Vec<(String, ClusterRow)> = query(
+    let cluster_rows: Vec<Placed> = query(
         "SELECT c.investigation_id, c.id, c.cluster_by, c.cluster_value, c.verdict, c.email_count
          FROM email_clusters c JOIN investigations i ON i.id = c.investigation_id
          WHERE i.incident_id = $1 ORDER BY c.position, c.id",
     )
     .bind(incident_id)
     .fetch_all(&mut conn)
-    .await?
-    .into_iter()
-    .map(
-        |(investigation, id, cluster_by, cluster_value, verdict, email_count)| {
-            let row = ClusterRow {
-                id,
-                cluster_by,
-                cluster_value,
-                verdict,
-                email_count,
-            };
-            (investigation, row)
-        },
-    )
-    .collect();
-    for (investigation, c) in cluster_rows {
+    .await?;
+    for placed in cluster_rows {
+        let view = placed.cluster.view(Vec::new());
         clusters
-            .entry(investigation)
+            .entry(placed.investigation_id)
             .or_default()
-            .push(ClusterView {
-                messages: Vec::new(),
-                cluster_by: ClusterBy::parse(&c.cluster_by).unwrap_or(ClusterBy::Sender),
-                verdict: Verdict::parse(&c.verdict).unwrap_or(Verdict::Clean),
-                id: c.id,
-                cluster_value: c.cluster_value,
-                email_count: c.email_count,
-            });
+            .push(view);
     }
     let mut forwarding: HashMap<String, Vec<ForwardingView>> = HashMap::new();
     let forwarding_rows: Vec<(String, String, String, String, Option<String>)> = query(
@@ -93,15 +61,8 @@ pub async fn of_incident(db: &Db, incident_id: &str) -> Result<IncidentDetail, A
     .fetch_all(&mut conn)
     .await?;
     for (investigation, mailbox, forward_to, verdict, detail) in forwarding_rows {
-        forwarding
-            .entry(investigation)
-            .or_default()
-            .push(ForwardingView {
-                mailbox,
-                forward_to,
-                verdict: Verdict::parse(&verdict).unwrap_or(Verdict::Clean),
-                detail,
-            });
+        let view = forwarding_view((mailbox, forward_to, verdict, detail));
+        forwarding.entry(investigation).or_default().push(view);
     }
     let reporters: HashMap<String, i64> = query(
         "SELECT r.investigation_id, COUNT(DISTINCT r.reported_by)
@@ -124,28 +85,14 @@ pub async fn of_incident(db: &Db, incident_id: &str) -> Result<IncidentDetail, A
     let investigations: Vec<Investigation> = rows
         .into_iter()
         .map(|row| {
-            Ok(Investigation {
-                investigation_type: InvestigationType::parse(&row.investigation_type)
-                    .ok_or(AppError::Internal)?,
-                status: InvestigationStatus::parse(&row.status).ok_or(AppError::Internal)?,
-                clusters: clusters.remove(&row.id).unwrap_or_default(),
-                forwarding: forwarding.remove(&row.id).unwrap_or_default(),
+            let id = row.id.clone();
+            row.with(Found {
+                clusters: clusters.remove(&id).unwrap_or_default(),
+                forwarding: forwarding.remove(&id).unwrap_or_default(),
                 reports: Vec::new(),
-                reporter_count: reporters.get(&row.id).copied().unwrap_or(0),
-                actions: actions_of.remove(&row.id).unwrap_or_default(),
+                reporter_count: reporters.get(&id).copied().unwrap_or(0),
+                actions: actions_of.remove(&id).unwrap_or_default(),
                 log: Vec::new(),
-                alert: AlertView {
-                    id: row.alert_id,
-                    title: row.alert_title,
-                    severity: Severity::parse(&row.severity).unwrap_or(Severity::Informational),
-                    created_at: row.alert_at,
-                    investigation_id: row.id.clone(),
-                },
-                id: row.id,
-                incident_id: row.incident_id,
-                title: row.title,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
             })
         })
         .collect::<Result<_, AppError>>()?;
