@@ -189,14 +189,22 @@ async fn an_admin_makes_and_revokes_tokens_adds_and_unlocks_users_and_reads_the_
         }
     };
     assert_eq!(api(secret.clone()).await, StatusCode::OK);
-    let (_, list) = rpc(&app, &admin, "list_tokens", json!({})).await;
-    let listed = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["label"] == "siem")
-        .unwrap()
-        .clone();
+    // The use is recorded off the request's path: wait for it, for a while.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (listed, list) = loop {
+        let (_, list) = rpc(&app, &admin, "list_tokens", json!({})).await;
+        let listed = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == "siem")
+            .unwrap()
+            .clone();
+        if listed["last_used_at"].is_string() || std::time::Instant::now() > deadline {
+            break (listed, list);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(listed["scopes"], "read");
     assert!(
         listed["last_used_at"].is_string(),
