@@ -11,6 +11,9 @@ use serde::de::DeserializeOwned;
 use super::problem::ApiError;
 use model::AppError;
 
+mod objects;
+use objects::Objects;
+
 /// A request body read as bytes (up to the body limit), to be parsed as JSON once the caller's
 /// role has been checked: a Reader's request is refused before its body is looked at.
 pub struct JsonBytes {
@@ -67,11 +70,11 @@ where
 pub struct BodyLimit(pub usize);
 
 /// Parses JSON: a body that is not JSON at all is 400; JSON of the wrong shape (missing field,
-/// unknown word, bad address) is 422 and names where.
+/// unknown word, bad address, an array where an object belongs) is 422 and names where.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| AppError::Malformed(format!("body is not valid JSON: {e}")))?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(Objects(value)).map_err(|e| {
         let path = e.path().to_string();
         let at = if path == "." {
             String::new()

@@ -187,6 +187,74 @@ async fn a_bulk_decision_with_an_overlong_comment_is_refused_whole() {
     }
 }
 
+/// serde reads a struct from an array of its fields as well; the document allows objects only,
+/// and Schemathesis found `[null]` taken as a reject with no comment.
+#[tokio::test]
+async fn a_body_written_as_an_array_is_refused_and_decides_nothing() {
+    let app = spawn_app().await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let created: Value = app
+        .ingest(&token, &api_md_example())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["actions"][0]["id"].as_str().unwrap().to_owned();
+    for decision in ["approve", "reject"] {
+        for body in [json!([null]), json!(["x"]), json!([])] {
+            let response = app
+                .client
+                .post(app.url(&format!("/api/v1/actions/{id}/{decision}")))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 422, "{decision} {body}");
+            let problem: Value = response.json().await.unwrap();
+            assert!(
+                problem["detail"].as_str().unwrap().contains("sequence"),
+                "{problem}"
+            );
+        }
+    }
+    let pending = app
+        .count("SELECT COUNT(*) FROM actions WHERE status = 'pending'")
+        .await;
+    assert_eq!(pending, 2, "nothing was decided");
+
+    // The same investigation as an array of its fields, or with its alert as one.
+    let example = api_md_example();
+    let fields: Vec<Value> = [
+        "title",
+        "investigation_type",
+        "alert",
+        "clusters",
+        "forwarding",
+    ]
+    .iter()
+    .map(|f| example[*f].clone())
+    .collect();
+    let mut alert_as_array = api_md_example();
+    alert_as_array["alert"] = json!(["Email reported by user as phish", "high"]);
+    for body in [Value::Array(fields), alert_as_array] {
+        assert_eq!(app.ingest(&token, &body).await.status(), 422, "{body}");
+    }
+    let investigations = app.count("SELECT COUNT(*) FROM investigations").await;
+    assert_eq!(investigations, 1, "nothing was ingested");
+
+    // JSON null is still a decision with no comment.
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/actions/{id}/reject")))
+        .bearer_auth(&token)
+        .json(&json!(null))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
 #[tokio::test]
 async fn ingested_addresses_and_message_ids_follow_the_documented_patterns() {
     let app = spawn_app().await;
