@@ -107,12 +107,22 @@ impl Action {
     /// While an action that needs more approvals than it has waits: "Awaiting second
     /// approval — approved by alice".
     pub fn awaiting(&self) -> Option<String> {
-        let given = self.approvals.len();
-        let required = usize::from(self.approvals_required);
-        if self.status != super::ActionStatus::Pending || given == 0 || given >= required {
+        Approval::awaiting(self.status, &self.approvals, self.approvals_required)
+    }
+}
+
+impl Approval {
+    /// Who an action with these approvals, of `required`, still waits for, while it does.
+    pub fn awaiting(
+        status: super::ActionStatus,
+        approvals: &[Approval],
+        required: u8,
+    ) -> Option<String> {
+        let given = approvals.len();
+        if status != super::ActionStatus::Pending || given == 0 || given >= usize::from(required) {
             return None;
         }
-        let by: Vec<&str> = self.approvals.iter().map(|a| a.by.as_str()).collect();
+        let by: Vec<&str> = approvals.iter().map(|a| a.by.as_str()).collect();
         let which = if given == 1 { "second" } else { "another" };
         Some(format!(
             "Awaiting {which} approval — approved by {}",

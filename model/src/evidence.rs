@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::Verdict;
 use super::{Action, ActionStatus, ActionType, AlertView, Investigation, InvestigationStatus};
+use super::{ClusterBy, Verdict};
 
 /// What a piece of evidence is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +64,43 @@ impl From<&Action> for EvidenceAction {
 }
 
 impl EvidenceRow {
-    /// Every piece of evidence an investigation collected, each with the action answering it.
+    /// An email cluster as evidence.
+    pub fn cluster(
+        investigation_id: &str,
+        cluster_by: ClusterBy,
+        cluster_value: &str,
+        verdict: Verdict,
+        action: Option<EvidenceAction>,
+    ) -> Self {
+        EvidenceRow {
+            kind: EvidenceKind::EmailCluster,
+            entity: format!("{}: {}", cluster_by.label(), cluster_value),
+            verdict,
+            investigation_id: investigation_id.to_owned(),
+            action,
+        }
+    }
+
+    /// A mailbox forwarding mail elsewhere as evidence.
+    pub fn mailbox(
+        investigation_id: &str,
+        mailbox: &str,
+        forward_to: &str,
+        verdict: Verdict,
+        action: Option<EvidenceAction>,
+    ) -> Self {
+        EvidenceRow {
+            kind: EvidenceKind::Mailbox,
+            entity: format!("{mailbox} forwards to {forward_to}"),
+            verdict,
+            investigation_id: investigation_id.to_owned(),
+            action,
+        }
+    }
+
+    /// Every piece of evidence an investigation collected, each with the action answering it:
+    /// the proposed one (not a later change); for a mailbox, its turn-off, one per mailbox
+    /// covering every way it forwards. The incident page's reader makes the same choice in SQL.
     pub fn of(investigation: &Investigation) -> Vec<EvidenceRow> {
         let proposed = |matches: &dyn Fn(&Action) -> bool| {
             investigation
@@ -74,30 +110,30 @@ impl EvidenceRow {
                 .find(|a| matches(a))
                 .map(EvidenceAction::from)
         };
-        let clusters = investigation.clusters.iter().map(|cluster| EvidenceRow {
-            kind: EvidenceKind::EmailCluster,
-            entity: format!("{}: {}", cluster.cluster_by.label(), cluster.cluster_value),
-            verdict: cluster.verdict,
-            investigation_id: investigation.id.clone(),
-            action: proposed(&|a| a.target.cluster_id.as_deref() == Some(cluster.id.as_str())),
+        let id = investigation.id.as_str();
+        let clusters = investigation.clusters.iter().map(|cluster| {
+            let action = proposed(&|a| a.target.cluster_id.as_deref() == Some(cluster.id.as_str()));
+            EvidenceRow::cluster(
+                id,
+                cluster.cluster_by,
+                &cluster.cluster_value,
+                cluster.verdict,
+                action,
+            )
         });
-        let mailboxes = investigation
-            .forwarding
-            .iter()
-            .map(|forwarding| EvidenceRow {
-                kind: EvidenceKind::Mailbox,
-                entity: format!(
-                    "{} forwards to {}",
-                    forwarding.mailbox, forwarding.forward_to
-                ),
-                verdict: forwarding.verdict,
-                investigation_id: investigation.id.clone(),
-                // One turn-off per mailbox covers every way it forwards.
-                action: proposed(&|a| {
-                    a.target.mailbox.as_deref() == Some(forwarding.mailbox.as_str())
-                        && a.action_type == ActionType::TurnOffForwarding
-                }),
+        let mailboxes = investigation.forwarding.iter().map(|forwarding| {
+            let action = proposed(&|a| {
+                a.target.mailbox.as_deref() == Some(forwarding.mailbox.as_str())
+                    && a.action_type == ActionType::TurnOffForwarding
             });
+            EvidenceRow::mailbox(
+                id,
+                &forwarding.mailbox,
+                &forwarding.forward_to,
+                forwarding.verdict,
+                action,
+            )
+        });
         clusters.chain(mailboxes).collect()
     }
 }

@@ -1,10 +1,12 @@
 //! Actions as people and scripts read them: one at a time, or a keyset page at a time.
 
+mod evidence;
 mod results;
 
 use chrono::{DateTime, Utc};
 
 use crate::db::{query, Db, Query, Target};
+pub use evidence::of_incident as evidence_of_incident;
 use model::{
     Action, ActionResult, ActionSource, ActionStatus, ActionTarget, ActionType, AppError, Approval,
     ClusterBy, Cursor, Page, PageRequest,
@@ -62,19 +64,20 @@ struct ActionRow {
     decided_by: Option<String>,
     decided_at: Option<DateTime<Utc>>,
     comment: Option<String>,
-    duplicate_of: Option<String>,
     changed_from: Option<String>,
-    outcome: Option<String>,
-    duplicate_copies: i64,
-    new_copies: i64,
-    first_decided_by: Option<String>,
-    first_decided_at: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    came_to: CameTo,
     approvals_required: i64,
     policy_rule: Option<String>,
     proposed_by: Option<String>,
 }
 
 impl ActionRow {
+    /// The action's id and how many approvals it needs.
+    fn approvals_wanted(&self) -> (&str, i64) {
+        (&self.id, self.approvals_required)
+    }
+
     fn into_action(
         self,
         results: Vec<ActionResult>,
@@ -89,7 +92,7 @@ impl ActionRow {
         let mut action = Action {
             action_type: ActionType::parse(&self.action_type)
                 .ok_or_else(|| bad("type", &self.action_type))?,
-            details: self.details(status),
+            details: self.came_to.details(status),
             status,
             source: ActionSource::parse(&self.source).ok_or_else(|| bad("source", &self.source))?,
             target: ActionTarget {
@@ -111,7 +114,7 @@ impl ActionRow {
             decided_by: self.decided_by,
             decided_at: self.decided_at,
             comment: self.comment,
-            duplicate_of: self.duplicate_of,
+            duplicate_of: self.came_to.duplicate_of,
             changed_from: self.changed_from,
             results,
             approvals_required: u8::try_from(self.approvals_required).unwrap_or(u8::MAX),
@@ -128,7 +131,20 @@ impl ActionRow {
     }
 }
 
-impl ActionRow {
+/// What a decided action came to, as its row holds it: its outcome, and for a duplicate the
+/// earlier approval that handles its copies.
+#[derive(sqlx::FromRow)]
+struct CameTo {
+    duplicate_of: Option<String>,
+    outcome: Option<String>,
+    // Optional so that an action LEFT JOINed and absent reads as nothing.
+    duplicate_copies: Option<i64>,
+    new_copies: Option<i64>,
+    first_decided_by: Option<String>,
+    first_decided_at: Option<DateTime<Utc>>,
+}
+
+impl CameTo {
     /// What the action came to in words: for a duplicate, the earlier approval that handles
     /// its copies (all of them, or some, with the new ones this one remediates); for one that
     /// ran, execution's outcome.
@@ -141,7 +157,10 @@ impl ActionRow {
             return self.outcome.clone();
         };
         let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let (old, new) = (self.duplicate_copies, self.new_copies);
+        let (old, new) = (
+            self.duplicate_copies.unwrap_or(0),
+            self.new_copies.unwrap_or(0),
+        );
         if status == ActionStatus::Duplicate {
             let copies = match old {
                 0 => "the same cluster was".to_string(),
@@ -188,29 +207,6 @@ pub async fn load<'a>(on: impl Into<Target<'a>>, ids: &[String]) -> Result<Vec<A
     Ok(actions)
 }
 
-/// Every action of an incident's investigations, oldest first, with their approvals but not
-/// their per-copy results (the incident's page shows what each came to, not each copy).
-pub async fn of_incident<'a>(
-    on: impl Into<Target<'a>>,
-    incident_id: &str,
-) -> Result<Vec<Action>, AppError> {
-    let mut on = on.into();
-    let rows: Vec<ActionRow> = query(format!(
-        "{SELECT} WHERE a.investigation_id IN (SELECT id FROM investigations WHERE incident_id = $1)
-         ORDER BY a.created_at, a.id"
-    ))
-    .bind(incident_id)
-    .fetch_all(on.reborrow())
-    .await?;
-    let mut approvals = approvals_of(&mut on, &rows).await?;
-    rows.into_iter()
-        .map(|row| {
-            let approvals = approvals.remove(&row.id).unwrap_or_default();
-            row.into_action(Vec::new(), approvals)
-        })
-        .collect()
-}
-
 /// A keyset page of actions. Pending is served oldest first (the longest waiting is the most
 /// urgent); every other view newest first.
 #[tracing::instrument(skip(db))]
@@ -238,7 +234,7 @@ pub async fn list_counted(
     let (rows, next) = page_rows(&mut conn, filter, page).await?;
     let mut on = Target::from(&mut conn);
     let mut counts = counts_of(&mut on, &rows).await?;
-    let mut approvals = approvals_of(&mut on, &rows).await?;
+    let mut approvals = approvals_of(&mut on, rows.iter().map(ActionRow::approvals_wanted)).await?;
     let items = rows
         .into_iter()
         .map(|row| {
@@ -316,7 +312,7 @@ async fn attach_results<'a>(
     rows: Vec<ActionRow>,
 ) -> Result<Vec<Action>, AppError> {
     let mut on = on.into();
-    let mut approvals = approvals_of(&mut on, &rows).await?;
+    let mut approvals = approvals_of(&mut on, rows.iter().map(ActionRow::approvals_wanted)).await?;
     let mut actions = Vec::with_capacity(rows.len());
     for row in rows {
         // Only actions that have run have results: pending and decided-but-queued pages (the

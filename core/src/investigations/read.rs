@@ -37,6 +37,7 @@ const WITH_ALERT: &str = "SELECT i.id, i.incident_id, i.title, i.investigation_t
     FROM investigations i JOIN alerts a ON a.id = i.alert_id";
 
 /// What an investigation found, beside its row.
+#[derive(Default)]
 struct Found {
     clusters: Vec<ClusterView>,
     forwarding: Vec<ForwardingView>,

@@ -3,7 +3,9 @@
 use model::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{api_md_example, assert_problem, signed_in, spawn_app};
+use crate::helpers::{
+    api_md_example, assert_problem, signed_in, spawn_app, spawn_app_with, TestApp,
+};
 
 #[tokio::test]
 async fn the_api_md_example_creates_an_incident_and_two_pending_actions() {
@@ -393,6 +395,31 @@ async fn seen_first_severity(session: &reqwest::Client, app: &crate::helpers::Te
 /// The incident page reads every investigation of an incident in a few set queries and lists
 /// their evidence: each piece belongs to the investigation that found it and carries the
 /// action answering it, never another investigation's.
+/// Moves an ingested investigation into this incident, as a merge of incidents leaves it.
+async fn gather(app: &TestApp, incident: &str, created: &Value) {
+    airdesk_core::db::query("UPDATE investigations SET incident_id = $1 WHERE id = $2")
+        .bind(incident)
+        .bind(created["id"].as_str().unwrap())
+        .execute(&app.db)
+        .await
+        .unwrap();
+}
+
+/// The incident page's data as the portal asks for it, signed in as the analyst.
+async fn incident_page(app: &TestApp, incident: &str) -> reqwest::Response {
+    app.sign_in("analyst", crate::helpers::PASSWORD).await;
+    let response = app
+        .browser
+        .post(app.url("/rpc/get_incident"))
+        .header("Origin", &app.address)
+        .json(&json!({ "id": incident }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response
+}
+
 #[tokio::test]
 async fn the_incident_page_gives_each_investigation_its_own_evidence_and_actions() {
     let app = spawn_app().await;
@@ -408,25 +435,10 @@ async fn the_incident_page_gives_each_investigation_its_own_evidence_and_actions
         .await
         .unwrap();
     let other: Value = app.ingest(&token, &second).await.json().await.unwrap();
-    // Gathered into the first one's incident, as a merge of incidents would leave them.
     let incident = first["incident_id"].as_str().unwrap();
-    airdesk_core::db::query("UPDATE investigations SET incident_id = $1 WHERE id = $2")
-        .bind(incident)
-        .bind(other["id"].as_str().unwrap())
-        .execute(&app.db)
-        .await
-        .unwrap();
+    gather(&app, incident, &other).await;
 
-    app.sign_in("analyst", crate::helpers::PASSWORD).await;
-    let response = app
-        .browser
-        .post(app.url("/rpc/get_incident"))
-        .header("Origin", &app.address)
-        .json(&json!({ "id": incident }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let response = incident_page(&app, incident).await;
     let detail: Value = response.json().await.unwrap();
     let investigations = detail["investigations"].as_array().unwrap();
     let titles: Vec<&str> = investigations
@@ -464,4 +476,131 @@ async fn the_incident_page_gives_each_investigation_its_own_evidence_and_actions
         let brief = investigations.iter().find(|i| i["id"] == id).unwrap();
         assert_eq!(brief["alert"]["investigation_id"], id);
     }
+}
+
+/// The incident page reads evidence and answering actions in its own queries; each
+/// investigation's page makes the same rows from the investigation read whole. They must
+/// agree on everything a row and its flyout show: a duplicate's details, who a four-eyes
+/// action still waits for, one turn-off answering a mailbox that forwards two ways.
+#[tokio::test]
+async fn the_incident_page_shows_the_evidence_each_investigation_page_shows() {
+    let app = spawn_app_with(|settings| {
+        settings.execution.workers = 0;
+        let dir = settings.mail_root().unwrap().parent().unwrap().to_owned();
+        let path = dir.join("policy.toml");
+        std::fs::write(
+            &path,
+            "[[rules]]\nname = \"two-for-forwarding\"\n\
+             when = 'action_type == \"turn_off_forwarding\"'\nthen = \"require_two_approvals\"\n",
+        )
+        .unwrap();
+        settings.policy = Some(path);
+    })
+    .await;
+    let siem = app.token("siem", Role::SearchAndPurge).await;
+    let analyst = app.token("analyst", Role::SearchAndPurge).await;
+    let mut first = api_md_example();
+    first["forwarding"] = json!([
+        {"mailbox": "bob@example.test", "forward_to": "bob@elsewhere.test", "verdict": "suspicious"},
+        {"mailbox": "bob@example.test", "forward_to": "drop@evil.test", "verdict": "malicious"},
+        {"mailbox": "carol@example.test", "forward_to": "carol@elsewhere.test", "verdict": "suspicious"},
+    ]);
+    let mut second = api_md_example();
+    second["title"] = json!("The same campaign, again");
+    second["forwarding"] = json!([]);
+    let first: Value = app.ingest(&siem, &first).await.json().await.unwrap();
+    let second: Value = app.ingest(&siem, &second).await.json().await.unwrap();
+    let incident = first["incident_id"].as_str().unwrap();
+    gather(&app, incident, &second).await;
+    let action_of = |created: &Value, kind: &str, mailbox: Option<&str>| -> String {
+        created["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["type"] == kind && mailbox.is_none_or(|m| a["target"]["mailbox"] == m))
+            .unwrap_or_else(|| panic!("no {kind} in {created}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    for (created, kind, mailbox, status) in [
+        (&first, "soft_delete_cluster", None, "approved"),
+        (&second, "soft_delete_cluster", None, "duplicate"),
+        (
+            &first,
+            "turn_off_forwarding",
+            Some("bob@example.test"),
+            "pending",
+        ),
+    ] {
+        let id = action_of(created, kind, mailbox);
+        let decided: Value = app
+            .decide(&analyst, &id, "approve", None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(decided["status"], status, "{decided}");
+    }
+
+    let response = incident_page(&app, incident).await;
+    let detail: model::IncidentDetail = response.json().await.unwrap();
+    assert_eq!(detail.evidence.len(), 5, "{:#?}", detail.evidence);
+    for created in [&first, &second] {
+        let id = created["id"].as_str().unwrap();
+        let whole: model::Investigation = app
+            .get(&format!("/api/v1/investigations/{id}"), &analyst)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let shown: Vec<&model::EvidenceRow> = detail
+            .evidence
+            .iter()
+            .filter(|e| e.investigation_id == id)
+            .collect();
+        let own = model::EvidenceRow::of(&whole);
+        assert_eq!(shown, own.iter().collect::<Vec<_>>(), "{id}");
+    }
+
+    // What the agreement is about, so that it cannot hold by both sides showing nothing.
+    let answered = |entity: &str| {
+        let row = detail
+            .evidence
+            .iter()
+            .find(|e| e.entity.starts_with(entity));
+        row.and_then(|e| e.action.clone())
+            .unwrap_or_else(|| panic!("{entity} unanswered"))
+    };
+    let bob_two_ways: Vec<_> = detail
+        .evidence
+        .iter()
+        .filter(|e| e.entity.starts_with("bob@example.test forwards"))
+        .map(|e| e.action.as_ref().map(|a| a.id.clone()))
+        .collect();
+    assert_eq!(bob_two_ways.len(), 2);
+    assert_eq!(
+        bob_two_ways[0], bob_two_ways[1],
+        "one turn-off for the mailbox"
+    );
+    let bob = answered("bob@example.test forwards");
+    assert_eq!(
+        bob.awaiting.as_deref(),
+        Some("Awaiting second approval — approved by analyst")
+    );
+    assert_eq!(bob.details, bob.awaiting);
+    let duplicate = detail
+        .evidence
+        .iter()
+        .filter_map(|e| e.action.clone())
+        .find(|a| a.status == model::ActionStatus::Duplicate)
+        .expect("the second cluster's duplicate");
+    assert!(
+        duplicate
+            .details
+            .as_deref()
+            .is_some_and(|d| d.starts_with("De-duplicated") && d.contains("by analyst")),
+        "{duplicate:?}"
+    );
+    assert_eq!(answered("carol@").status, model::ActionStatus::Pending);
 }

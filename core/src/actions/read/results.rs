@@ -57,17 +57,18 @@ pub(super) async fn counts_of(
     Ok(counts)
 }
 
-/// The approvals of those actions that need more than one, oldest first, in one query (an
-/// action one person decides has its approver in `decided_by`, and needs no second query).
-pub(super) async fn approvals_of(
+/// The approvals of those actions (id, approvals required) that need more than one, oldest
+/// first, in one query (an action one person decides has its approver in `decided_by`, and
+/// needs no second query).
+pub(super) async fn approvals_of<'r>(
     on: &mut Target<'_>,
-    rows: &[ActionRow],
+    actions: impl IntoIterator<Item = (&'r str, i64)>,
 ) -> Result<HashMap<String, Vec<Approval>>, AppError> {
     let mut approvals: HashMap<String, Vec<Approval>> = Default::default();
-    let ids: Vec<&str> = rows
-        .iter()
-        .filter(|r| r.approvals_required > 1)
-        .map(|r| r.id.as_str())
+    let ids: Vec<&str> = actions
+        .into_iter()
+        .filter(|(_, required)| *required > 1)
+        .map(|(id, _)| id)
         .collect();
     if ids.is_empty() {
         return Ok(approvals);
