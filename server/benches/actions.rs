@@ -13,7 +13,9 @@
 //! Run: `cargo bench -p server --bench actions` (AIRDESK_BENCH_ACTIONS scales it down;
 //! AIRDESK_BENCH_DROP_INDEXES=a,b drops those indexes after seeding, to see what they cost;
 //! AIRDESK_WORKERS=0 reaches the server and runs it without execution workers;
-//! AIRDESK_BENCH_SEED_ONLY=dir seeds dir/bench.db and stops, to read query plans with sqlite3).
+//! AIRDESK_BENCH_SEED_ONLY=dir seeds dir/bench.db and stops, to read query plans with sqlite3;
+//! AIRDESK_BENCH_PAGES_ONLY=1 stops after the pages, approving nothing; AIRDESK_BENCH_CSV=dir
+//! appends the figures to dir/pages.csv and dir/approvals.csv for scripts/bench).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -28,6 +30,10 @@ mod floor;
 
 #[path = "support/pages.rs"]
 mod pages;
+
+#[path = "support/record.rs"]
+#[allow(dead_code)]
+mod record;
 
 /// Rows one approval writes: the action, its job, its audit event, its incident, and the
 /// claims on its cluster's three copies.
@@ -67,6 +73,25 @@ async fn run(actions: i64) {
     };
     let db = Db::connect(&url).await.expect("database");
     db.migrate().await.expect("migrations");
+    let database = if url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    // One row of pages.csv per page timed: p50 and p99 against the number of actions.
+    let page_row = |page: &str, (p50, p99): (Duration, Duration)| {
+        record::record(
+            "pages",
+            &["database", "actions", "page", "p50_ms", "p99_ms"],
+            &[
+                database.into(),
+                actions.to_string(),
+                page.into(),
+                record::ms(p50),
+                record::ms(p99),
+            ],
+        );
+    };
     let started = Instant::now();
     // The seed writes a million rows straight into the database, not through the rules.
     match db.postgres_pool() {
@@ -145,29 +170,37 @@ async fn run(actions: i64) {
                 .0,
         );
     }
-    report("Pending, first page (50 actions)", &mut first);
-
-    // The 500th page: walk there once, then ask for it repeatedly.
-    let mut cursor = None::<String>;
-    for _ in 1..500 {
-        let path = match &cursor {
-            Some(c) => format!(
-                "/api/v1/actions?status=pending&limit=50&cursor={}",
-                model::urlencode(c)
-            ),
-            None => "/api/v1/actions?status=pending&limit=50".into(),
-        };
-        cursor = get(path).await.1["next"].as_str().map(str::to_string);
-    }
-    let page_500 = format!(
-        "/api/v1/actions?status=pending&limit=50&cursor={}",
-        model::urlencode(&cursor.expect("500 pages exist"))
+    page_row(
+        "api_pending_first",
+        report("Pending, first page (50 actions)", &mut first),
     );
-    let mut five_hundredth = Vec::new();
-    for _ in 0..300 {
-        five_hundredth.push(get(page_500.clone()).await.0);
+
+    // The 500th page (when there is one): walk there once, then ask for it repeatedly.
+    if actions >= 30_000 {
+        let mut cursor = None::<String>;
+        for _ in 1..500 {
+            let path = match &cursor {
+                Some(c) => format!(
+                    "/api/v1/actions?status=pending&limit=50&cursor={}",
+                    model::urlencode(c)
+                ),
+                None => "/api/v1/actions?status=pending&limit=50".into(),
+            };
+            cursor = get(path).await.1["next"].as_str().map(str::to_string);
+        }
+        let page_500 = format!(
+            "/api/v1/actions?status=pending&limit=50&cursor={}",
+            model::urlencode(&cursor.expect("500 pages exist"))
+        );
+        let mut five_hundredth = Vec::new();
+        for _ in 0..300 {
+            five_hundredth.push(get(page_500.clone()).await.0);
+        }
+        page_row(
+            "api_pending_500th",
+            report("Pending, 500th page (50 actions)", &mut five_hundredth),
+        );
     }
-    report("Pending, 500th page (50 actions)", &mut five_hundredth);
 
     // The incidents queue sorted by severity: the first page and the 500th.
     let incidents = "/api/v1/incidents?sort=severity&limit=50";
@@ -179,49 +212,65 @@ async fn run(actions: i64) {
         "Incidents by severity, first page (50)",
         &mut first_incidents,
     );
-    let mut cursor = None::<String>;
-    for _ in 1..500 {
-        let path = match &cursor {
-            Some(c) => format!("{incidents}&cursor={}", model::urlencode(c)),
-            None => incidents.into(),
-        };
-        cursor = get(path).await.1["next"].as_str().map(str::to_string);
+    // An incident is ten actions: 500 pages of 50 need 250,000.
+    if actions >= 300_000 {
+        let mut cursor = None::<String>;
+        for _ in 1..500 {
+            let path = match &cursor {
+                Some(c) => format!("{incidents}&cursor={}", model::urlencode(c)),
+                None => incidents.into(),
+            };
+            cursor = get(path).await.1["next"].as_str().map(str::to_string);
+        }
+        let deep = format!(
+            "{incidents}&cursor={}",
+            model::urlencode(&cursor.expect("500 pages of incidents exist"))
+        );
+        let mut deep_incidents = Vec::new();
+        for _ in 0..300 {
+            deep_incidents.push(get(deep.clone()).await.0);
+        }
+        report(
+            "Incidents by severity, 500th page (50)",
+            &mut deep_incidents,
+        );
     }
-    let deep = format!(
-        "{incidents}&cursor={}",
-        model::urlencode(&cursor.expect("500 pages of incidents exist"))
-    );
-    let mut deep_incidents = Vec::new();
-    for _ in 0..300 {
-        deep_incidents.push(get(deep.clone()).await.0);
-    }
-    report(
-        "Incidents by severity, 500th page (50)",
-        &mut deep_incidents,
-    );
 
     // The portal's pages rendered on the server, as a signed-in browser gets them.
     let browser = pages::browser(&base, "bench", "bench passphrase").await;
     let row = "<tr class=\"selectable\"";
     let (mut samples, size) =
         pages::time_page(&browser, &base, "/action-center", 300, row, 50).await;
-    report(
-        &format!("SSR Action center, Pending ({} KB)", size / 1024),
-        &mut samples,
+    page_row(
+        "ssr_action_center",
+        report(
+            &format!("SSR Action center, Pending ({} KB)", size / 1024),
+            &mut samples,
+        ),
     );
     let incident = format!("/incidents/{}?tab=evidence", pages::BIG_INCIDENT);
     let (mut samples, size) = pages::time_page(&browser, &base, &incident, 300, row, 500).await;
-    report(
-        &format!("SSR incident page, 500 evidence rows ({} KB)", size / 1024),
-        &mut samples,
+    page_row(
+        "ssr_incident_500_evidence",
+        report(
+            &format!("SSR incident page, 500 evidence rows ({} KB)", size / 1024),
+            &mut samples,
+        ),
     );
     let body = serde_json::json!({ "id": pages::BIG_INCIDENT });
     let (mut samples, size) =
         pages::time_data(&browser, &base, "/rpc/get_incident", &body, 300).await;
-    report(
-        &format!("  of which its data, as JSON ({} KB)", size / 1024),
-        &mut samples,
+    page_row(
+        "rpc_incident_500_evidence",
+        report(
+            &format!("  of which its data, as JSON ({} KB)", size / 1024),
+            &mut samples,
+        ),
     );
+    if std::env::var_os("AIRDESK_BENCH_PAGES_ONLY").is_some() {
+        println!("server peak memory (VmHWM): {}", server.peak_memory());
+        return;
+    }
 
     // One approval at a time (from the end of the queue, away from the pages read above).
     let mut queue: Vec<String> = pending.into_iter().rev().collect();
@@ -241,11 +290,38 @@ async fn run(actions: i64) {
         single.push(at.elapsed());
         duplicates += usize::from(action["status"] == "duplicate");
     }
-    report("one approval (duplicate check + audit)", &mut single);
+    page_row(
+        "api_one_approval",
+        report("one approval (duplicate check + audit)", &mut single),
+    );
     println!("  ({duplicates} of 500 were de-duplicated)");
 
     // Concurrent clients against this instance, 5 s each, then 32 against three sharing the
-    // database.
+    // database. One row of approvals.csv each, beside this run's floor.
+    let workers = std::env::var("AIRDESK_WORKERS").unwrap_or_else(|_| "default".into());
+    let approvals_row = |clients: usize, instances: usize, rate: f64| {
+        record::record(
+            "approvals",
+            &[
+                "database",
+                "actions",
+                "workers",
+                "clients",
+                "instances",
+                "approvals_per_s",
+                "floor_commits_per_s",
+            ],
+            &[
+                database.into(),
+                actions.to_string(),
+                workers.clone(),
+                clients.to_string(),
+                instances.to_string(),
+                format!("{rate:.1}"),
+                format!("{floor:.1}"),
+            ],
+        );
+    };
     let queue = Arc::new(std::sync::Mutex::new(queue));
     let mut one = (String::new(), 0.0);
     for clients in [1, 8, 32, 64, 128] {
@@ -262,6 +338,7 @@ async fn run(actions: i64) {
             run.0,
             run.1 / floor
         );
+        approvals_row(clients, 1, run.1);
         if clients == 32 {
             one = run;
         }
@@ -278,6 +355,7 @@ async fn run(actions: i64) {
     let mut bases = vec![base.clone()];
     bases.extend(others.iter().map(|s| s.base.clone()));
     let three = concurrently(&client, &token, &bases, &queue, 32).await;
+    approvals_row(32, 3, three.1);
     println!(
         "32 concurrent clients, 3 instances on one database: {} = {:.2}x the floor, {:.2}x one instance",
         three.0,
@@ -332,7 +410,8 @@ async fn concurrently(
     )
 }
 
-fn report(what: &str, samples: &mut [Duration]) {
+/// Prints p50 and p99 of the samples, and answers them.
+fn report(what: &str, samples: &mut [Duration]) -> (Duration, Duration) {
     samples.sort();
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
     println!(
@@ -341,6 +420,7 @@ fn report(what: &str, samples: &mut [Duration]) {
         at(0.99),
         samples.len()
     );
+    (at(0.50), at(0.99))
 }
 
 /// Writes the rows with SQL (recursive CTEs): a million rows in seconds, through the real

@@ -12,7 +12,9 @@
 //! execution's `parallel_mailboxes`; 4 is the default).
 //!
 //! Run: `cargo bench -p server --bench execution` (AIRDESK_BENCH_MAILBOXES and
-//! AIRDESK_BENCH_PER_MAILBOX scale it).
+//! AIRDESK_BENCH_PER_MAILBOX scale it; AIRDESK_BENCH_PARALLEL=4 runs only those points of the
+//! curve; AIRDESK_BENCH_CSV=dir appends the figures to dir/parallel.csv and, for the default
+//! of 4, dir/cluster_execution.csv, with the bench's peak memory during each run).
 
 #[path = "support/cluster.rs"]
 #[allow(dead_code)]
@@ -20,6 +22,9 @@ mod cluster;
 #[path = "../tests/api/dovecot.rs"]
 #[allow(dead_code)]
 mod dovecot;
+#[path = "support/record.rs"]
+#[allow(dead_code)]
+mod record;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -117,17 +122,55 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
         sieve_global: None,
     };
     // The curve: mailboxes worked on at once (execution's default is 4), each connector.
-    for parallel in [1, 4, 8, 16] {
+    let curve: Vec<usize> = std::env::var("AIRDESK_BENCH_PARALLEL")
+        .unwrap_or_else(|_| "1,4,8,16".into())
+        .split(',')
+        .map(|n| n.trim().parse().expect("AIRDESK_BENCH_PARALLEL: numbers"))
+        .collect();
+    let default_parallel = ExecutionConfig::default().parallel_mailboxes;
+    for parallel in curve {
         let config = ExecutionConfig {
             parallel_mailboxes: parallel,
             ..ExecutionConfig::default()
         };
         let connectors = [("imap", imap(parallel.max(8))), ("maildir", maildir())];
         for (name, connector) in connectors {
+            record::reset_peak_memory();
             let took =
                 cluster::soft_delete_with(connector, &names, per_mailbox, config.clone()).await;
+            let peak = record::own_peak_memory_mib();
+            let figures = [
+                name.to_string(),
+                total.to_string(),
+                mailboxes.to_string(),
+                format!("{:.3}", took.as_secs_f64()),
+                format!("{peak:.1}"),
+                "doveadm move".into(),
+                format!("{:.3}", floor.as_secs_f64()),
+            ];
+            let header = [
+                "connector",
+                "copies",
+                "mailboxes",
+                "seconds",
+                "peak_mib",
+                "floor",
+                "floor_seconds",
+            ];
+            let mut row = vec![parallel.to_string()];
+            row.extend(figures.iter().cloned());
+            record::record("parallel", &[&["parallel"], &header[..]].concat(), &row);
+            if parallel == default_parallel {
+                let mut row = vec!["execution".to_string()];
+                row.extend(figures);
+                record::record(
+                    "cluster_execution",
+                    &[&["bench"], &header[..]].concat(),
+                    &row,
+                );
+            }
             println!(
-                "airdesk, {name} connector, {parallel:>2} mailboxes at once: {took:.2?} = {:.2}x doveadm ({:.0} messages/s)",
+                "airdesk, {name} connector, {parallel:>2} mailboxes at once: {took:.2?} = {:.2}x doveadm ({:.0} messages/s, peak {peak:.0} MiB)",
                 took.as_secs_f64() / floor.as_secs_f64(),
                 total as f64 / took.as_secs_f64()
             );

@@ -14,7 +14,8 @@
 //! AIRDESK_BENCH_PER_MAILBOX scale it; AIRDESK_BENCH_DIR picks the disk;
 //! AIRDESK_BENCH_POSTGRES=postgres://… runs it on a new database of that server, and
 //! AIRDESK_BENCH_INSTANCES=3 serves with three instances sharing the database, whose workers
-//! all look for the job).
+//! all look for the job; AIRDESK_BENCH_CSV=dir appends the figures to dir/cluster_execution.csv
+//! and dir/index_scan.csv, the scan beside `find | wc -l` over the same store).
 
 use std::path::Path;
 use std::process::Command;
@@ -22,6 +23,10 @@ use std::time::{Duration, Instant};
 
 #[path = "support/serve.rs"]
 mod support;
+
+#[path = "support/record.rs"]
+#[allow(dead_code)]
+mod record;
 
 use airdesk_core::db::Db;
 use model::Role;
@@ -57,9 +62,26 @@ fn main() {
         .status()
         .expect("airdesk runs");
     assert!(status.success());
-    println!("airdesk scan: {:.1?}", started.elapsed());
+    let scan = started.elapsed();
+    let walk = find_walk(&root, total);
+    println!(
+        "airdesk scan: {scan:.1?} = {:.0} messages/s; `find | wc -l` over the store: {walk:.1?} ({:.1}x)",
+        total as f64 / scan.as_secs_f64(),
+        scan.as_secs_f64() / walk.as_secs_f64()
+    );
+    record::record(
+        "index_scan",
+        &["messages", "mailboxes", "seconds", "floor", "floor_seconds"],
+        &[
+            total.to_string(),
+            mailboxes.to_string(),
+            format!("{:.3}", scan.as_secs_f64()),
+            "find | wc -l".into(),
+            format!("{:.3}", walk.as_secs_f64()),
+        ],
+    );
 
-    let execution = runtime.block_on(remediate(&url, &root, total));
+    let (execution, peak) = runtime.block_on(remediate(&url, &root, total));
 
     let floor = rename_walk(&root, mailboxes);
     println!(
@@ -67,6 +89,45 @@ fn main() {
         total as f64 / floor.as_secs_f64(),
         execution.as_secs_f64() / floor.as_secs_f64()
     );
+    record::record(
+        "cluster_execution",
+        &[
+            "bench",
+            "connector",
+            "copies",
+            "mailboxes",
+            "seconds",
+            "peak_mib",
+            "floor",
+            "floor_seconds",
+        ],
+        &[
+            "remediation".into(),
+            "maildir".into(),
+            total.to_string(),
+            mailboxes.to_string(),
+            format!("{:.3}", execution.as_secs_f64()),
+            format!("{peak:.1}"),
+            "rename walk".into(),
+            format!("{:.3}", floor.as_secs_f64()),
+        ],
+    );
+}
+
+/// `find <root> -type f | wc -l`, timed; checks it counted every copy.
+fn find_walk(root: &Path, total: usize) -> Duration {
+    let started = Instant::now();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("find \"$1\" -type f -name '*.bench*' | wc -l")
+        .arg("sh")
+        .arg(root)
+        .output()
+        .expect("find runs");
+    let took = started.elapsed();
+    let counted: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert_eq!(counted, total, "find saw every copy");
+    took
 }
 
 fn mailbox_name(m: usize) -> String {
@@ -105,8 +166,9 @@ Content-Type: text/plain\r\n\r\nKeep your mail: https://{HOST}/verify?u={n}\r\n"
     });
 }
 
-/// Hunts, approves and waits for Completed; returns the execution time.
-async fn remediate(url: &str, root: &Path, total: usize) -> Duration {
+/// Hunts, approves and waits for Completed; returns the execution time and the first
+/// instance's peak memory in MiB.
+async fn remediate(url: &str, root: &Path, total: usize) -> (Duration, f64) {
     let db = Db::connect(url).await.expect("database");
     let token = support::user_with_token(&db, "bench", Role::Admin).await;
     // Over 1,000 copies the default policy wants a second person (four eyes).
@@ -190,7 +252,7 @@ async fn remediate(url: &str, root: &Path, total: usize) -> Duration {
     for (n, server) in servers.iter().enumerate() {
         println!("instance {n} peak memory (VmHWM): {}", server.peak_memory());
     }
-    execution
+    (execution, record::mib(&servers[0].peak_memory()))
 }
 
 /// Renames every file from Recoverable Items back to the inbox, on every core, checking each
