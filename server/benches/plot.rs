@@ -237,14 +237,22 @@ fn pairs(rows: &[Row]) -> Vec<(String, String)> {
     pairs
 }
 
-/// Execution time as a multiple of doveadm's against the mailboxes worked on at once.
+/// Execution time as a multiple of doveadm's against the mailboxes worked on at once, at the
+/// cluster size the whole curve was run for (other sizes ran the default only).
 fn parallel(rows: &[Row]) -> Option<Chart> {
+    let default = airdesk_core::actions::ExecutionConfig::default()
+        .parallel_mailboxes
+        .to_string();
+    let size = rows
+        .iter()
+        .find(|r| r["parallel"] != default)
+        .map(|r| r["copies"].clone());
     let series = distinct(rows, "connector")
         .into_iter()
         .map(|connector| {
             let points = points(
                 rows,
-                |r| r["connector"] == connector,
+                |r| r["connector"] == connector && size.as_ref().is_none_or(|s| r["copies"] == *s),
                 |r| {
                     (
                         number(r, "parallel"),
