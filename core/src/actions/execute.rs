@@ -101,6 +101,17 @@ impl From<crate::db::StorageError> for Stop {
     }
 }
 
+/// Rung when this process queues a job: its idle workers start at once instead of at their
+/// next poll (a 1,000-copy cluster took 284 ms from approval to Completed, 250 ms of it the
+/// poll). Other instances sharing the database still find the job by polling.
+static QUEUED: std::sync::LazyLock<tokio::sync::Notify> =
+    std::sync::LazyLock::new(tokio::sync::Notify::new);
+
+/// Wakes this process's idle workers: a job was queued (and committed).
+pub(crate) fn wake_workers() {
+    QUEUED.notify_waiters();
+}
+
 impl Executor {
     pub fn new(state: AppState, config: ExecutionConfig) -> Self {
         Executor {
@@ -121,9 +132,18 @@ impl Executor {
 
     async fn work(self) {
         loop {
+            // Listening before looking: a job queued while this worker looks still wakes it.
+            let queued = QUEUED.notified();
+            tokio::pin!(queued);
+            queued.as_mut().enable();
             match self.run_once().await {
                 Ok(true) => {}
-                Ok(false) => tokio::time::sleep(self.config.poll).await,
+                Ok(false) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.config.poll) => {}
+                        _ = queued => {}
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(%error, "execution worker could not reach the database");
                     tokio::time::sleep(self.config.poll).await;

@@ -231,6 +231,7 @@ async fn enqueue(
         }
         insert.execute(&mut *tx).await?;
     }
+    tx.after_commit(super::execute::wake_workers);
     Ok(())
 }
 

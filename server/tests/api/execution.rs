@@ -565,3 +565,23 @@ async fn approving_every_demo_action_moves_the_demo_mail_and_turns_its_forwardin
         assert_valid_sieve(&home.join("sieve/roundcube.sieve"));
     }
 }
+
+/// Idle workers poll for jobs; an approval on this instance wakes them at once. With a poll of
+/// an hour, only that wake can carry out the action within the test's time.
+#[tokio::test]
+async fn an_approval_starts_execution_at_once_not_at_the_next_poll() {
+    let app = spawn_app_with(|s| s.execution.poll = std::time::Duration::from_secs(3600)).await;
+    let token = app.token("analyst", Role::SearchAndPurge).await;
+    let alice = app.deliver("alice@example.test", "<c1-1@evil.test>", "INBOX");
+    let id = ingest_cluster(&app, &token, &[("alice@example.test", "<c1-1@evil.test>")]).await;
+    // The workers have looked once at start-up and found nothing: they are asleep now.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    app.decide(&token, &id, "approve", None).await;
+    let action = tokio::time::timeout(std::time::Duration::from_secs(20), app.settled(&token, &id))
+        .await
+        .expect("executed well before the next poll");
+
+    assert_eq!(action["status"], "completed");
+    assert!(!alice.exists(), "the inbox copy is gone");
+}
