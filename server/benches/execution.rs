@@ -148,26 +148,10 @@ async fn run(mailboxes: usize, per_mailbox: usize) {
                 "doveadm move".into(),
                 format!("{:.3}", floor.as_secs_f64()),
             ];
-            let header = [
-                "connector",
-                "copies",
-                "mailboxes",
-                "seconds",
-                "peak_mib",
-                "floor",
-                "floor_seconds",
-            ];
-            let mut row = vec![parallel.to_string()];
-            row.extend(figures.iter().cloned());
-            record::record("parallel", &[&["parallel"], &header[..]].concat(), &row);
+            record::record_cluster("parallel", ("parallel", parallel.to_string()), &figures);
             if parallel == default_parallel {
-                let mut row = vec!["execution".to_string()];
-                row.extend(figures);
-                record::record(
-                    "cluster_execution",
-                    &[&["bench"], &header[..]].concat(),
-                    &row,
-                );
+                let leading = ("bench", "execution".to_string());
+                record::record_cluster("cluster_execution", leading, &figures);
             }
             println!(
                 "airdesk, {name} connector, {parallel:>2} mailboxes at once: {took:.2?} = {:.2}x doveadm ({:.0} messages/s, peak {peak:.0} MiB)",

@@ -18,8 +18,8 @@ type Row = BTreeMap<String, String>;
 struct Series {
     name: String,
     points: Vec<(f64, f64)>,
-    /// A floor, drawn dashed.
-    floor: bool,
+    /// Drawn dashed in the colour of the line before it: that line's floor, or its p99.
+    dashed: bool,
 }
 
 /// One chart: its title, axes and lines.
@@ -104,32 +104,33 @@ fn line(name: impl Into<String>, points: Vec<(f64, f64)>) -> Series {
     Series {
         name: name.into(),
         points,
-        floor: false,
+        dashed: false,
     }
 }
 
-fn floor(name: impl Into<String>, points: Vec<(f64, f64)>) -> Series {
+/// A floor, or a p99 under its p50.
+fn dashed(name: impl Into<String>, points: Vec<(f64, f64)>) -> Series {
     Series {
         name: name.into(),
         points,
-        floor: true,
+        dashed: true,
     }
 }
 
-/// Page p50 and p99 against the number of actions.
+/// Page p50 (and p99, dashed) against the number of actions, for the pages timed at more
+/// than one size.
 fn pages(rows: &[Row]) -> Option<Chart> {
     let mut series = Vec::new();
     for database in distinct(rows, "database") {
         for page in distinct(rows, "page") {
-            for quantile in ["p50", "p99"] {
-                let column = format!("{quantile}_ms");
-                let points = points(
-                    rows,
-                    |r| r["database"] == database && r["page"] == page,
-                    |r| (number(r, "actions"), number(r, &column)),
-                );
-                series.push(line(format!("{page} {quantile} ({database})"), points));
+            let mine = |r: &Row| r["database"] == database && r["page"] == page;
+            let p50 = points(rows, mine, |r| (number(r, "actions"), number(r, "p50_ms")));
+            if p50.len() < 2 {
+                continue;
             }
+            let p99 = points(rows, mine, |r| (number(r, "actions"), number(r, "p99_ms")));
+            series.push(line(format!("{page} p50 ({database})"), p50));
+            series.push(dashed(format!("{page} p99 ({database})"), p99));
         }
     }
     chart(
@@ -165,7 +166,10 @@ fn approvals(rows: &[Row]) -> Option<Chart> {
         let commits = points(rows, mine, |r| {
             (number(r, "clients"), number(r, "floor_commits_per_s"))
         });
-        series.push(floor(format!("floor: raw commits/s ({database})"), commits));
+        series.push(dashed(
+            format!("floor: raw commits/s ({database})"),
+            commits,
+        ));
     }
     chart(
         "approvals.svg",
@@ -187,13 +191,15 @@ fn execution(rows: &[Row]) -> Option<Chart> {
             label,
             points(rows, mine, |r| (number(r, "copies"), number(r, "seconds"))),
         ));
+        // Both connectors of the execution bench share one doveadm floor: drawn once.
         let name = rows.iter().find(|r| mine(r)).map(|r| r["floor"].clone());
-        series.push(floor(
-            format!("floor: {} ({connector})", name.unwrap_or_default()),
-            points(rows, mine, |r| {
+        let name = format!("floor: {}", name.unwrap_or_default());
+        if series.iter().all(|s| s.name != name) {
+            let floor = points(rows, mine, |r| {
                 (number(r, "copies"), number(r, "floor_seconds"))
-            }),
-        ));
+            });
+            series.push(dashed(name, floor));
+        }
     }
     chart(
         "cluster_execution.svg",
@@ -288,7 +294,7 @@ fn index_scan(rows: &[Row]) -> Option<Chart> {
             "airdesk scan, messages/s",
             points(rows, |_| true, rate("seconds")),
         ),
-        floor(
+        dashed(
             "floor: find | wc -l, files/s",
             points(rows, |_| true, rate("floor_seconds")),
         ),
@@ -373,7 +379,8 @@ fn draw(path: &Path, chart: &Chart) -> Result<(), Box<dyn Error>> {
             (y_lo / 2.0..y_hi * 2.0).log_scale(),
         )?;
     } else {
-        lines(&root, chart, x_lo..x_hi, 0.0..y_hi * 1.15)?;
+        // Headroom for the legend, top left.
+        lines(&root, chart, x_lo..x_hi, 0.0..y_hi * 1.6)?;
     }
     root.present()?;
     Ok(())
@@ -405,7 +412,7 @@ where
     // A floor takes the colour of the line before it (the cost it is the floor of).
     let mut colour = 0;
     for (n, series) in chart.series.iter().enumerate() {
-        if n > 0 && !series.floor {
+        if n > 0 && !series.dashed {
             colour += 1;
         }
         let (r, g, b) = COLOURS[colour % COLOURS.len()];
@@ -415,7 +422,7 @@ where
             filled: false,
             stroke_width: 2,
         };
-        let drawn = if series.floor {
+        let drawn = if series.dashed {
             context.draw_series(DashedLineSeries::new(series.points.clone(), 8, 5, style))?
         } else {
             context.draw_series(LineSeries::new(series.points.clone(), style))?

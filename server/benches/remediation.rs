@@ -89,29 +89,17 @@ fn main() {
         total as f64 / floor.as_secs_f64(),
         execution.as_secs_f64() / floor.as_secs_f64()
     );
-    record::record(
-        "cluster_execution",
-        &[
-            "bench",
-            "connector",
-            "copies",
-            "mailboxes",
-            "seconds",
-            "peak_mib",
-            "floor",
-            "floor_seconds",
-        ],
-        &[
-            "remediation".into(),
-            "maildir".into(),
-            total.to_string(),
-            mailboxes.to_string(),
-            format!("{:.3}", execution.as_secs_f64()),
-            format!("{peak:.1}"),
-            "rename walk".into(),
-            format!("{:.3}", floor.as_secs_f64()),
-        ],
-    );
+    let figures = [
+        "maildir".into(),
+        total.to_string(),
+        mailboxes.to_string(),
+        format!("{:.3}", execution.as_secs_f64()),
+        format!("{peak:.1}"),
+        "rename walk".into(),
+        format!("{:.3}", floor.as_secs_f64()),
+    ];
+    let leading = ("bench", "remediation".to_string());
+    record::record_cluster("cluster_execution", leading, &figures);
 }
 
 /// `find <root> -type f | wc -l`, timed; checks it counted every copy.

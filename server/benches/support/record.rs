@@ -26,6 +26,25 @@ pub fn record(curve: &str, header: &[&str], row: &[String]) {
     writer.flush().unwrap();
 }
 
+/// The columns of one cluster's soft delete after the bench's own leading ones, as
+/// cluster_execution.csv (after `bench`) and parallel.csv (after `parallel`) hold it.
+pub const CLUSTER_COLUMNS: [&str; 7] = [
+    "connector",
+    "copies",
+    "mailboxes",
+    "seconds",
+    "peak_mib",
+    "floor",
+    "floor_seconds",
+];
+
+/// Appends one cluster run to `curve`, after its leading (column, value).
+pub fn record_cluster(curve: &str, leading: (&str, String), figures: &[String; 7]) {
+    let header = [&[leading.0][..], &CLUSTER_COLUMNS[..]].concat();
+    let row = [&[leading.1][..], &figures[..]].concat();
+    record(curve, &header, &row);
+}
+
 /// A duration in milliseconds, to the microsecond.
 pub fn ms(duration: std::time::Duration) -> String {
     format!("{:.3}", duration.as_secs_f64() * 1000.0)
