@@ -202,14 +202,7 @@ async fn a_body_written_as_an_array_is_refused_and_decides_nothing() {
     let id = created["actions"][0]["id"].as_str().unwrap().to_owned();
     for decision in ["approve", "reject"] {
         for body in [json!([null]), json!(["x"]), json!([])] {
-            let response = app
-                .client
-                .post(app.url(&format!("/api/v1/actions/{id}/{decision}")))
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
+            let response = app.decide(&token, &id, decision, Some(body.clone())).await;
             assert_eq!(response.status(), 422, "{decision} {body}");
             let problem: Value = response.json().await.unwrap();
             assert!(
@@ -244,14 +237,7 @@ async fn a_body_written_as_an_array_is_refused_and_decides_nothing() {
     assert_eq!(investigations, 1, "nothing was ingested");
 
     // JSON null is still a decision with no comment.
-    let response = app
-        .client
-        .post(app.url(&format!("/api/v1/actions/{id}/reject")))
-        .bearer_auth(&token)
-        .json(&json!(null))
-        .send()
-        .await
-        .unwrap();
+    let response = app.decide(&token, &id, "reject", Some(json!(null))).await;
     assert_eq!(response.status(), 200);
 }
 
