@@ -17,7 +17,6 @@
 //! AIRDESK_BENCH_PAGES_ONLY=1 stops after the pages, approving nothing; AIRDESK_BENCH_CSV=dir
 //! appends the figures to dir/pages.csv and dir/approvals.csv for scripts/bench).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,6 +30,14 @@ mod floor;
 #[path = "support/pages.rs"]
 mod pages;
 
+#[path = "support/load.rs"]
+mod load;
+use load::concurrently;
+
+#[path = "support/seed.rs"]
+mod seed;
+use seed::{seed, seed_postgres, PER_INVESTIGATION};
+
 #[path = "support/record.rs"]
 #[allow(dead_code)]
 mod record;
@@ -41,10 +48,6 @@ const ROWS_PER_APPROVAL: usize = 7;
 
 use airdesk_core::db::Db;
 use model::Role;
-
-const PER_INVESTIGATION: i64 = 10;
-/// Investigations of one campaign share a cluster key, so approvals meet duplicates.
-const INVESTIGATIONS_PER_CAMPAIGN: i64 = 4;
 
 fn main() {
     let actions: i64 = std::env::var("AIRDESK_BENCH_ACTIONS")
@@ -366,50 +369,6 @@ async fn run(actions: i64) {
     println!("server peak memory (VmHWM): {}", server.peak_memory());
 }
 
-/// Approves from the queue with `clients` clients spread over these instances for 5 s; says
-/// how many and how fast, and answers the rate.
-async fn concurrently(
-    client: &reqwest::Client,
-    token: &str,
-    bases: &[String],
-    queue: &Arc<std::sync::Mutex<Vec<String>>>,
-    clients: usize,
-) -> (String, f64) {
-    let done = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..clients)
-        .map(|n| {
-            let (queue, done, client) = (queue.clone(), done.clone(), client.clone());
-            let (token, base) = (token.to_string(), bases[n % bases.len()].clone());
-            tokio::spawn(async move {
-                while started.elapsed() < Duration::from_secs(5) {
-                    let Some(id) = queue.lock().unwrap().pop() else {
-                        break;
-                    };
-                    let response = client
-                        .post(format!("{base}/api/v1/actions/{id}/approve"))
-                        .bearer_auth(&token)
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(response.status(), 200);
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        worker.await.unwrap();
-    }
-    let elapsed = started.elapsed();
-    let count = done.load(Ordering::Relaxed);
-    let rate = count as f64 / elapsed.as_secs_f64();
-    (
-        format!("{count} approvals in {elapsed:.1?} = {rate:.0} approvals/s"),
-        rate,
-    )
-}
-
 /// Prints p50 and p99 of the samples, and answers them.
 fn report(what: &str, samples: &mut [Duration]) -> (Duration, Duration) {
     samples.sort();
@@ -421,145 +380,4 @@ fn report(what: &str, samples: &mut [Duration]) -> (Duration, Duration) {
         samples.len()
     );
     (at(0.50), at(0.99))
-}
-
-/// Writes the rows with SQL (recursive CTEs): a million rows in seconds, through the real
-/// schema and indexes, with timestamps in the stored format.
-async fn seed(pool: &sqlx::SqlitePool, actions: i64) {
-    let investigations = (actions / PER_INVESTIGATION).max(1);
-    let mut tx = pool.begin().await.unwrap();
-    let base =
-        "strftime('%Y-%m-%dT%H:%M:%S', '2026-11-01', '+' || (i * 20) || ' seconds') || '.000000Z'";
-    let statements = [
-        format!(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {investigations} - 1)
-             INSERT INTO incidents (id, title, severity, status, investigation_state, alert_count, investigation_count,
-                                    pending_action_count, first_activity_at, last_activity_at)
-             SELECT printf('inc-%07d', i), 'Bench incident ' || i,
-                    CASE i % 4 WHEN 0 THEN 'high' WHEN 1 THEN 'medium' WHEN 2 THEN 'low' ELSE 'informational' END,
-                    'active', 'pending_action', 1, 1,
-                    {PER_INVESTIGATION}, {base}, {base} FROM n"
-        ),
-        format!(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {investigations} - 1)
-             INSERT INTO alerts (id, incident_id, title, severity, created_at)
-             SELECT printf('alert-%07d', i), printf('inc-%07d', i), 'Bench alert', 'high', {base} FROM n"
-        ),
-        format!(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {investigations} - 1)
-             INSERT INTO investigations (id, incident_id, alert_id, title, investigation_type, status, created_at, updated_at)
-             SELECT printf('inv-%07d', i), printf('inc-%07d', i), printf('alert-%07d', i), 'Bench investigation ' || i,
-                    'user_reported', 'pending_action', {base}, {base} FROM n"
-        ),
-        format!(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {actions} - 1)
-             INSERT INTO email_clusters (id, investigation_id, cluster_key, cluster_by, cluster_value, verdict, email_count)
-             SELECT printf('cl-%08d', i), printf('inv-%07d', i / {PER_INVESTIGATION}),
-                    printf('key-%07d-%02d', i / {PER_INVESTIGATION} / {INVESTIGATIONS_PER_CAMPAIGN}, i % {PER_INVESTIGATION}),
-                    'url', printf('http://evil%d.test/%d', i / {PER_INVESTIGATION} / {INVESTIGATIONS_PER_CAMPAIGN}, i % {PER_INVESTIGATION}),
-                    'malicious', 3 FROM n"
-        ),
-        // Three copies per cluster; the investigations of one campaign cluster the same copies,
-        // so approvals meet duplicates (the rule is per copy).
-        format!(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {actions} * 3 - 1)
-             INSERT INTO cluster_messages (cluster_id, mailbox, folder, file, content_sha256, size,
-                                           internet_message_id, sender, subject, received_at, location)
-             SELECT printf('cl-%08d', i / 3), printf('user%d@example.test', i % 3), 'INBOX',
-                    printf('bench-%07d-%02d', i / 3 / {PER_INVESTIGATION} / {INVESTIGATIONS_PER_CAMPAIGN}, (i / 3) % {PER_INVESTIGATION}),
-                    NULL, 100, printf('<m%d@evil.test>', i), 'billing@evil.test', 'Invoice overdue',
-                    '2026-11-01T00:00:00.000000Z', 'inbox' FROM n"
-        ),
-        format!(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {actions} - 1)
-             INSERT INTO actions (id, investigation_id, incident_id, action_type, status, target_kind, cluster_id,
-                                  cluster_key, source, created_at, updated_at)
-             SELECT printf('act-%08d', i), printf('inv-%07d', i / {PER_INVESTIGATION}), printf('inc-%07d', i / {PER_INVESTIGATION}),
-                    'soft_delete_cluster', 'pending', 'cluster', printf('cl-%08d', i),
-                    printf('key-%07d-%02d', i / {PER_INVESTIGATION} / {INVESTIGATIONS_PER_CAMPAIGN}, i % {PER_INVESTIGATION}),
-                    'automated',
-                    strftime('%Y-%m-%dT%H:%M:%S', '2026-11-01', '+' || (i * 2) || ' seconds') || '.000000Z',
-                    strftime('%Y-%m-%dT%H:%M:%S', '2026-11-01', '+' || (i * 2) || ' seconds') || '.000000Z' FROM n"
-        ),
-    ];
-    for statement in statements {
-        sqlx::query(&statement).execute(&mut *tx).await.unwrap();
-    }
-    tx.commit().await.unwrap();
-    sqlx::query("ANALYZE").execute(pool).await.unwrap();
-    // The seed's write-ahead log (gigabytes at 10M actions) is copied into the database now,
-    // not during the floor's measurement: a floor taken under that checkpoint read 993
-    // commits/s where it reads ~6,000 without it.
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(pool)
-        .await
-        .unwrap();
-}
-
-/// The same rows in PostgreSQL, with `generate_series`.
-async fn seed_postgres(pool: &sqlx::PgPool, actions: i64) {
-    let investigations = (actions / PER_INVESTIGATION).max(1);
-    let (per, campaign) = (PER_INVESTIGATION, INVESTIGATIONS_PER_CAMPAIGN);
-    let base = "timestamptz '2026-11-01 00:00:00+00' + i * interval '20 seconds'";
-    let created = "timestamptz '2026-11-01 00:00:00+00' + i * interval '2 seconds'";
-    let id = |prefix: &str, of: &str, width: u8| {
-        format!("'{prefix}-' || lpad(({of})::text, {width}, '0')")
-    };
-    let (inc, alert, inv) = (id("inc", "i", 7), id("alert", "i", 7), id("inv", "i", 7));
-    let key = format!(
-        "'key-' || lpad((i / {per} / {campaign})::text, 7, '0') || '-' || lpad((i % {per})::text, 2, '0')"
-    );
-    let statements = [
-        format!(
-            "INSERT INTO incidents (id, title, severity, status, investigation_state, alert_count, investigation_count,
-                                    pending_action_count, first_activity_at, last_activity_at)
-             SELECT {inc}, 'Bench incident ' || i,
-                    CASE i % 4 WHEN 0 THEN 'high' WHEN 1 THEN 'medium' WHEN 2 THEN 'low' ELSE 'informational' END,
-                    'active', 'pending_action', 1, 1, {per}, {base}, {base}
-             FROM generate_series(0, {investigations} - 1) AS i"
-        ),
-        format!(
-            "INSERT INTO alerts (id, incident_id, title, severity, created_at)
-             SELECT {alert}, {inc}, 'Bench alert', 'high', {base}
-             FROM generate_series(0, {investigations} - 1) AS i"
-        ),
-        format!(
-            "INSERT INTO investigations (id, incident_id, alert_id, title, investigation_type, status, created_at, updated_at)
-             SELECT {inv}, {inc}, {alert}, 'Bench investigation ' || i, 'user_reported', 'pending_action', {base}, {base}
-             FROM generate_series(0, {investigations} - 1) AS i"
-        ),
-        format!(
-            "INSERT INTO email_clusters (id, investigation_id, cluster_key, cluster_by, cluster_value, verdict, email_count)
-             SELECT {}, {}, {key}, 'url', 'http://evil' || (i / {per} / {campaign}) || '.test/' || (i % {per}), 'malicious', 3
-             FROM generate_series(0, {actions} - 1) AS i",
-            id("cl", "i", 8),
-            id("inv", &format!("i / {per}"), 7)
-        ),
-        format!(
-            "INSERT INTO cluster_messages (cluster_id, mailbox, folder, file, content_sha256, size,
-                                           internet_message_id, sender, subject, received_at, location)
-             SELECT {}, 'user' || (i % 3) || '@example.test', 'INBOX',
-                    'bench-' || lpad((i / 3 / {per} / {campaign})::text, 7, '0') || '-' || lpad(((i / 3) % {per})::text, 2, '0'),
-                    NULL, 100, '<m' || i || '@evil.test>', 'billing@evil.test', 'Invoice overdue',
-                    timestamptz '2026-11-01 00:00:00+00', 'inbox'
-             FROM generate_series(0, {actions} * 3 - 1) AS i",
-            id("cl", "i / 3", 8)
-        ),
-        format!(
-            "INSERT INTO actions (id, investigation_id, incident_id, action_type, status, target_kind, cluster_id,
-                                  cluster_key, source, created_at, updated_at)
-             SELECT {}, {}, {}, 'soft_delete_cluster', 'pending', 'cluster', {}, {key}, 'automated', {created}, {created}
-             FROM generate_series(0, {actions} - 1) AS i",
-            id("act", "i", 8),
-            id("inv", &format!("i / {per}"), 7),
-            id("inc", &format!("i / {per}"), 7),
-            id("cl", "i", 8)
-        ),
-    ];
-    let mut tx = pool.begin().await.unwrap();
-    for statement in statements {
-        sqlx::query(&statement).execute(&mut *tx).await.unwrap();
-    }
-    tx.commit().await.unwrap();
-    sqlx::query("ANALYZE").execute(pool).await.unwrap();
 }
