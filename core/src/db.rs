@@ -9,6 +9,7 @@
 //! its pragmas, how a write transaction starts, checkpointing, its migrations folder, the
 //! browser-session store. [`sqlite`] is the embedded default; PostgreSQL is a sibling module.
 
+mod group;
 mod postgres;
 mod query;
 mod sessions;
@@ -21,6 +22,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 use model::AppError;
 
+pub use group::Work;
 pub use query::{query, Bind, Column, FromRow, Query, Target, Value};
 pub use sessions::SessionStore;
 pub use tx::Tx;
@@ -34,6 +36,15 @@ pub struct Db(Engine);
 enum Engine {
     Sqlite(sqlite::Sqlite),
     Postgres(postgres::Postgres),
+}
+
+/// What a write transaction locks on PostgreSQL (on SQLite every writer holds the one lock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locks {
+    /// The write lock, from the start: the transaction reads to decide ([`Db::write`]).
+    Whole,
+    /// Only the rows it changes ([`Db::write_rows`]).
+    Rows,
 }
 
 /// How many connections a PostgreSQL pool opens unless `--database-pool` says otherwise.
@@ -61,6 +72,21 @@ impl StorageError {
     /// report constraint names, and we never match on error text.
     pub fn is_unique_violation(&self) -> bool {
         matches!(&self.0, sqlx::Error::Database(db) if db.is_unique_violation())
+    }
+}
+
+impl StorageError {
+    /// The same failure told to another writer whose work shared the transaction.
+    pub(crate) fn again(&self) -> StorageError {
+        StorageError(sqlx::Error::Protocol(format!(
+            "the shared transaction failed: {}",
+            self.0
+        )))
+    }
+
+    /// The writer that was to run the work is gone (the database is closing).
+    pub(crate) fn gone() -> StorageError {
+        StorageError(sqlx::Error::PoolClosed)
     }
 }
 
@@ -164,6 +190,32 @@ impl Db {
         match &self.0 {
             Engine::Sqlite(db) => Ok(Tx::new(TxInner::Sqlite(db.begin_write().await?))),
             Engine::Postgres(db) => Ok(Tx::new(TxInner::Postgres(db.begin_rows().await?, None))),
+        }
+    }
+
+    /// Runs `work` in a write transaction and commits it. On SQLite the work joins this
+    /// process's group commit (`group`): with whatever other writers queued meanwhile, in one
+    /// transaction, inside a savepoint of its own, answered once that transaction has
+    /// committed. On PostgreSQL, whose writers commit side by side, it has a transaction of
+    /// its own, taken as [`Db::write`] (`Locks::Whole`) or [`Db::write_rows`] (`Locks::Rows`)
+    /// takes it. Either way an error from `work` undoes all it wrote, and nothing else.
+    pub async fn write_with<T, E, F>(&self, locks: Locks, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: Work<T, E>,
+    {
+        match &self.0 {
+            Engine::Sqlite(db) => db.group().run(db, work).await,
+            Engine::Postgres(_) => {
+                let mut tx = match locks {
+                    Locks::Whole => self.write().await?,
+                    Locks::Rows => self.write_rows().await?,
+                };
+                let value = work(&mut tx).await?;
+                tx.commit().await?;
+                Ok(value)
+            }
         }
     }
 

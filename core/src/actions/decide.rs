@@ -89,9 +89,8 @@ pub async fn decide_many(
             action_id: action_id.clone(),
             decision,
             comment: comment.map(str::to_string),
-            reply,
         };
-        let sent = state.decisions.submit(state, request).await;
+        let sent = state.decisions.submit(state, request, reply).await;
         replies.push(sent.ok().map(|()| answer));
     }
     let mut results = Vec::with_capacity(replies.len());
@@ -122,9 +121,8 @@ pub(crate) async fn approve_automatically(state: &AppState, approvals: &[(String
             action_id: action_id.clone(),
             decision: Decision::Approve,
             comment: Some(comment),
-            reply,
         };
-        if state.decisions.submit(state, request).await.is_ok() {
+        if state.decisions.submit(state, request, reply).await.is_ok() {
             replies.push((action_id, answer));
         }
     }

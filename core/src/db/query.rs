@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 use super::{sqlite, ConnInner, Db, Engine, StorageError, TxInner};
 
 mod bind;
+mod names;
 
 pub use bind::{Bind, Value};
+use names::anonymous;
 
 /// A row type every engine can decode (`#[derive(sqlx::FromRow)]` structs, tuples).
 pub trait FromRow:
@@ -137,10 +139,12 @@ macro_rules! run {
         let Query { sql, args } = $self;
         match $on.0 {
             On::SqlitePool($e) => {
+                let sql = anonymous(&sql, args.len());
                 let $q = bound!(sqlx::$make(&sql), args, sqlite::time_text);
                 $call
             }
             On::Sqlite($e) => {
+                let sql = anonymous(&sql, args.len());
                 let $q = bound!(sqlx::$make(&sql), args, sqlite::time_text);
                 $call
             }

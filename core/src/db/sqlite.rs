@@ -9,10 +9,14 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+use super::group::Group;
 use super::{OpenError, StorageError};
 
 /// The migrations in `migrations/sqlite/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// Prepared statements each connection keeps.
+const STATEMENTS_KEPT: usize = 500;
 
 /// The pools of one SQLite database.
 #[derive(Clone, Debug)]
@@ -24,6 +28,8 @@ pub struct Sqlite {
     /// sleep-and-retry busy handler. Correctness does not depend on it: the database lock
     /// still serialises writers across processes.
     writer: SqlitePool,
+    /// The group commit every writer of this process shares (see [`super::group`]).
+    group: Group,
 }
 
 impl Sqlite {
@@ -44,7 +50,10 @@ impl Sqlite {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("wal_autocheckpoint", "0");
+            .pragma("wal_autocheckpoint", "0")
+            // Batches write statements of a few lengths each (lists are padded to powers of
+            // two): keep them all prepared, where the default of 100 re-parsed them in turn.
+            .statement_cache_capacity(STATEMENTS_KEPT);
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
@@ -58,12 +67,30 @@ impl Sqlite {
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .connect_lazy_with(options);
-        Ok(Sqlite { reader, writer })
+        Ok(Sqlite {
+            reader,
+            writer,
+            group: Group::default(),
+        })
     }
 
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
+    }
+
+    pub(super) fn group(&self) -> &Group {
+        &self.group
+    }
+
+    /// The same pools without the way to the group writer: what that writer itself holds,
+    /// so that it ends once every other handle is gone.
+    pub(super) fn detached(&self) -> Sqlite {
+        Sqlite {
+            reader: self.reader.clone(),
+            writer: self.writer.clone(),
+            group: Group::default(),
+        }
     }
 
     pub fn reader(&self) -> &SqlitePool {

@@ -20,7 +20,16 @@ pub struct Tx<'c> {
     /// Events recorded by the transaction, appended to the trail at commit.
     audit: Vec<audit::Pending>,
     /// What to do once it has committed (count it in the metrics): never for a rollback.
-    after_commit: Vec<Box<dyn FnOnce() + Send>>,
+    after_commit: Vec<AfterCommit>,
+}
+
+/// What to do once a transaction has committed.
+type AfterCommit = Box<dyn FnOnce() + Send>;
+
+/// What a released savepoint leaves for its transaction's commit.
+pub(super) struct Later {
+    audit: Vec<audit::Pending>,
+    after_commit: Vec<AfterCommit>,
 }
 
 pub(super) enum TxInner<'c> {
@@ -60,6 +69,37 @@ impl<'c> Tx<'c> {
             then();
         }
         Ok(())
+    }
+
+    /// A transaction inside this one (a savepoint): [`Tx::release`] keeps what it wrote,
+    /// dropping it undoes that and nothing else.
+    pub(super) async fn savepoint(&mut self) -> Result<Tx<'_>, StorageError> {
+        use sqlx::Acquire;
+        let inner = match &mut self.inner {
+            TxInner::Sqlite(tx) => TxInner::Sqlite(tx.begin().await?),
+            TxInner::Postgres(tx, _) => TxInner::Postgres(tx.begin().await?, None),
+        };
+        Ok(Tx::new(inner))
+    }
+
+    /// Keeps what a savepoint wrote. Its audit events and after-commit work pass to the
+    /// enclosing transaction ([`Tx::adopt`]), to be appended and done at its commit.
+    pub(super) async fn release(mut self) -> Result<Later, StorageError> {
+        let later = Later {
+            audit: std::mem::take(&mut self.audit),
+            after_commit: std::mem::take(&mut self.after_commit),
+        };
+        match self.inner {
+            TxInner::Sqlite(tx) => tx.commit().await?,
+            TxInner::Postgres(tx, _) => tx.commit().await?,
+        }
+        Ok(later)
+    }
+
+    /// Takes on what a released savepoint left for the commit.
+    pub(super) fn adopt(&mut self, later: Later) {
+        self.audit.extend(later.audit);
+        self.after_commit.extend(later.after_commit);
     }
 
     /// Runs `then` once the transaction has committed (not at all if it rolls back).

@@ -4,10 +4,12 @@
 
 use std::time::Duration;
 
+mod claim;
+pub(super) use claim::claim;
+
 use super::{ExecutionConfig, Outcome, Stop};
 use crate::actions::state::{self, Transition};
-use crate::db::{self, query, Db, Tx};
-use crate::new_id;
+use crate::db::{self, query, Db, Locks, Tx};
 use model::{
     ActionStatus, ActionType, Actor, AppError, MessageLocation, MessageResult, SystemTask,
 };
@@ -16,7 +18,7 @@ use model::{
 pub(crate) const ACTOR: Actor = Actor::System(SystemTask::Execution);
 
 /// A job this worker holds.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Claimed {
     pub job_id: String,
     pub claim: String,
@@ -25,122 +27,13 @@ pub(super) struct Claimed {
 }
 
 /// What an action acts on, read when its job is claimed.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct ClaimedAction {
     pub id: String,
     pub action_type: ActionType,
     pub changed_from: Option<String>,
     pub cluster_id: Option<String>,
     pub mailbox: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct ActionRow {
-    id: String,
-    action_type: String,
-    status: String,
-    changed_from: Option<String>,
-    cluster_id: Option<String>,
-    mailbox: Option<String>,
-}
-
-/// Takes the oldest queued job that may run now, or a running one whose worker's lease ran
-/// out; the action becomes In progress the first time.
-pub(super) async fn claim(db: &Db, config: &ExecutionConfig) -> Result<Option<Claimed>, AppError> {
-    let started = db::now();
-    // Idle workers look without a transaction: every instance's workers poll. Only a job
-    // seen waiting is worth a write transaction (where it is looked for again: another
-    // worker may have taken it).
-    let waiting: Option<String> = query(
-        "SELECT id FROM jobs
-         WHERE (status = 'queued' AND (not_before IS NULL OR not_before <= $1))
-            OR (status = 'running' AND lease_until < $1)
-         LIMIT 1",
-    )
-    .bind(started)
-    .optional_scalar(db)
-    .await?;
-    if waiting.is_none() {
-        return Ok(None);
-    }
-    // The job's row is all a claim needs: it is locked, and workers elsewhere skip it and
-    // take the next one.
-    let mut tx = db.write_rows().await?;
-    let skip_locked = tx.skip_locked();
-    let mut job: Option<(String, String, i64)> = query(format!(
-        "SELECT id, action_id, attempts FROM jobs
-         WHERE status = 'queued' AND (not_before IS NULL OR not_before <= $1)
-         ORDER BY created_at, id LIMIT 1{skip_locked}"
-    ))
-    .bind(started)
-    .fetch_optional(&mut tx)
-    .await?;
-    if job.is_none() {
-        // A worker that died: its lease ran out.
-        job = query(format!(
-            "SELECT id, action_id, attempts FROM jobs
-             WHERE status = 'running' AND lease_until < $1
-             ORDER BY lease_until LIMIT 1{skip_locked}"
-        ))
-        .bind(started)
-        .fetch_optional(&mut tx)
-        .await?;
-    }
-    let Some((job_id, action_id, attempts)) = job else {
-        return Ok(None);
-    };
-    let claim = new_id();
-    query(
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $2, claim = $3,
-                updated_at = $4, claimed_by = $5
-         WHERE id = $1",
-    )
-    .bind(&job_id)
-    .bind(started + chrono_duration(config.lease))
-    .bind(&claim)
-    .bind(started)
-    .bind(crate::instance())
-    .execute(&mut tx)
-    .await?;
-    let row: ActionRow = query(
-        "SELECT id, action_type, status, changed_from, cluster_id, mailbox
-         FROM actions WHERE id = $1",
-    )
-    .bind(&action_id)
-    .fetch_one(&mut tx)
-    .await?;
-    if row.status == ActionStatus::Approved.as_str() {
-        let started = Transition {
-            action_id: &action_id,
-            from: ActionStatus::Approved,
-            to: ActionStatus::InProgress,
-            actor: &ACTOR,
-            event: "action_started",
-            decision: None,
-            outcome: None,
-        };
-        state::transition(&mut tx, started).await?;
-    }
-    tx.commit().await?;
-    let action_type = ActionType::parse(&row.action_type).ok_or_else(|| {
-        tracing::error!(
-            action_type = row.action_type,
-            "unknown action type in the queue"
-        );
-        AppError::Internal
-    })?;
-    Ok(Some(Claimed {
-        job_id,
-        claim,
-        attempts: attempts + 1,
-        action: ClaimedAction {
-            id: row.id,
-            action_type,
-            changed_from: row.changed_from,
-            cluster_id: row.cluster_id,
-            mailbox: row.mailbox,
-        },
-    }))
 }
 
 /// Records a batch's results and renews the lease, in one transaction, if the lease is still
@@ -152,9 +45,23 @@ pub(super) async fn record(
     mailbox: &str,
     outcomes: &[Outcome],
 ) -> Result<(), Stop> {
+    let (job, mailbox, outcomes) = (job.clone(), mailbox.to_string(), outcomes.to_vec());
+    let lease = config.lease;
+    db.write_with(Locks::Rows, move |tx| {
+        Box::pin(async move { write_results(tx, lease, &job, &mailbox, &outcomes).await })
+    })
+    .await
+}
+
+async fn write_results(
+    tx: &mut Tx<'_>,
+    lease: Duration,
+    job: &Claimed,
+    mailbox: &str,
+    outcomes: &[Outcome],
+) -> Result<(), Stop> {
     let at = db::now();
-    let mut tx = db.write_rows().await?;
-    hold_lease(&mut tx, job, Some(at + chrono_duration(config.lease))).await?;
+    hold_lease(tx, job, Some(at + chrono_duration(lease))).await?;
     if !outcomes.is_empty() {
         let mut insert = query(
             "INSERT INTO action_results (action_id, member, mailbox, internet_message_id, result, location, detail, at) VALUES ",
@@ -171,7 +78,7 @@ pub(super) async fn record(
             insert.push_bind(at).push(")");
         }
         insert.push(" ON CONFLICT DO NOTHING");
-        insert.execute(&mut tx).await?;
+        insert.execute(&mut *tx).await?;
     }
     // Where each copy is now, for every cluster that holds the same copy (the same store
     // handle, not merely the same content): one statement per
@@ -195,7 +102,7 @@ pub(super) async fn record(
                  (SELECT mailbox, file FROM cluster_messages WHERE id IN (",
         );
         select.push_list(members.iter().copied()).push(")))");
-        let rows: Vec<i64> = select.scalars(&mut tx).await?;
+        let rows: Vec<i64> = select.scalars(&mut *tx).await?;
         tx.lock_rows("cluster_messages", rows.iter().copied())
             .await?;
         let mut update = query("UPDATE cluster_messages SET location = ");
@@ -205,9 +112,8 @@ pub(super) async fn record(
             .push_bind(folder)
             .push(", folder) WHERE id IN (");
         update.push_list(rows.iter().copied()).push(")");
-        update.execute(&mut tx).await?;
+        update.execute(&mut *tx).await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -237,12 +143,23 @@ async fn hold_lease(
 
 /// Every message has its result: the action is Completed, Partially completed or Failed.
 pub(super) async fn finish(db: &Db, job: &Claimed) -> Result<(), Stop> {
-    let mut tx = db.write_rows().await?;
-    hold_lease(&mut tx, job, None).await?;
+    let job = job.clone();
+    let (status, outcome) = db
+        .write_with(Locks::Rows, move |tx| {
+            Box::pin(async move { close_finished(tx, &job).await })
+        })
+        .await?;
+    tracing::info!(%status, outcome, "action executed");
+    Ok(())
+}
+
+/// Closes a job whose every message has its result; answers the status and outcome given.
+async fn close_finished(tx: &mut Tx<'_>, job: &Claimed) -> Result<(ActionStatus, String), Stop> {
+    hold_lease(tx, job, None).await?;
     let counts: Vec<(String, i64)> =
         query("SELECT result, COUNT(*) FROM action_results WHERE action_id = $1 GROUP BY result")
             .bind(&job.action.id)
-            .fetch_all(&mut tx)
+            .fetch_all(&mut *tx)
             .await?;
     // Completed only when every copy is verifiably where it should be, or gone (DESIGN.md
     // rule 9): a copy not found, or not moved, leaves the action short of that.
@@ -264,10 +181,8 @@ pub(super) async fn finish(db: &Db, job: &Claimed) -> Result<(), Stop> {
         0 => "Failed: the action's cluster holds no copies; nothing was acted on".to_string(),
         _ => super::summary::summary(&counts),
     };
-    close(&mut tx, job, status, &outcome).await?;
-    tx.commit().await?;
-    tracing::info!(%status, outcome, "action executed");
-    Ok(())
+    close(tx, job, status, &outcome).await?;
+    Ok((status, outcome))
 }
 
 /// The store could not be reached: back to the queue after a delay, or Failed after the last
@@ -278,14 +193,29 @@ pub(super) async fn retry_or_fail(
     job: &Claimed,
     reason: &str,
 ) -> Result<(), AppError> {
+    let (job, reason) = (job.clone(), reason.to_string());
+    let (attempts, backoff) = (config.attempts, config.backoff);
+    db.write_with(Locks::Rows, move |tx| {
+        Box::pin(async move { retry_later(tx, attempts, backoff, &job, &reason).await })
+    })
+    .await
+}
+
+/// Queues the job again after a delay, or fails it after its last try.
+async fn retry_later(
+    tx: &mut Tx<'_>,
+    attempts: u32,
+    backoff: Duration,
+    job: &Claimed,
+    reason: &str,
+) -> Result<(), AppError> {
     let at = db::now();
-    let mut tx = db.write_rows().await?;
-    match hold_lease(&mut tx, job, None).await {
+    match hold_lease(tx, job, None).await {
         Ok(()) => {}
         Err(Stop::Db(error)) => return Err(error),
         Err(_) => return Ok(()),
     }
-    if job.attempts >= i64::from(config.attempts) {
+    if job.attempts >= i64::from(attempts) {
         let outcome = format!(
             "Failed after {} tries: mail store unavailable: {reason}",
             job.attempts
@@ -293,16 +223,15 @@ pub(super) async fn retry_or_fail(
         query("UPDATE jobs SET last_error = $2 WHERE id = $1")
             .bind(&job.job_id)
             .bind(reason)
-            .execute(&mut tx)
+            .execute(&mut *tx)
             .await?;
-        close(&mut tx, job, ActionStatus::Failed, &outcome).await?;
+        close(tx, job, ActionStatus::Failed, &outcome).await?;
         tracing::warn!(reason, "action failed");
     } else {
         let exponent = u32::try_from(job.attempts.saturating_sub(1))
             .unwrap_or(u32::MAX)
             .min(16);
-        let delay = config
-            .backoff
+        let delay = backoff
             .saturating_mul(2u32.saturating_pow(exponent))
             .min(Duration::from_secs(600));
         query(
@@ -314,11 +243,10 @@ pub(super) async fn retry_or_fail(
         .bind(at + chrono_duration(delay))
         .bind(reason)
         .bind(at)
-        .execute(&mut tx)
+        .execute(&mut *tx)
         .await?;
         tracing::warn!(reason, retry_in = ?delay, "mail store unavailable; will retry");
     }
-    tx.commit().await?;
     Ok(())
 }
 
