@@ -82,7 +82,23 @@ impl Dovecot {
         Dovecot::launch(mailboxes, None, Some(introspection_url))
     }
 
+    /// Configures and starts one. A port from [`free_port`] is free when it is picked, not
+    /// necessarily when Dovecot binds it (another test may have taken it meanwhile): then it
+    /// starts again on other ports.
     fn launch(mailboxes: &[&str], cert: Option<&ServerCert>, oauth2: Option<&str>) -> Dovecot {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut dovecot = Dovecot::configure(mailboxes, cert, oauth2);
+            match dovecot.try_run() {
+                Ok(()) => return dovecot,
+                Err(why) if tries < 5 && why.contains("in use") => continue,
+                Err(why) => panic!("{why}"),
+            }
+        }
+    }
+
+    fn configure(mailboxes: &[&str], cert: Option<&ServerCert>, oauth2: Option<&str>) -> Dovecot {
         // Short: unix socket paths over ~107 bytes fail.
         let root = tempfile::Builder::new()
             .prefix("dv")
@@ -195,7 +211,7 @@ plugin {{
             ),
         )
         .unwrap();
-        let mut dovecot = Dovecot {
+        let dovecot = Dovecot {
             root,
             imap_port,
             imaps_port,
@@ -207,7 +223,6 @@ plugin {{
         for mailbox in mailboxes {
             dovecot.add_mailbox(mailbox);
         }
-        dovecot.run();
         dovecot
     }
 
@@ -245,6 +260,12 @@ plugin {{
     }
 
     fn run(&mut self) {
+        if let Err(why) = self.try_run() {
+            panic!("{why}");
+        }
+    }
+
+    fn try_run(&mut self) -> Result<(), String> {
         let child = Command::new("dovecot")
             .arg("-F")
             .arg("-c")
@@ -254,18 +275,23 @@ plugin {{
             .spawn()
             .expect("dovecot (dovecot-imapd) is installed");
         self.child = Some(child);
-        self.wait_ready();
+        self.wait_ready()
     }
 
-    /// Ready means a login works, not just an open port.
-    fn wait_ready(&mut self) {
+    /// Ready means a login works, not just an open port. A Dovecot that exited says why.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if self.login_works() {
-                return;
+                return Ok(());
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                panic!("dovecot exited ({status}): {}", self.log());
+            if let Some(mut child) = self.child.take_if(|c| c.try_wait().unwrap().is_some()) {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+                }
+                let status = child.wait().unwrap();
+                return Err(format!("dovecot exited ({status}): {stderr}{}", self.log()));
             }
             assert!(
                 Instant::now() < deadline,

@@ -3,9 +3,9 @@
 //! those not yet where they should be, and say what became of each — including, when a copy
 //! cannot be found, where it was looked for and whether that proves it gone.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{BTreeMap, VecDeque};
 
+use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 
 use super::jobs::{self, Claimed, ClaimedAction};
@@ -71,15 +71,7 @@ impl Executor {
             crate::actions::decide::reclaim(&self.state.db, &job.action.id, &cluster, kind, window)
                 .await?;
         }
-        let mut after = 0;
-        loop {
-            let members = self.members_left(&job.action, &cluster, after).await?;
-            let Some(last) = members.last() else {
-                return Ok(());
-            };
-            after = last.id;
-            self.run_page(job, members, destination).await?;
-        }
+        self.run_batches(job, &cluster, destination).await
     }
 
     /// Copies named from outside that the index did not hold when they were recorded: bring
@@ -131,52 +123,63 @@ impl Executor {
         .await?)
     }
 
-    /// One page of members, several mailboxes at once: a store's round trips overlap; each
-    /// batch records its own results with the lease renewal. The first failure stops the job:
-    /// batches not yet started are skipped, but those in flight finish and record what they
-    /// did — cancelling one halfway would lose that, and could cut a write transaction short.
-    async fn run_page(
+    /// Every member left, a mailbox batch at a time and several mailboxes at once: a store's
+    /// round trips overlap; each batch records its own results with the lease renewal. Pages
+    /// of members are read as the batches before them are taken up, so the last mailboxes of
+    /// a page overlap the first of the next instead of waiting for the slowest. The first
+    /// failure stops the job: batches not yet started are skipped, but those in flight finish
+    /// and record what they did — cancelling one halfway would lose that, and could cut a
+    /// write transaction short.
+    async fn run_batches(
         &self,
         job: &Claimed,
-        members: Vec<Member>,
+        cluster: &str,
         destination: Option<Destination>,
     ) -> Result<(), Stop> {
-        let mut by_mailbox: BTreeMap<String, Vec<Member>> = BTreeMap::new();
-        for member in members {
-            by_mailbox
-                .entry(member.mailbox.clone())
-                .or_default()
-                .push(member);
-        }
         let size = self.config.batch.max(1);
-        let batches: Vec<(String, Vec<Member>)> = by_mailbox
-            .into_iter()
-            .flat_map(|(mailbox, members)| {
-                members
-                    .chunks(size)
-                    .map(|chunk| (mailbox.clone(), chunk.to_vec()))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        let stopped = AtomicBool::new(false);
-        let stopped = &stopped;
-        let mut runs = futures_util::stream::iter(batches)
-            .map(|(mailbox, members)| async move {
-                if stopped.load(Ordering::Relaxed) {
-                    return Ok(());
-                }
-                let outcomes = self.apply(&mailbox, &members, destination).await?;
-                jobs::record(&self.state.db, &self.config, job, &mailbox, &outcomes).await
-            })
-            .buffer_unordered(self.config.parallel_mailboxes.max(1));
+        let parallel = self.config.parallel_mailboxes.max(1);
+        let mut waiting: VecDeque<(String, Vec<Member>)> = VecDeque::new();
+        // Pages by member id: members of later pages are never in flight in earlier ones.
+        let mut after = Some(0);
+        let mut in_flight = FuturesUnordered::new();
         let mut first_stop = None;
-        while let Some(run) = runs.next().await {
+        loop {
+            while first_stop.is_none() && in_flight.len() < parallel {
+                if waiting.is_empty() {
+                    let Some(from) = after else { break };
+                    match self.members_left(&job.action, cluster, from).await {
+                        Ok(members) => {
+                            after = members.last().map(|m| m.id);
+                            waiting.extend(by_mailbox(members, size));
+                        }
+                        Err(stop) => first_stop = Some(stop),
+                    }
+                }
+                let Some((mailbox, members)) = waiting.pop_front() else {
+                    break;
+                };
+                in_flight.push(self.run_batch(job, mailbox, members, destination));
+            }
+            let Some(run) = in_flight.next().await else {
+                break;
+            };
             if let Err(stop) = run {
-                stopped.store(true, Ordering::Relaxed);
                 first_stop.get_or_insert(stop);
             }
         }
         first_stop.map_or(Ok(()), Err)
+    }
+
+    /// One mailbox batch: acted on, and its results recorded with the lease renewal.
+    async fn run_batch(
+        &self,
+        job: &Claimed,
+        mailbox: String,
+        members: Vec<Member>,
+        destination: Option<Destination>,
+    ) -> Result<(), Stop> {
+        let outcomes = self.apply(&mailbox, &members, destination).await?;
+        jobs::record(&self.state.db, &self.config, job, &mailbox, &outcomes).await
     }
 
     /// Finds the members' copies and moves (or expunges) each one not yet where it should be.
@@ -358,4 +361,24 @@ fn failed(member: &Member, why: &str) -> Outcome {
     let mut outcome = member.outcome(MessageResult::Failed, None);
     outcome.detail = Some(why.to_string());
     outcome
+}
+
+/// A page of members as batches of at most `size` copies of one mailbox each.
+fn by_mailbox(members: Vec<Member>, size: usize) -> Vec<(String, Vec<Member>)> {
+    let mut by_mailbox: BTreeMap<String, Vec<Member>> = BTreeMap::new();
+    for member in members {
+        by_mailbox
+            .entry(member.mailbox.clone())
+            .or_default()
+            .push(member);
+    }
+    by_mailbox
+        .into_iter()
+        .flat_map(|(mailbox, members)| {
+            members
+                .chunks(size)
+                .map(|chunk| (mailbox.clone(), chunk.to_vec()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
