@@ -20,7 +20,12 @@ pub fn serve(url: &str, mail_root: &Path, extra: &[&str]) -> Server {
         .args(extra)
         .arg("--mail-root")
         .arg(mail_root)
-        .env("AIRDESK_LOG", "warn")
+        // AIRDESK_BENCH_LOG sets the server's log filter (`warn,sqlx::query=debug` logs
+        // every statement with its time, to see where a writer's time goes).
+        .env(
+            "AIRDESK_LOG",
+            std::env::var("AIRDESK_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::piped())
         .spawn()
         .expect("airdesk starts");
