@@ -84,6 +84,13 @@ impl StorageError {
         )))
     }
 
+    /// SQLite rolled a shared transaction back under one of its pieces.
+    pub(crate) fn rolled_back() -> StorageError {
+        StorageError(sqlx::Error::Protocol(
+            "the shared transaction was rolled back by the database".into(),
+        ))
+    }
+
     /// The writer that was to run the work is gone (the database is closing).
     pub(crate) fn gone() -> StorageError {
         StorageError(sqlx::Error::PoolClosed)
