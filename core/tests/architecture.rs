@@ -80,8 +80,9 @@ fn writes_status(text: &str, table: &str) -> bool {
 
 #[test]
 fn only_the_state_module_writes_an_action_or_investigation_status() {
-    // The module `actions::state`: core/src/actions/state.rs and its submodules' files in
-    // core/src/actions/state/ (creating actions, an investigation's status).
+    // The module `actions::state`: core/src/actions/state.rs, where every status changes, and
+    // its submodule files in core/src/actions/state/ (new.rs inserts new actions, Pending or
+    // Awaiting; investigation.rs holds the investigation rule and writes nothing).
     let is_state = |name: &str| {
         let path = Path::new(name);
         path == Path::new("core/src/actions/state.rs")

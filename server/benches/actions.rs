@@ -282,14 +282,7 @@ async fn run(actions: i64) {
     for _ in 0..500 {
         let id = queue.pop().unwrap();
         let at = Instant::now();
-        let response = client
-            .post(format!("{base}/api/v1/actions/{id}/approve"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        let action: serde_json::Value = response.json().await.unwrap();
+        let action = load::approve(&client, &base, &token, &id).await;
         single.push(at.elapsed());
         duplicates += usize::from(action["status"] == "duplicate");
     }

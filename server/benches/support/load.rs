@@ -24,16 +24,7 @@ pub async fn concurrently(
                     let Some(id) = queue.lock().unwrap().pop() else {
                         break;
                     };
-                    let response = client
-                        .post(format!("{base}/api/v1/actions/{id}/approve"))
-                        .bearer_auth(&token)
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(response.status(), 200);
-                    // Read the answer, as a client does: one left unread closes its
-                    // connection, and every approval would pay for a new one.
-                    response.bytes().await.unwrap();
+                    approve(&client, &base, &token, &id).await;
                     done.fetch_add(1, Ordering::Relaxed);
                 }
             })
@@ -49,4 +40,22 @@ pub async fn concurrently(
         format!("{count} approvals in {elapsed:.1?} = {rate:.0} approvals/s"),
         rate,
     )
+}
+
+/// Approves one action and answers it, read whole as a client reads it: an answer left unread
+/// closes its connection, and every approval would pay for a new one.
+pub async fn approve(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    id: &str,
+) -> serde_json::Value {
+    let response = client
+        .post(format!("{base}/api/v1/actions/{id}/approve"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
 }

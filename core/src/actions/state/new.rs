@@ -4,7 +4,8 @@
 use serde_json::json;
 
 use super::enqueue;
-use super::investigation::{refresh_investigations, InvestigationChange};
+use super::investigation::InvestigationChange;
+use super::refresh_investigations;
 use crate::audit::{self, Event};
 use crate::db::{self, query, Tx};
 use crate::{incidents, new_id};
