@@ -241,7 +241,7 @@ mod tests {
 
     /// Under a writer and readers that never stop, the periodic checkpoint still starts the
     /// log again once it outgrows its bound, so its file stops growing; with PASSIVE alone it
-    /// only ever grew (to 42 MB of 20 MB written, here).
+    /// only ever grew (to 75 MB for 48 MB written, here).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_log_stays_bounded_under_a_writer_and_readers_that_never_stop() {
         use std::sync::atomic::{AtomicBool, Ordering};

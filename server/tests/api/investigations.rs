@@ -176,8 +176,13 @@ async fn pending_actions_page_oldest_first_without_gaps_or_repeats() {
     loop {
         let page: Value = app.get(&path, &token).await.json().await.unwrap();
         for item in page["items"].as_array().unwrap() {
+            // Compared as times, not as text: a time on a whole millisecond is written without
+            // its trailing zeros, and "…11.054Z" sorts after "…11.054209Z" as text.
+            let created_at = item["created_at"].as_str().unwrap();
             seen.push((
-                item["created_at"].as_str().unwrap().to_string(),
+                chrono::DateTime::parse_from_rfc3339(created_at)
+                    .unwrap()
+                    .to_utc(),
                 item["id"].as_str().unwrap().to_string(),
             ));
         }
@@ -358,8 +363,8 @@ async fn the_incidents_queue_sorts_by_each_column_and_pages_without_gaps() {
             let k = match sort {
                 "severity" => format!("{}", rank(i["severity"].as_str().unwrap()).unwrap()),
                 "pending_actions" => format!("{:03}", i["pending_action_count"].as_i64().unwrap()),
-                "first_activity" => i["first_activity_at"].as_str().unwrap().to_string(),
-                _ => i["last_activity_at"].as_str().unwrap().to_string(),
+                "first_activity" => fixed_width(i["first_activity_at"].as_str().unwrap()),
+                _ => fixed_width(i["last_activity_at"].as_str().unwrap()),
             };
             (k, i["id"].as_str().unwrap().to_string())
         };
@@ -603,4 +608,14 @@ async fn the_incident_page_shows_the_evidence_each_investigation_page_shows() {
         "{duplicate:?}"
     );
     assert_eq!(answered("carol@").status, model::ActionStatus::Pending);
+}
+
+/// A time as fixed-width text, so that text order is time order: a time on a whole millisecond
+/// is written without its trailing zeros, and "…11.054Z" sorts after "…11.054209Z" as text.
+fn fixed_width(time: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(time)
+        .unwrap()
+        .to_utc()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
 }
