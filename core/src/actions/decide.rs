@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::read;
 use super::state::{self, DecisionFields, Transition};
+use super::{facts, read};
 use crate::db::{query, Tx};
 use crate::policy::{Outcome, Policy};
 use crate::AppState;
@@ -139,16 +139,16 @@ pub(crate) async fn approve_automatically(state: &AppState, approvals: &[(String
     }
 }
 
+/// An action as a batch finds it: its status and decision, and what the approval policy reads
+/// of it (one statement for both).
 #[derive(sqlx::FromRow)]
 struct Current {
-    id: String,
     status: String,
-    action_type: String,
-    cluster_id: Option<String>,
     decided_by: Option<String>,
     decided_at: Option<chrono::DateTime<chrono::Utc>>,
     approvals_required: i64,
-    proposed_by: Option<String>,
+    #[sqlx(flatten)]
+    row: facts::Row,
 }
 
 /// What became of one request of a batch before anything is written.
@@ -179,24 +179,30 @@ async fn decide_all(
     policy: &Policy,
     requests: &[Request],
 ) -> Result<Vec<Result<Action, AppError>>, AppError> {
-    let mut select = query(
-        "SELECT id, status, action_type, cluster_id, decided_by, decided_at, approvals_required, proposed_by
-         FROM actions WHERE id IN (",
-    );
+    let mut select = query(format!(
+        "SELECT a.status, a.decided_by, a.decided_at, a.approvals_required, {}
+         FROM actions a {} WHERE a.id IN (",
+        facts::COLUMNS,
+        facts::JOINS
+    ));
     select
         .push_list(requests.iter().map(|r| r.action_id.as_str()))
         .push(")");
     let current: Vec<Current> = select.fetch_all(&mut *tx).await?;
-    let find = |id: &str| current.iter().find(|c| c.id == id);
+    let find = |id: &str| current.iter().find(|c| c.row.id == id);
 
     // What the policy says about each pending action someone approves, on its facts now.
-    let approving: Vec<&str> = requests
+    let approving: Vec<&facts::Row> = current
         .iter()
-        .filter(|r| r.decision == Decision::Approve)
-        .filter(|r| find(&r.action_id).is_some_and(|c| c.status == ActionStatus::Pending.as_str()))
-        .map(|r| r.action_id.as_str())
+        .filter(|c| c.status == ActionStatus::Pending.as_str())
+        .filter(|c| {
+            requests
+                .iter()
+                .any(|r| r.decision == Decision::Approve && r.action_id == c.row.id)
+        })
+        .map(|c| &c.row)
         .collect();
-    let facts = super::facts::load(&mut *tx, &approving).await?;
+    let facts = facts::of_rows(&mut *tx, &approving).await?;
     let outcomes: HashMap<&str, Outcome> = facts
         .iter()
         .map(|(id, facts)| (id.as_str(), policy.evaluate(facts)))
@@ -239,8 +245,8 @@ async fn decide_all(
         .filter_map(|(request, c)| {
             Some(Claim {
                 action_id: &request.action_id,
-                cluster_id: c.cluster_id.as_deref()?,
-                action_type: &c.action_type,
+                cluster_id: c.row.cluster_id.as_deref()?,
+                action_type: &c.row.action_type,
             })
         })
         .collect();

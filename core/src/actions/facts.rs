@@ -14,15 +14,30 @@ use model::{
     Verdict,
 };
 
+/// The columns [`Row`] reads, from `actions a` joined with [`JOINS`].
+pub(crate) const COLUMNS: &str =
+    "a.id, a.action_type, a.target_kind, a.source, a.cluster_id, a.mailbox, a.proposed_by,
+        inc.severity, i.investigation_type,
+        COALESCE(c.verdict, (SELECT f.verdict FROM mailbox_forwarding f
+                             WHERE f.investigation_id = a.investigation_id AND f.mailbox = a.mailbox
+                             LIMIT 1)) AS verdict,
+        c.email_count AS cluster_size";
+
+/// What [`COLUMNS`] read besides `actions a`.
+pub(crate) const JOINS: &str = "JOIN investigations i ON i.id = a.investigation_id
+        JOIN incidents inc ON inc.id = a.incident_id
+        LEFT JOIN email_clusters c ON c.id = a.cluster_id";
+
+/// An action's row with what the facts need of its investigation, incident and cluster.
 #[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    action_type: String,
+pub(crate) struct Row {
+    pub id: String,
+    pub action_type: String,
     target_kind: String,
     source: String,
-    cluster_id: Option<String>,
+    pub cluster_id: Option<String>,
     mailbox: Option<String>,
-    proposed_by: Option<String>,
+    pub proposed_by: Option<String>,
     severity: String,
     investigation_type: String,
     verdict: Option<String>,
@@ -38,23 +53,20 @@ pub(crate) async fn load<'a>(
         return Ok(HashMap::new());
     }
     let mut on = on.into();
-    let mut select = query(
-        "SELECT a.id, a.action_type, a.target_kind, a.source, a.cluster_id, a.mailbox, a.proposed_by,
-                inc.severity, i.investigation_type,
-                COALESCE(c.verdict, (SELECT f.verdict FROM mailbox_forwarding f
-                                     WHERE f.investigation_id = a.investigation_id AND f.mailbox = a.mailbox
-                                     LIMIT 1)) AS verdict,
-                c.email_count AS cluster_size
-         FROM actions a
-         JOIN investigations i ON i.id = a.investigation_id
-         JOIN incidents inc ON inc.id = a.incident_id
-         LEFT JOIN email_clusters c ON c.id = a.cluster_id
-         WHERE a.id IN (",
-    );
+    let mut select = query(format!(
+        "SELECT {COLUMNS} FROM actions a {JOINS} WHERE a.id IN ("
+    ));
     select.push_list(ids.iter().copied()).push(")");
     let rows: Vec<Row> = select.fetch_all(on.reborrow()).await?;
+    of_rows(on, &rows.iter().collect::<Vec<_>>()).await
+}
 
-    // The copies now, per cluster and mailbox, in one statement for every cluster named.
+/// The facts of actions whose rows the caller read (with [`COLUMNS`]), keyed by id: their
+/// copies now are counted here, in one statement for every cluster named.
+pub(crate) async fn of_rows<'a>(
+    on: impl Into<Target<'a>>,
+    rows: &[&Row],
+) -> Result<HashMap<String, Facts>, AppError> {
     let clusters: Vec<&str> = rows
         .iter()
         .filter_map(|r| r.cluster_id.as_deref())
@@ -67,7 +79,7 @@ pub(crate) async fn load<'a>(
         count
             .push_list(clusters.iter().copied())
             .push(") GROUP BY cluster_id, mailbox");
-        let counted: Vec<(String, String, i64)> = count.fetch_all(on.reborrow()).await?;
+        let counted: Vec<(String, String, i64)> = count.fetch_all(on).await?;
         for (cluster, mailbox, copies) in counted {
             members.entry(cluster).or_default().push((mailbox, copies));
         }

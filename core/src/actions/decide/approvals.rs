@@ -25,7 +25,7 @@ pub(super) async fn given<'c>(
     let waiting: Vec<&str> = current
         .iter()
         .filter(|c| c.approvals_required > 1 && c.status == "pending")
-        .map(|c| c.id.as_str())
+        .map(|c| c.row.id.as_str())
         .collect();
     if waiting.is_empty() {
         return Ok(tally);
@@ -34,8 +34,8 @@ pub(super) async fn given<'c>(
     select.push_list(waiting.iter().copied()).push(")");
     let rows: Vec<(String, String)> = select.fetch_all(on).await?;
     for (action_id, username) in rows {
-        if let Some(c) = current.iter().find(|c| c.id == action_id) {
-            tally.entry(c.id.as_str()).or_default().push(username);
+        if let Some(c) = current.iter().find(|c| c.row.id == action_id) {
+            tally.entry(c.row.id.as_str()).or_default().push(username);
         }
     }
     Ok(tally)
@@ -75,7 +75,7 @@ pub(super) fn plan(
         )));
     }
     let person = actor.name();
-    if outcome.separation_of_duties && current.proposed_by.as_deref() == Some(person) {
+    if outcome.separation_of_duties && current.row.proposed_by.as_deref() == Some(person) {
         return Plan::Refused(AppError::Refused(format!(
             "{person} proposed or ingested this action, so another person must approve it (separation of duties, rule {})",
             outcome.rule
@@ -106,7 +106,7 @@ pub(super) async fn record(
     current: &[Current],
     outcomes: &HashMap<&str, Outcome>,
 ) -> Result<Vec<String>, AppError> {
-    let find = |id: &str| current.iter().find(|c| c.id == id);
+    let find = |id: &str| current.iter().find(|c| c.row.id == id);
     let mut rows: Vec<(&Request, usize, &Outcome)> = Vec::new();
     for (request, plan) in requests.iter().zip(plans) {
         let counts = matches!(plan, Plan::Counts);
