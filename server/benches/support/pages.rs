@@ -31,7 +31,7 @@ pub async fn gather_incident(db: &Db, investigations: i64, per_investigation: i6
 /// A browser signed in as `name`: its cookie store holds the session.
 pub async fn browser(base: &str, name: &str, password: &str) -> reqwest::Client {
     // A page that never finishes fails the bench with its address instead of hanging it: one
-    // SSR answer of the Action center in a few hundred stopped mid-body in 3 of ~13 runs at
+    // SSR answer of the Action center in a few hundred stopped mid-body in 3 of ~19 runs at
     // 300,000 actions (the server idle, the connection open, nothing more sent).
     let browser = reqwest::Client::builder()
         .cookie_store(true)
