@@ -4,6 +4,7 @@
 mod client;
 mod login;
 mod oidc;
+mod stall;
 
 use std::time::Duration;
 
@@ -84,12 +85,14 @@ pub async fn app(
     };
     let (asset_router, site_assets) = assets::load_assets::<HttpState>();
 
+    // The stall limits cover the sign-in guard too (it may write a session's last-seen time).
     let portal = portal(&http_state, site_assets)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             login::require_login,
         ))
         .layer(RequestBodyLimitLayer::new(options.body_limit));
+    let portal = stall::limit(portal, stall::PAGE_STALL);
 
     let request_span = |request: &Request<_>| {
         let id = request
