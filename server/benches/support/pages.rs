@@ -66,14 +66,17 @@ pub async fn time_page(
 ) -> (Vec<Duration>, usize) {
     let mut samples = Vec::with_capacity(n);
     let mut size = 0;
-    for _ in 0..n {
+    for i in 0..n {
         let at = Instant::now();
-        let response = browser.get(format!("{base}{path}")).send().await.unwrap();
+        let response = match browser.get(format!("{base}{path}")).send().await {
+            Ok(response) => response,
+            Err(error) => stalled(base, path, i, "before its head", error).await,
+        };
         assert_eq!(response.status(), 200, "{path}");
-        let html = response
-            .text()
-            .await
-            .unwrap_or_else(|error| panic!("{path}: the page stopped mid-body: {error}"));
+        let html = match response.text().await {
+            Ok(html) => html,
+            Err(error) => stalled(base, path, i, "mid-body", error).await,
+        };
         samples.push(at.elapsed());
         let found = html.matches(expect).count();
         assert!(
@@ -83,6 +86,20 @@ pub async fn time_page(
         size = html.len();
     }
     (samples, size)
+}
+
+/// Fails the bench on a page that stopped, saying where, and whether the server still
+/// answers another request on a fresh connection (a wedged process, or one lost request).
+async fn stalled(base: &str, path: &str, i: usize, at: &str, error: reqwest::Error) -> ! {
+    let fresh = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let health = match fresh.get(format!("{base}/healthz")).send().await {
+        Ok(response) => format!("/healthz then answered {}", response.status()),
+        Err(error) => format!("/healthz then failed too: {error}"),
+    };
+    panic!("{path}: fetch {i} stopped {at}: {error}; {health}")
 }
 
 /// Calls the server function behind a page `n` times (what the page loads, without the
