@@ -177,6 +177,12 @@ async fn sessions(
         .with_expiry(Expiry::OnInactivity(SESSION_IDLE)))
 }
 
+/// Whether `path` is one of the portal's server functions (`#[server(prefix = "/rpc")]`)
+/// rather than a page.
+fn is_server_function(path: &str) -> bool {
+    path.starts_with("/rpc/")
+}
+
 /// The portal's pages and server functions, each with the state in its Leptos context.
 fn portal(http_state: &HttpState, site_assets: app::SiteAssets) -> Router<HttpState> {
     let routes = generate_route_list(App);

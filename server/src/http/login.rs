@@ -13,7 +13,7 @@ use crate::rest::problem::ApiError;
 /// Pages that a signed-out browser may see.
 fn is_public(path: &str) -> bool {
     path == "/login"
-        || path.starts_with("/rpc/")
+        || super::is_server_function(path)
         || path.starts_with("/pkg/")
         || path == "/robots.txt"
 }

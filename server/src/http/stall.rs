@@ -29,14 +29,14 @@ pub fn limit<S: Clone + Send + Sync + 'static>(routes: Router<S>, stall: Duratio
 /// gets a 503 that asks for a reload. Server functions are left alone: one may decide a long
 /// list of actions, and cutting it would hide which decisions were made.
 async fn page_head(State(stall): State<Duration>, request: Request, next: Next) -> Response {
-    if request.method() != Method::GET || request.uri().path().starts_with("/rpc/") {
+    if request.method() != Method::GET || super::is_server_function(request.uri().path()) {
         return next.run(request).await;
     }
-    let path = request.uri().path().to_string();
     match tokio::time::timeout(stall, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            tracing::error!(path, ?stall, "the page did not begin its answer in time");
+            // The request's span (TraceLayer, outside) carries its path and id.
+            tracing::error!(?stall, "the page did not begin its answer in time");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The page took too long to render. Reload it.",
