@@ -1,6 +1,7 @@
 //! The smallest portal-shaped Leptos 0.8 app: router, meta, a server function read through a
 //! resource under Suspense, a list, a form that calls a server function. Measures the
-//! framework's own share of a hydrate WASM.
+//! framework's own share of a hydrate WASM. Only its browser half is ever built: the server
+//! functions' bodies are placeholders that never run.
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
 use leptos_router::components::{Route, Router, Routes, A};
